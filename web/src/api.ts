@@ -1,0 +1,136 @@
+// Typed client for the gateway's REST API (same origin). Money and other
+// decimals are strings and must stay strings.
+
+export type BotStatus = 'created' | 'running' | 'paused' | 'stopped';
+
+/** The user-editable part of a bot (body of POST/PUT /api/bots). */
+export interface BotConfig {
+  name: string;
+  trading_pair: string;
+  exchange: string;
+  strategy: string;
+  strategy_params: Record<string, unknown>;
+  budget: string;
+  compound_enabled: boolean;
+  running_time_hours: number | null;
+  stop_loss_percent: string | null;
+  stop_loss_absolute: string | null;
+  drawdown_limit_percent: string | null;
+  drawdown_limit_absolute: string | null;
+  daily_loss_limit: string | null;
+  weekly_loss_limit: string | null;
+  max_strategy_rotations: number;
+  consecutive_loss_limit: number;
+  is_dry_run: boolean;
+}
+
+export interface Bot extends BotConfig {
+  id: number;
+  status: BotStatus;
+  killed: boolean;
+  current_balance: string;
+  total_pnl: string;
+  created_at: string;
+  updated_at: string;
+  started_at: string | null;
+  paused_at: string | null;
+  stopped_at: string | null;
+  killed_at: string | null;
+}
+
+export interface Stats {
+  total_pnl: string;
+  bots_total: number;
+  bots_created: number;
+  bots_running: number;
+  bots_paused: number;
+  bots_stopped: number;
+  open_orders: number;
+  trades_24h: number;
+  volume_24h: string;
+}
+
+export interface PnlPoint {
+  at: string;
+  total_pnl: string;
+}
+
+export interface KillAllResult {
+  killed: number;
+}
+
+export interface Violation {
+  field: string;
+  description: string;
+}
+
+/** Error returned by the API: {"error": {code, message, field?, violations?}}. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+    readonly violations?: Violation[],
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+async function request<T>(method: Method, path: string, body?: unknown): Promise<T> {
+  const init: RequestInit = { method, headers: { Accept: 'application/json' } };
+  if (method !== 'GET') {
+    // Mutations always carry a JSON body, `{}` when there is nothing to send.
+    init.headers = { ...init.headers, 'Content-Type': 'application/json' };
+    init.body = JSON.stringify(body ?? {});
+  }
+  const res = await fetch(path, init);
+  const text = await res.text();
+  const json: unknown = text ? parseJson(text) : undefined;
+  if (!res.ok) throw toApiError(res, json);
+  return json as T;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+interface ErrorBody {
+  error?: { code?: string; message?: string; field?: string; violations?: Violation[] };
+}
+
+function toApiError(res: Response, json: unknown): ApiError {
+  const err = (json as ErrorBody | undefined)?.error;
+  if (err && typeof err.message === 'string') {
+    return new ApiError(res.status, err.code ?? 'unknown', err.message, err.field, err.violations);
+  }
+  return new ApiError(res.status, 'http_error', `HTTP ${res.status} ${res.statusText}`.trim());
+}
+
+/** Human-readable message for any error thrown by the client. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export type BotAction = 'start' | 'pause' | 'kill' | 'go-live' | 'copy';
+
+export const api = {
+  listBots: () => request<Bot[]>('GET', '/api/bots'),
+  getBot: (id: number) => request<Bot>('GET', `/api/bots/${id}`),
+  createBot: (config: BotConfig) => request<Bot>('POST', '/api/bots', config),
+  updateBot: (id: number, config: BotConfig) => request<Bot>('PUT', `/api/bots/${id}`, config),
+  deleteBot: (id: number) => request<void>('DELETE', `/api/bots/${id}`),
+  botAction: (id: number, action: BotAction) => request<Bot>('POST', `/api/bots/${id}/${action}`),
+  stopBot: (id: number, cancelPending: boolean) =>
+    request<Bot>('POST', `/api/bots/${id}/stop`, { cancel_pending: cancelPending }),
+  killAll: () => request<KillAllResult>('POST', '/api/kill-all'),
+  stats: () => request<Stats>('GET', '/api/stats'),
+  pnl: () => request<PnlPoint[]>('GET', '/api/pnl'),
+};
