@@ -6,6 +6,7 @@ use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 
 use crate::{
+    macros::named_enum,
     money::{DecimalRange, Percent, Quote},
     pair::Pair,
     strategy::{RawParam, StrategyDefaults, StrategyId, StrategyParams, validate_params},
@@ -23,34 +24,21 @@ impl fmt::Display for BotId {
     }
 }
 
-/// Lifecycle status of a bot, as in the spec.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum BotStatus {
-    /// Configured, never started.
-    Created,
-    /// Trading.
-    Running,
-    /// No new orders; pending orders stay.
-    Paused,
-    /// Not trading; restartable.
-    Stopped,
-}
+named_enum!(
+    /// Lifecycle status of a bot, as in the spec.
+    BotStatus, "bot status" {
+        /// Configured, never started.
+        Created => "created",
+        /// Trading.
+        Running => "running",
+        /// No new orders; pending orders stay.
+        Paused => "paused",
+        /// Not trading; restartable.
+        Stopped => "stopped",
+    }
+);
 
 impl BotStatus {
-    /// All statuses.
-    pub const ALL: [Self; 4] = [Self::Created, Self::Running, Self::Paused, Self::Stopped];
-
-    /// Stable name used in the API and the database.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Created => "created",
-            Self::Running => "running",
-            Self::Paused => "paused",
-            Self::Stopped => "stopped",
-        }
-    }
-
     /// The status after `command`, or why the command is refused in this status.
     ///
     /// Kill is accepted in every status: an emergency stop must never fail.
@@ -70,23 +58,6 @@ impl BotStatus {
             (_, Kill)                           => Ok(Stopped),
             (status, command)                   => Err(LifecycleError { status, command }),
         }
-    }
-}
-
-impl FromStr for BotStatus {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, String> {
-        Self::ALL
-            .into_iter()
-            .find(|s| s.as_str() == text)
-            .ok_or_else(|| format!("unknown bot status '{text}'; expected created, running, paused or stopped"))
-    }
-}
-
-impl fmt::Display for BotStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -343,7 +314,7 @@ impl BotConfig {
             name: Some(self.name.clone()),
             trading_pair: Some(self.pair.to_string()),
             exchange: Some(self.exchange.clone()),
-            strategy: Some(self.strategy.id().to_owned()),
+            strategy: Some(self.strategy.as_str().to_owned()),
             strategy_params: Some(self.strategy_params.iter().map(|(k, v)| (k.clone(), v.to_raw())).collect()),
             budget: Some(self.budget.to_string()),
             compound_enabled: Some(self.compound_enabled),
@@ -375,7 +346,7 @@ impl BotConfig {
         let strategy = match pick(&input.strategy, &base_input.strategy) {
             Some(text) => v.check("strategy", text.parse::<StrategyId>()),
             None => {
-                let ids: Vec<&str> = StrategyId::ALL.iter().map(|s| s.id()).collect();
+                let ids: Vec<&str> = StrategyId::ALL.iter().map(|s| s.as_str()).collect();
                 v.add("strategy", format!("required; expected one of: {}", ids.join(", ")));
                 None
             }
@@ -399,7 +370,7 @@ impl BotConfig {
         });
         let name = pick(&input.name, &base_input.name)
             .map(|n| n.trim().to_owned())
-            .or_else(|| Some(format!("{} {}", strategy?.id(), pair.as_ref()?)));
+            .or_else(|| Some(format!("{} {}", strategy?.as_str(), pair.as_ref()?)));
         let name = name.and_then(|n| {
             let ok = (1..=64).contains(&n.chars().count());
             v.check("name", if ok { Ok(n) } else { Err("expected 1 to 64 characters".to_owned()) })
@@ -701,7 +672,7 @@ mod tests {
         assert_eq!(Stopped.apply(Start), Ok(Running));
         assert_eq!(Running.apply(Start).unwrap_err().to_string(), "cannot start a bot that is running");
         assert_eq!(Stopped.apply(Pause).unwrap_err().to_string(), "cannot pause a bot that is stopped");
-        for status in BotStatus::ALL {
+        for &status in BotStatus::ALL {
             assert_eq!(status.apply(Kill), Ok(Stopped), "kill must land from {status}");
         }
     }

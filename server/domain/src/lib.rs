@@ -11,7 +11,9 @@
 
 pub mod bot;
 pub mod event;
+mod macros;
 pub mod money;
+pub mod order;
 pub mod pair;
 pub mod strategy;
 pub mod time;

@@ -6,12 +6,19 @@
 //! | type | measures | may be negative |
 //! |---|---|---|
 //! | [`Quote`] | an amount of the pair's quote asset (budgets, balances, P&L) | yes (P&L) |
+//! | [`Price`] | quote asset per unit of base asset | no |
+//! | [`Qty`] | an amount of an asset (order size, fee) | no |
 //! | [`Percent`] | a percentage, `5` meaning 5 % | no |
 //!
-//! Operations are added where a caller needs them, and only when they make sense
-//! (`Quote + Quote -> Quote`; a `Quote` never adds to a `Percent`).
+//! Operations exist only where they make sense and a caller needs them:
+//!
+//! | operation | result |
+//! |---|---|
+//! | `Quote + Quote`, `Sum<Quote>` | `Quote` |
+//!
+//! A `Quote` never adds to a `Price` or a `Percent`; mixing them does not compile.
 
-use std::{fmt, ops::Add, str::FromStr};
+use std::{fmt, iter::Sum, ops::Add, str::FromStr};
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -42,27 +49,63 @@ pub fn parse_decimal(text: &str) -> Result<Decimal, String> {
     Ok(value.normalize())
 }
 
-/// An amount of a pair's quote asset (USDT for BTC/USDT): budgets, balances, P&L.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Quote(Decimal);
+/// Defines a decimal newtype with exact text parsing and canonical display.
+macro_rules! decimal_newtype {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(Decimal);
 
-impl Quote {
-    /// Zero.
-    pub const ZERO: Self = Self(Decimal::ZERO);
+        impl $name {
+            /// Zero.
+            pub const ZERO: Self = Self(Decimal::ZERO);
 
-    /// Wraps an exact decimal amount.
-    #[must_use]
-    pub const fn new(value: Decimal) -> Self {
-        Self(value)
-    }
+            /// Wraps an exact decimal value.
+            #[must_use]
+            pub const fn new(value: Decimal) -> Self {
+                Self(value)
+            }
 
-    /// The amount as a decimal.
-    #[must_use]
-    pub const fn value(self) -> Decimal {
-        self.0
-    }
+            /// The value as a decimal.
+            #[must_use]
+            pub const fn value(self) -> Decimal {
+                self.0
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = String;
+
+            fn from_str(text: &str) -> Result<Self, String> {
+                parse_decimal(text).map(Self)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.normalize().fmt(f)
+            }
+        }
+    };
 }
+
+decimal_newtype!(
+    /// An amount of a pair's quote asset (USDT for BTC/USDT): budgets, balances, P&L.
+    Quote
+);
+decimal_newtype!(
+    /// A price: quote asset per one unit of base asset.
+    Price
+);
+decimal_newtype!(
+    /// A quantity of an asset (the base asset of an order, or a fee's asset).
+    Qty
+);
+decimal_newtype!(
+    /// A percentage: `Percent(5)` is 5 %.
+    Percent
+);
 
 impl Add for Quote {
     type Output = Self;
@@ -72,50 +115,9 @@ impl Add for Quote {
     }
 }
 
-impl FromStr for Quote {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, String> {
-        parse_decimal(text).map(Self)
-    }
-}
-
-impl fmt::Display for Quote {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.normalize().fmt(f)
-    }
-}
-
-/// A percentage: `Percent(5)` is 5 %.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Percent(Decimal);
-
-impl Percent {
-    /// Wraps a percentage value (5 for 5 %).
-    #[must_use]
-    pub const fn new(value: Decimal) -> Self {
-        Self(value)
-    }
-
-    /// The percentage as a decimal (5 for 5 %).
-    #[must_use]
-    pub const fn value(self) -> Decimal {
-        self.0
-    }
-}
-
-impl FromStr for Percent {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, String> {
-        parse_decimal(text).map(Self)
-    }
-}
-
-impl fmt::Display for Percent {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.normalize().fmt(f)
+impl Sum for Quote {
+    fn sum<I: Iterator<Item = Self>>(iter: I) -> Self {
+        iter.fold(Self::ZERO, Add::add)
     }
 }
 

@@ -5,67 +5,39 @@
 //! CLI help and the UI forms. Defaults written here are the built-in ones; `defaults.yaml`
 //! may override them (validated by the same schema).
 
-use std::{collections::BTreeMap, fmt, str::FromStr};
+use std::{collections::BTreeMap, fmt};
 
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 
-use crate::{money::DecimalRange, validation::Violations};
+use crate::{macros::named_enum, money::DecimalRange, validation::Violations};
 
-/// Every strategy a bot can run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum StrategyId {
-    /// Grid of limit orders around the price, re-centred when the price leaves the range.
-    AdaptiveGrid,
-    /// Buys a fixed quote amount at a fixed interval.
-    DcaAccumulator,
-    /// Trades breakouts of a recent range confirmed by volume.
-    BreakdownMomentum,
-    /// Buys below the lower Bollinger band, sells back at the mean.
-    MeanReversion,
-    /// Reacts quickly to market events and pushed signals.
-    EventFiller,
-    /// Executes a target amount in even time slices.
-    Twap,
-    /// Executes a target amount along the historical volume profile.
-    Vwap,
-    /// Exploits price differences across pairs or venues.
-    Arbitrage,
-    /// Chooses among the other strategies from market factors.
-    Auto,
-}
+named_enum!(
+    /// Every strategy a bot can run.
+    StrategyId, "strategy" {
+        /// Grid of limit orders around the price, re-centred when the price leaves the range.
+        AdaptiveGrid => "adaptive_grid",
+        /// Buys a fixed quote amount at a fixed interval.
+        DcaAccumulator => "dca_accumulator",
+        /// Trades breakouts of a recent range confirmed by volume.
+        BreakdownMomentum => "breakdown_momentum",
+        /// Buys below the lower Bollinger band, sells back at the mean.
+        MeanReversion => "mean_reversion",
+        /// Reacts quickly to market events and pushed signals.
+        EventFiller => "event_filler",
+        /// Executes a target amount in even time slices.
+        Twap => "twap",
+        /// Executes a target amount along the historical volume profile.
+        Vwap => "vwap",
+        /// Exploits price differences across pairs or venues.
+        Arbitrage => "arbitrage",
+        /// Chooses among the other strategies from market factors.
+        Auto => "auto",
+    }
+);
 
 impl StrategyId {
-    /// All strategies, in the order shown to users.
-    pub const ALL: [Self; 9] = [
-        Self::AdaptiveGrid,
-        Self::DcaAccumulator,
-        Self::BreakdownMomentum,
-        Self::MeanReversion,
-        Self::EventFiller,
-        Self::Twap,
-        Self::Vwap,
-        Self::Arbitrage,
-        Self::Auto,
-    ];
-
-    /// Stable id used in the API, the database and the config files.
-    #[must_use]
-    pub const fn id(self) -> &'static str {
-        match self {
-            Self::AdaptiveGrid => "adaptive_grid",
-            Self::DcaAccumulator => "dca_accumulator",
-            Self::BreakdownMomentum => "breakdown_momentum",
-            Self::MeanReversion => "mean_reversion",
-            Self::EventFiller => "event_filler",
-            Self::Twap => "twap",
-            Self::Vwap => "vwap",
-            Self::Arbitrage => "arbitrage",
-            Self::Auto => "auto",
-        }
-    }
-
     /// Display name.
     #[must_use]
     pub const fn name(self) -> &'static str {
@@ -134,23 +106,6 @@ impl StrategyId {
     #[must_use]
     pub fn param(self, name: &str) -> Option<&'static ParamSpec> {
         self.params().iter().find(|p| p.name == name)
-    }
-}
-
-impl FromStr for StrategyId {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, String> {
-        Self::ALL.into_iter().find(|s| s.id() == text).ok_or_else(|| {
-            let ids: Vec<&str> = Self::ALL.iter().map(|s| s.id()).collect();
-            format!("unknown strategy '{text}'; expected one of: {}", ids.join(", "))
-        })
-    }
-}
-
-impl fmt::Display for StrategyId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.id())
     }
 }
 
@@ -802,7 +757,7 @@ mod tests {
 
     #[test]
     fn every_builtin_default_satisfies_its_schema() {
-        for strategy in StrategyId::ALL {
+        for &strategy in StrategyId::ALL {
             for spec in strategy.params() {
                 assert!(spec.builtin_default().is_ok(), "{strategy}.{}", spec.name);
             }
@@ -811,8 +766,8 @@ mod tests {
 
     #[test]
     fn strategy_ids_round_trip_and_unknown_ids_list_the_accepted_ones() {
-        for strategy in StrategyId::ALL {
-            assert_eq!(strategy.id().parse::<StrategyId>().unwrap(), strategy);
+        for &strategy in StrategyId::ALL {
+            assert_eq!(strategy.as_str().parse::<StrategyId>().unwrap(), strategy);
         }
         let err = "grid".parse::<StrategyId>().unwrap_err();
         assert!(err.contains("adaptive_grid, dca_accumulator"), "{err}");
