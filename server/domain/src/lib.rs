@@ -9,6 +9,7 @@
 //! backs that up.
 #![deny(clippy::float_arithmetic)]
 
+pub mod alert;
 pub mod bot;
 pub mod event;
 mod macros;

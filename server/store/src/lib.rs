@@ -7,6 +7,7 @@
 //! **Architecture Invariant:** only `tradingd` uses this crate, so SQLite has one writer.
 //! **Architecture Invariant:** nothing here decides business rules; callers validate first.
 
+mod alerts;
 mod bots;
 mod codec;
 mod error;
@@ -20,9 +21,11 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 pub use crate::{
     bots::{BotFilter, StatusChange},
     error::Error,
-    orders::MAX_ORDER_LIMIT,
     reports::{FeeRow, PnlGrouping, PnlPoint, PnlRow, ReportFilter, Stats, TaxRow},
 };
+
+/// Most rows one listing (orders, alerts) returns.
+pub const MAX_LIST_LIMIT: u32 = 1000;
 
 /// Handle to the database; cheap to clone.
 #[derive(Debug, Clone)]

@@ -8,12 +8,9 @@ use domain::{
 use sqlx::{Row, sqlite::SqliteRow};
 
 use crate::{
-    Error, Store,
+    Error, MAX_LIST_LIMIT, Store,
     codec::{parse, parse_opt},
 };
-
-/// Most orders one listing returns.
-pub const MAX_ORDER_LIMIT: u32 = 1000;
 
 fn decode_order(row: &SqliteRow, table: &'static str) -> Result<Order, Error> {
     let decision: String = row.try_get("decision")?;
@@ -50,7 +47,7 @@ fn decode_order(row: &SqliteRow, table: &'static str) -> Result<Order, Error> {
 
 impl Store {
     /// A bot's orders, newest first: its simulated orders when `simulated`, else its live ones.
-    /// `limit` is capped at [`MAX_ORDER_LIMIT`].
+    /// `limit` is capped at [`MAX_LIST_LIMIT`].
     ///
     /// # Errors
     /// [`Error::Database`] or [`Error::Corrupt`].
@@ -68,7 +65,7 @@ impl Store {
         let rows = sqlx::query(&sql)
             .bind(bot.0)
             .bind(status.map(OrderStatus::as_str))
-            .bind(limit.min(MAX_ORDER_LIMIT))
+            .bind(limit.min(MAX_LIST_LIMIT))
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(|row| decode_order(row, table)).collect()

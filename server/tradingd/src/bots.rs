@@ -1,0 +1,253 @@
+//! Bot management: the application service behind the bot RPCs.
+//!
+//! Validates requests with the domain rules, applies lifecycle changes through the one
+//! transition table (`BotStatus::apply`), persists through the store and publishes every
+//! change on the event bus. Mutations are serialised by one lock, so a check and the write
+//! that depends on it never interleave with another request.
+
+use domain::{
+    bot::{Bot, BotConfigInput, BotId, BotStatus, LifecycleCommand, ValidationContext},
+    event::{Event, EventKind},
+    order::{Order, OrderStatus, Position},
+    validation::Violations,
+};
+use store::{BotFilter, StatusChange, Store};
+use tokio::sync::Mutex;
+
+use crate::{clock, events::EventBus};
+
+/// Why a bot request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BotError {
+    /// The request's fields are invalid; every problem is listed.
+    #[error("invalid request: {0}")]
+    Invalid(Violations),
+    /// No such bot.
+    #[error("bot {0} not found")]
+    NotFound(BotId),
+    /// The request makes no sense in the bot's current state.
+    #[error("{0}")]
+    Conflict(String),
+    /// The database failed.
+    #[error(transparent)]
+    Store(store::Error),
+}
+
+impl BotError {
+    fn from_store(id: BotId, error: store::Error) -> Self {
+        match error {
+            store::Error::NotFound { .. } => Self::NotFound(id),
+            other => Self::Store(other),
+        }
+    }
+}
+
+/// Longest bot name, also for generated copy names.
+const MAX_NAME_CHARS: usize = 64;
+
+/// Creates, edits and drives bots.
+#[derive(Debug)]
+pub struct Bots {
+    store: Store,
+    events: EventBus,
+    ctx: ValidationContext,
+    writes: Mutex<()>,
+}
+
+impl Bots {
+    /// A bot service over `store`, validating with `ctx` and publishing on `events`.
+    #[must_use]
+    pub fn new(store: Store, events: EventBus, ctx: ValidationContext) -> Self {
+        Self { store, events, ctx, writes: Mutex::new(()) }
+    }
+
+    fn publish(&self, bot: &Bot) {
+        self.events.publish(Event { at: bot.updated_at, kind: EventKind::BotChanged(Box::new(bot.clone())) });
+    }
+
+    /// Creates a bot in status `created`.
+    ///
+    /// # Errors
+    /// [`BotError::Invalid`] with every invalid field.
+    pub async fn create(&self, input: &BotConfigInput) -> Result<Bot, BotError> {
+        let config = domain::bot::BotConfig::create(input, &self.ctx).map_err(BotError::Invalid)?;
+        let bot = self.store.insert_bot(&config, clock::now()).await.map_err(BotError::Store)?;
+        tracing::info!(bot = %bot.id, name = %bot.config.name, pair = %bot.config.pair, strategy = %bot.config.strategy, "bot created");
+        self.publish(&bot);
+        Ok(bot)
+    }
+
+    /// One bot.
+    ///
+    /// # Errors
+    /// [`BotError::NotFound`].
+    pub async fn get(&self, id: BotId) -> Result<Bot, BotError> {
+        self.store.bot(id).await.map_err(|e| BotError::from_store(id, e))
+    }
+
+    /// Bots, newest first, optionally only those in `status`.
+    ///
+    /// # Errors
+    /// [`BotError::Store`].
+    pub async fn list(&self, status: Option<BotStatus>) -> Result<Vec<Bot>, BotError> {
+        self.store.bots(BotFilter { status }).await.map_err(BotError::Store)
+    }
+
+    /// Edits a bot that is not running; unset fields keep their value.
+    ///
+    /// # Errors
+    /// [`BotError::Conflict`] while the bot runs, [`BotError::Invalid`] for bad fields.
+    pub async fn update(&self, id: BotId, patch: &BotConfigInput) -> Result<Bot, BotError> {
+        let _guard = self.writes.lock().await;
+        let bot = self.get(id).await?;
+        bot.check_editable().map_err(BotError::Conflict)?;
+        let config = bot.config.update(patch, &self.ctx).map_err(BotError::Invalid)?;
+        let bot = self
+            .store
+            .update_bot_config(id, bot.status, &config, clock::now())
+            .await
+            .map_err(|e| BotError::from_store(id, e))?;
+        tracing::info!(bot = %id, "bot configuration edited");
+        self.publish(&bot);
+        Ok(bot)
+    }
+
+    /// Deletes a bot that is not running; its orders and fills stay in the audit trail.
+    ///
+    /// # Errors
+    /// [`BotError::Conflict`] while the bot runs.
+    pub async fn delete(&self, id: BotId) -> Result<(), BotError> {
+        let _guard = self.writes.lock().await;
+        let bot = self.get(id).await?;
+        if bot.status == BotStatus::Running {
+            return Err(BotError::Conflict(format!("bot {id} is running; stop it before deleting it")));
+        }
+        let now = clock::now();
+        self.store.delete_bot(id, now).await.map_err(|e| BotError::from_store(id, e))?;
+        tracing::info!(bot = %id, "bot deleted");
+        self.events.publish(Event { at: now, kind: EventKind::BotDeleted(id) });
+        Ok(())
+    }
+
+    /// Applies a lifecycle command through the transition table and records it.
+    ///
+    /// # Errors
+    /// [`BotError::Conflict`] when the command makes no sense in the bot's status.
+    pub async fn command(&self, id: BotId, command: LifecycleCommand, reason: &str) -> Result<Bot, BotError> {
+        let _guard = self.writes.lock().await;
+        let bot = self.get(id).await?;
+        let to = bot.status.apply(command).map_err(|e| BotError::Conflict(format!("bot {id}: {e}")))?;
+        let change = StatusChange {
+            id,
+            from: bot.status,
+            to,
+            kill: command == LifecycleCommand::Kill,
+            reason: reason.to_owned(),
+        };
+        let bot = self.apply(&[change]).await?.remove(0);
+        tracing::info!(bot = %id, status = %bot.status, reason, "bot {}", command.verb());
+        Ok(bot)
+    }
+
+    /// Kills every bot not already killed, in one transaction.
+    ///
+    /// # Errors
+    /// [`BotError::Store`].
+    pub async fn kill_all(&self, reason: &str) -> Result<Vec<Bot>, BotError> {
+        let _guard = self.writes.lock().await;
+        let changes: Vec<StatusChange> = self
+            .list(None)
+            .await?
+            .into_iter()
+            .filter(|bot| bot.killed_at.is_none())
+            .map(|bot| StatusChange {
+                id: bot.id,
+                from: bot.status,
+                to: BotStatus::Stopped,
+                kill: true,
+                reason: format!("global kill: {reason}"),
+            })
+            .collect();
+        let killed = self.apply(&changes).await?;
+        tracing::warn!(bots = killed.len(), reason, "global kill switch");
+        Ok(killed)
+    }
+
+    async fn apply(&self, changes: &[StatusChange]) -> Result<Vec<Bot>, BotError> {
+        let first = changes.first().map_or(BotId(0), |c| c.id);
+        let bots = self.store.change_status(changes, clock::now()).await.map_err(|e| BotError::from_store(first, e))?;
+        for bot in &bots {
+            self.publish(bot);
+        }
+        Ok(bots)
+    }
+
+    /// Promotes a dry-run bot that is not running to live trading, keeping its history.
+    ///
+    /// # Errors
+    /// [`BotError::Conflict`] when the bot is already live or running.
+    pub async fn go_live(&self, id: BotId) -> Result<Bot, BotError> {
+        let _guard = self.writes.lock().await;
+        let bot = self.get(id).await?;
+        if !bot.config.is_dry_run {
+            return Err(BotError::Conflict(format!("bot {id} already trades live")));
+        }
+        if bot.status == BotStatus::Running {
+            return Err(BotError::Conflict(format!("bot {id} is running; pause or stop it before going live")));
+        }
+        let patch = BotConfigInput { is_dry_run: Some(false), ..BotConfigInput::default() };
+        let config = bot.config.update(&patch, &self.ctx).map_err(BotError::Invalid)?;
+        let bot = self
+            .store
+            .update_bot_config(id, bot.status, &config, clock::now())
+            .await
+            .map_err(|e| BotError::from_store(id, e))?;
+        tracing::warn!(bot = %id, "bot promoted to live trading");
+        self.publish(&bot);
+        Ok(bot)
+    }
+
+    /// Creates a new bot from another's configuration with `overrides` applied. The copy is
+    /// named "<name> (copy)" unless a name is given.
+    ///
+    /// # Errors
+    /// [`BotError::Invalid`] when the overrides are invalid.
+    pub async fn copy(&self, id: BotId, overrides: &BotConfigInput) -> Result<Bot, BotError> {
+        let source = self.get(id).await?;
+        let mut overrides = overrides.clone();
+        if overrides.name.is_none() {
+            let base: String = source.config.name.chars().take(MAX_NAME_CHARS - " (copy)".len()).collect();
+            overrides.name = Some(format!("{base} (copy)"));
+        }
+        let config = source.config.update(&overrides, &self.ctx).map_err(BotError::Invalid)?;
+        let bot = self.store.insert_bot(&config, clock::now()).await.map_err(BotError::Store)?;
+        tracing::info!(bot = %bot.id, from = %id, "bot copied");
+        self.publish(&bot);
+        Ok(bot)
+    }
+
+    /// A bot's orders, newest first: simulated or live as asked, else as the bot trades now.
+    ///
+    /// # Errors
+    /// [`BotError::NotFound`].
+    pub async fn orders(
+        &self,
+        id: BotId,
+        simulated: Option<bool>,
+        status: Option<OrderStatus>,
+        limit: u32,
+    ) -> Result<Vec<Order>, BotError> {
+        let bot = self.get(id).await?;
+        let simulated = simulated.unwrap_or(bot.config.is_dry_run);
+        self.store.orders(id, simulated, status, limit).await.map_err(BotError::Store)
+    }
+
+    /// A bot's open positions.
+    ///
+    /// # Errors
+    /// [`BotError::NotFound`].
+    pub async fn positions(&self, id: BotId) -> Result<Vec<Position>, BotError> {
+        self.get(id).await?;
+        self.store.positions(id).await.map_err(BotError::Store)
+    }
+}

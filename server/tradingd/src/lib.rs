@@ -1,0 +1,65 @@
+//! `tradingd`, the tradingbot daemon: the only process that trades or writes the database.
+//!
+//! Owns configuration loading and validation (`config`), bot management (`bots`), the event
+//! bus (`events`) and the gRPC control plane (`grpc`). [`run`] wires them together; the binary
+//! in `main.rs` only parses flags, sets up logging and waits for a signal.
+//!
+//! **Architecture Invariant:** business rules live in `domain` (validation, lifecycle table)
+//! and persistence in `store`; this crate only orchestrates them and translates at the edge.
+
+pub mod bots;
+mod clock;
+pub mod config;
+pub mod events;
+mod grpc;
+
+use std::{net::SocketAddr, path::PathBuf, sync::Arc};
+
+use anyhow::Context;
+use domain::bot::BotStatus;
+use store::{BotFilter, Store};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::{bots::Bots, config::Config, events::EventBus};
+
+/// File name of the database inside the data directory.
+pub const DATABASE_FILE: &str = "tradingbot.db";
+
+/// Everything [`run`] needs besides the listener and the shutdown signal.
+#[derive(Debug)]
+pub struct Daemon {
+    /// The validated configuration.
+    pub config: Config,
+    /// Directory holding the database and `logs/`.
+    pub data_dir: PathBuf,
+}
+
+/// Runs the daemon on `listener` until `shutdown` is cancelled: opens (and migrates) the
+/// database, resumes running bots, serves the API, then closes the database cleanly.
+///
+/// # Errors
+/// When the data directory or database cannot be opened, or the server fails.
+pub async fn run(daemon: Daemon, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
+    std::fs::create_dir_all(daemon.data_dir.join("logs"))
+        .with_context(|| format!("cannot create the data directory {}", daemon.data_dir.display()))?;
+    let db_path = daemon.data_dir.join(DATABASE_FILE);
+    let store =
+        Store::open(&db_path).await.with_context(|| format!("cannot open the database {}", db_path.display()))?;
+
+    let running = store.bots(BotFilter { status: Some(BotStatus::Running) }).await?;
+    for bot in &running {
+        tracing::info!(bot = %bot.id, name = %bot.config.name, "resuming running bot");
+    }
+
+    let events = EventBus::default();
+    let config = Arc::new(daemon.config);
+    let bots = Arc::new(Bots::new(store.clone(), events.clone(), config.validation_context()));
+    let services = grpc::Services { bots, store: store.clone(), config, events };
+    let address: SocketAddr = listener.local_addr()?;
+    tracing::info!(%address, data_dir = %daemon.data_dir.display(), "tradingd serving gRPC (and gRPC-Web)");
+    let served = grpc::serve(listener, services, shutdown).await;
+    store.close().await;
+    tracing::info!("tradingd stopped; database closed");
+    served
+}

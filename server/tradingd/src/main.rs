@@ -1,0 +1,85 @@
+//! `tradingd` binary: flags, logging, signals. Everything else is in the library.
+
+use std::{net::SocketAddr, path::PathBuf, process::ExitCode};
+
+use clap::Parser;
+use tokio_util::sync::CancellationToken;
+use tradingd::{Daemon, config::Config};
+
+/// The tradingbot daemon: runs the bots and serves the gRPC API.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// Directory with exchanges.yaml, email.yaml, data_sources.yaml and defaults.yaml.
+    #[arg(long, default_value = "config")]
+    config: PathBuf,
+    /// Directory for the database and the per-bot logs.
+    #[arg(long, default_value = "data")]
+    data_dir: PathBuf,
+    /// Address of the gRPC API. Binding anything but loopback exposes trading control.
+    #[arg(long, default_value = "127.0.0.1:50051")]
+    grpc: SocketAddr,
+}
+
+/// Exit code for an invalid configuration (as distinct from a runtime failure).
+const EXIT_CONFIG: u8 = 78;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn,h2=warn".into()),
+        )
+        .init();
+    let args = Args::parse();
+    let config = match Config::load(&args.config) {
+        Ok(config) => config,
+        Err(errors) => {
+            eprintln!("tradingd: {errors}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    for file in config.exposed_secret_files(&args.config) {
+        tracing::warn!(file = %args.config.join(&file).display(), "file holds secrets and is readable by other users; run chmod 600 on it");
+    }
+    if !args.grpc.ip().is_loopback() {
+        tracing::warn!(address = %args.grpc, "gRPC API bound beyond loopback: anyone who can reach it controls trading");
+    }
+    match serve(config, args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tradingd: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: Config, args: Args) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(args.grpc).await?;
+    let shutdown = CancellationToken::new();
+    let signal = shutdown.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutdown requested");
+        signal.cancel();
+    });
+    tradingd::run(Daemon { config, data_dir: args.data_dir }, listener, shutdown).await
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn wait_for_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return interrupt.await.unwrap_or_default(),
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    interrupt.await.unwrap_or_default();
+}
