@@ -1,0 +1,328 @@
+//! Command-line syntax: every RPC of the daemon as a subcommand.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Controls the tradingbot daemon (tradingd) over its gRPC API.
+///
+/// Exit codes: 0 success, 1 request rejected by the daemon, 2 usage error, 3 daemon unreachable.
+#[derive(Debug, Parser)]
+#[command(name = "tradingctl", version, about, long_about = None)]
+pub(crate) struct Cli {
+    /// Daemon address.
+    #[arg(long, global = true, default_value = "http://127.0.0.1:50051", env = "TRADINGCTL_ADDR")]
+    pub(crate) addr: String,
+    /// Print JSON (the same documents as the REST API) instead of tables.
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// List bots.
+    List {
+        /// Only bots in this status.
+        #[arg(long)]
+        status: Option<StatusArg>,
+    },
+    /// Show one bot.
+    Get {
+        /// Bot id.
+        id: i64,
+    },
+    /// Create a bot (dry run unless --live). Strategy parameters not given take their defaults.
+    Create(ConfigArgs),
+    /// Edit a paused or stopped bot; only the given fields change.
+    Update {
+        /// Bot id.
+        id: i64,
+        /// Fields to change.
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Delete a bot that is not running (its orders stay in the audit trail).
+    Delete {
+        /// Bot id.
+        id: i64,
+    },
+    /// Start, resume, or re-arm a bot after a kill.
+    Start {
+        /// Bot id.
+        id: i64,
+    },
+    /// Pause a bot: no new orders, pending orders stay.
+    Pause {
+        /// Bot id.
+        id: i64,
+    },
+    /// Stop a bot. Asks whether to cancel its pending orders unless a flag decides.
+    Stop {
+        /// Bot id.
+        id: i64,
+        /// Cancel the bot's pending orders.
+        #[arg(long, conflicts_with = "keep_pending")]
+        cancel_pending: bool,
+        /// Leave the bot's pending orders on the book.
+        #[arg(long)]
+        keep_pending: bool,
+    },
+    /// Kill switch for one bot: cancels pending orders, never sells, needs a person to restart.
+    Kill {
+        /// Bot id.
+        id: i64,
+        /// Why (kept in the bot's history).
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Global kill switch: kills every bot.
+    KillAll {
+        /// Why (kept in each bot's history).
+        #[arg(long, default_value = "")]
+        reason: String,
+        /// Do not ask for confirmation.
+        #[arg(long, short)]
+        yes: bool,
+    },
+    /// Promote a dry-run bot (paused, stopped or created) to live trading.
+    GoLive {
+        /// Bot id.
+        id: i64,
+    },
+    /// Create a new bot from another bot's configuration.
+    Copy {
+        /// Bot to copy.
+        id: i64,
+        /// Fields to change in the copy.
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// List a bot's orders, newest first.
+    Orders {
+        /// Bot id.
+        id: i64,
+        /// Only orders in this status.
+        #[arg(long)]
+        status: Option<OrderStatusArg>,
+        /// Most orders shown (1 to 1000).
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=1000))]
+        limit: u32,
+        /// Show simulated (dry-run) orders; default: the bot's current mode.
+        #[arg(long, conflicts_with = "live_orders")]
+        simulated: bool,
+        /// Show live orders; default: the bot's current mode.
+        #[arg(long = "live")]
+        live_orders: bool,
+    },
+    /// List a bot's open positions.
+    Positions {
+        /// Bot id.
+        id: i64,
+    },
+    /// Global statistics.
+    Stats,
+    /// P&L over time (global, or one bot).
+    Pnl {
+        /// One bot instead of the global series.
+        #[arg(long)]
+        bot: Option<i64>,
+        /// From (RFC 3339 or YYYY-MM-DD).
+        #[arg(long, default_value = "")]
+        from: String,
+        /// To, exclusive (RFC 3339 or YYYY-MM-DD).
+        #[arg(long, default_value = "")]
+        to: String,
+    },
+    /// Accounting reports.
+    #[command(subcommand)]
+    Report(ReportCommand),
+    /// Strategies with their parameters, ranges and defaults.
+    Strategies,
+    /// Trading pairs the venue offers.
+    Pairs {
+        /// Venue account name (default: the configured default).
+        #[arg(long, default_value = "")]
+        exchange: String,
+    },
+    /// The daemon's configuration, secrets masked.
+    Settings,
+    /// The alert log, newest first.
+    Alerts {
+        /// Only this bot's alerts.
+        #[arg(long)]
+        bot: Option<i64>,
+        /// Most alerts shown (1 to 1000).
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=1000))]
+        limit: u32,
+    },
+    /// Follow live events until interrupted.
+    Watch {
+        /// Only this bot's events.
+        #[arg(long)]
+        bot: Option<i64>,
+    },
+    /// Print a shell completion script.
+    Completions {
+        /// Shell to complete for.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// Accounting reports.
+#[derive(Debug, Subcommand)]
+pub(crate) enum ReportCommand {
+    /// Realised P&L, win rate and average win/loss.
+    Pnl {
+        /// How to group the rows.
+        #[arg(long, value_enum, default_value_t = GroupBy::Bot)]
+        group_by: GroupBy,
+        /// Filters.
+        #[command(flatten)]
+        filter: FilterArgs,
+    },
+    /// Tax export: every realised sale with purchase price, sale price, date and token.
+    Tax {
+        /// Filters.
+        #[command(flatten)]
+        filter: FilterArgs,
+        /// Print CSV instead of a table.
+        #[arg(long)]
+        csv: bool,
+    },
+    /// Fee totals per asset.
+    Fees {
+        /// Filters.
+        #[command(flatten)]
+        filter: FilterArgs,
+    },
+}
+
+/// Report filters.
+#[derive(Debug, Args)]
+pub(crate) struct FilterArgs {
+    /// Only this bot.
+    #[arg(long)]
+    pub(crate) bot: Option<i64>,
+    /// Only this pair.
+    #[arg(long, default_value = "")]
+    pub(crate) pair: String,
+    /// Only this strategy.
+    #[arg(long, default_value = "")]
+    pub(crate) strategy: String,
+    /// From (RFC 3339 or YYYY-MM-DD).
+    #[arg(long, default_value = "")]
+    pub(crate) from: String,
+    /// To, exclusive (RFC 3339 or YYYY-MM-DD).
+    #[arg(long, default_value = "")]
+    pub(crate) to: String,
+    /// Report dry-run trades instead of live ones.
+    #[arg(long)]
+    pub(crate) simulated: bool,
+}
+
+/// Fields of a bot configuration; each is optional (defaults on create, unchanged on update).
+#[derive(Debug, Args)]
+pub(crate) struct ConfigArgs {
+    /// Display name.
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+    /// Trading pair, BTC/USDT or BTCUSDT.
+    #[arg(long)]
+    pub(crate) pair: Option<String>,
+    /// Venue account from exchanges.yaml.
+    #[arg(long)]
+    pub(crate) exchange: Option<String>,
+    /// Strategy id (see `tradingctl strategies`).
+    #[arg(long)]
+    pub(crate) strategy: Option<String>,
+    /// A strategy parameter, NAME=VALUE (repeatable; lists comma-separated).
+    #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_param, allow_hyphen_values = true)]
+    pub(crate) params: Vec<(String, String)>,
+    /// Virtual wallet budget in the quote asset.
+    #[arg(long, allow_hyphen_values = true)]
+    pub(crate) budget: Option<String>,
+    /// Add realised profits to the budget.
+    #[arg(long)]
+    pub(crate) compound: Option<bool>,
+    /// forever, or a duration such as 12h, 3d, 2mo.
+    #[arg(long, value_parser = parse_running_time)]
+    pub(crate) running_time: Option<u32>,
+    /// Per-trade stop loss in percent ("" clears it).
+    #[arg(long, allow_hyphen_values = true)]
+    pub(crate) stop_loss_percent: Option<String>,
+    /// Per-trade stop loss in quote ("" clears it).
+    #[arg(long, allow_hyphen_values = true)]
+    pub(crate) stop_loss_absolute: Option<String>,
+    /// Drawdown limit in percent ("" clears it).
+    #[arg(long, allow_hyphen_values = true)]
+    pub(crate) drawdown_limit_percent: Option<String>,
+    /// Drawdown limit in quote ("" clears it).
+    #[arg(long, allow_hyphen_values = true)]
+    pub(crate) drawdown_limit_absolute: Option<String>,
+    /// Daily loss limit in quote ("" clears it).
+    #[arg(long, allow_hyphen_values = true)]
+    pub(crate) daily_loss_limit: Option<String>,
+    /// Weekly loss limit in quote ("" clears it).
+    #[arg(long, allow_hyphen_values = true)]
+    pub(crate) weekly_loss_limit: Option<String>,
+    /// Strategy rotations allowed after consecutive losses (0 to 8).
+    #[arg(long)]
+    pub(crate) max_rotations: Option<u32>,
+    /// Consecutive losses that trigger a rotation (1 to 100).
+    #[arg(long)]
+    pub(crate) consecutive_losses: Option<u32>,
+    /// Trade for real (default: dry run).
+    #[arg(long, conflicts_with = "dry_run")]
+    pub(crate) live: bool,
+    /// Simulate on real market data.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+fn parse_param(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .filter(|(k, _)| !k.is_empty())
+        .ok_or_else(|| format!("'{text}' is not NAME=VALUE"))
+}
+
+/// Hours of running time; 0 means forever.
+fn parse_running_time(text: &str) -> Result<u32, String> {
+    let time: domain::bot::RunningTime = text.parse()?;
+    Ok(time.hours().unwrap_or(0))
+}
+
+/// Bot status names.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum StatusArg {
+    Created,
+    Running,
+    Paused,
+    Stopped,
+}
+
+/// Order status names.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum OrderStatusArg {
+    Pending,
+    Open,
+    PartiallyFilled,
+    Filled,
+    Cancelled,
+    Failed,
+    Unknown,
+    Expired,
+}
+
+/// P&L report groupings.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum GroupBy {
+    Bot,
+    Pair,
+    Strategy,
+    Day,
+    Week,
+    Month,
+}

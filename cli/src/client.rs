@@ -1,0 +1,66 @@
+//! Connecting to the daemon and classifying failures into exit codes.
+
+use std::fmt;
+
+use tonic::{Code, Status, transport::Channel};
+use tonic_types::StatusExt;
+
+/// Why a command failed, and so which exit code it returns.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// The daemon refused the request (exit 1).
+    Rejected(Status),
+    /// The command line was wrong (exit 2).
+    Usage(String),
+    /// The daemon could not be reached (exit 3).
+    Unreachable(String),
+}
+
+impl Failure {
+    /// The process exit code for this failure.
+    pub(crate) fn exit_code(&self) -> u8 {
+        match self {
+            Self::Rejected(_) => 1,
+            Self::Usage(_) => 2,
+            Self::Unreachable(_) => 3,
+        }
+    }
+}
+
+impl From<Status> for Failure {
+    fn from(status: Status) -> Self {
+        if status.code() == Code::Unavailable {
+            Self::Unreachable(status.message().to_owned())
+        } else {
+            Self::Rejected(status)
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Rejected(status) => {
+                write!(f, "{} ({:?})", status.message(), status.code())?;
+                if let Some(bad) = status.get_details_bad_request() {
+                    for v in &bad.field_violations {
+                        write!(f, "\n  {}: {}", v.field, v.description)?;
+                    }
+                }
+                Ok(())
+            }
+            Self::Usage(message) => f.write_str(message),
+            Self::Unreachable(detail) => write!(
+                f,
+                "cannot reach the daemon: {detail}\n  is tradingd running? choose its address with --addr (default http://127.0.0.1:50051)"
+            ),
+        }
+    }
+}
+
+/// Opens a channel to the daemon at `addr`.
+pub(crate) async fn connect(addr: &str) -> Result<Channel, Failure> {
+    let endpoint = Channel::from_shared(addr.to_owned())
+        .map_err(|e| Failure::Usage(format!("--addr '{addr}' is not a URL: {e}")))?;
+    endpoint.connect().await.map_err(|e| Failure::Unreachable(format!("{addr}: {e}")))
+}
