@@ -1,0 +1,66 @@
+//! `gateway` binary: flags, logging, signals. The application is in the library.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use clap::Parser;
+use gateway::{AllowedHosts, AppState, app};
+use tonic::transport::Channel;
+
+/// REST + WebSocket gateway of tradingbot, serving the web UI.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// Address to listen on. Anything but loopback exposes trading control to the network.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// gRPC address of tradingd.
+    #[arg(long, default_value = "http://127.0.0.1:50051")]
+    daemon: String,
+    /// Directory of the built web UI (web/dist).
+    #[arg(long)]
+    web: Option<PathBuf>,
+    /// Extra host name the gateway answers to besides localhost (repeatable).
+    #[arg(long = "allow-host")]
+    allow_hosts: Vec<String>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .init();
+    let args = Args::parse();
+    if !args.listen.ip().is_loopback() {
+        tracing::warn!(address = %args.listen, "gateway bound beyond loopback: anyone who can reach it controls trading");
+    }
+    let daemon = Channel::from_shared(args.daemon.clone())?.connect_lazy();
+    let web = args.web.filter(|dir| {
+        let built = dir.join("index.html").is_file();
+        if !built {
+            tracing::warn!(dir = %dir.display(), "no index.html there; the UI will not be served");
+        }
+        built
+    });
+    let router = app(AppState { daemon }, AllowedHosts::new(&args.allow_hosts), web);
+    let listener = tokio::net::TcpListener::bind(args.listen).await?;
+    tracing::info!(url = %format!("http://{}", listener.local_addr()?), daemon = %args.daemon, "gateway listening");
+    axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await?;
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return tokio::signal::ctrl_c().await.unwrap_or_default(),
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c().await.unwrap_or_default();
+}
