@@ -26,6 +26,9 @@ use crate::{bots::Bots, config::Config, events::EventBus};
 /// File name of the database inside the data directory.
 pub const DATABASE_FILE: &str = "tradingbot.db";
 
+/// How long shutdown waits for open client connections before closing anyway.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Everything [`run`] needs besides the listener and the shutdown signal.
 #[derive(Debug)]
 pub struct Daemon {
@@ -58,7 +61,19 @@ pub async fn run(daemon: Daemon, listener: TcpListener, shutdown: CancellationTo
     let services = grpc::Services { bots, store: store.clone(), config, events };
     let address: SocketAddr = listener.local_addr()?;
     tracing::info!(%address, data_dir = %daemon.data_dir.display(), "tradingd serving gRPC (and gRPC-Web)");
-    let served = grpc::serve(listener, services, shutdown).await;
+    let server = grpc::serve(listener, services, shutdown.clone());
+    tokio::pin!(server);
+    let grace = async {
+        shutdown.cancelled().await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
+    let served = tokio::select! {
+        served = &mut server => served,
+        () = grace => {
+            tracing::warn!(grace = ?SHUTDOWN_GRACE, "clients still connected after the grace period; closing anyway");
+            Ok(())
+        }
+    };
     store.close().await;
     tracing::info!("tradingd stopped; database closed");
     served

@@ -1,0 +1,74 @@
+//! Architecture rules as tests: dependency direction and the purity of the domain.
+
+use std::{collections::BTreeMap, process::Command};
+
+use serde_json::Value;
+
+use crate::helpers::repo_root;
+
+/// Workspace crates each crate may depend on (normal dependencies).
+const ALLOWED: &[(&str, &[&str])] = &[
+    ("domain", &[]),
+    ("tradingbot-proto", &[]),
+    ("store", &["domain"]),
+    ("tradingd", &["domain", "store", "tradingbot-proto"]),
+    ("tradingctl", &["domain", "tradingbot-proto"]),
+    ("gateway", &["tradingbot-proto"]),
+];
+
+/// External crates the pure domain may use.
+const DOMAIN_EXTERNAL: &[&str] = &["rust_decimal", "rust_decimal_macros", "serde", "thiserror"];
+
+#[test]
+fn dependencies_point_inward_only() {
+    let output = Command::new(env!("CARGO"))
+        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .current_dir(repo_root())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let metadata: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let packages = metadata["packages"].as_array().unwrap();
+    let members: Vec<&str> = packages.iter().map(|p| p["name"].as_str().unwrap()).collect();
+    let allowed: BTreeMap<&str, &[&str]> = ALLOWED.iter().copied().collect();
+    for package in packages {
+        let name = package["name"].as_str().unwrap();
+        let normal = package["dependencies"].as_array().unwrap().iter().filter(|d| d["kind"].is_null());
+        for dep in normal {
+            let dep_name = dep["name"].as_str().unwrap();
+            if members.contains(&dep_name) {
+                let Some(ok) = allowed.get(name) else { continue };
+                assert!(ok.contains(&dep_name), "{name} must not depend on {dep_name}");
+            } else if name == "domain" {
+                assert!(DOMAIN_EXTERNAL.contains(&dep_name), "domain must stay pure; {dep_name} is not allowed");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_domain_reads_no_clock_randomness_or_floats() {
+    let banned = [
+        "SystemTime::now",
+        "Instant::now",
+        "HashMap",
+        "HashSet",
+        "f64",
+        "f32",
+        "rand::",
+        "tokio",
+        "std::fs",
+        "std::net",
+    ];
+    let dir = repo_root().join("server/domain/src");
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (number, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or_default();
+            for word in banned {
+                assert!(!code.contains(word), "{}:{}: `{word}` is banned in the domain", path.display(), number + 1);
+            }
+        }
+    }
+}

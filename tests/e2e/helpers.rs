@@ -1,0 +1,217 @@
+//! Starting the real binaries on free loopback ports with temporary data, and typed helpers
+//! to drive them. Every wait polls with a deadline; nothing asserts on durations.
+
+use std::{
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::{Command, Stdio},
+    time::Duration,
+};
+
+use tokio::process::{Child, Command as AsyncCommand};
+use tonic::transport::Channel;
+use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+use tradingbot_proto::v1::{self as pb, bot_service_client::BotServiceClient};
+
+/// The workspace root.
+pub(crate) fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+}
+
+/// Path of a workspace binary built by the same `cargo test` run.
+pub(crate) fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/debug/deps/e2e-<hash> -> target/debug/<name>
+    let dir = exe.parent().and_then(Path::parent).expect("target/debug");
+    let path = dir.join(name);
+    assert!(path.exists(), "{} is not built; run the tests with `cargo test --workspace`", path.display());
+    path
+}
+
+/// A loopback port that was free a moment ago.
+pub(crate) fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+/// Polls `check` every 50 ms until it returns `Some` or `timeout` passes.
+pub(crate) async fn eventually<T, F: std::future::Future<Output = Option<T>>>(
+    what: &str,
+    timeout: Duration,
+    mut check: impl FnMut() -> F,
+) -> T {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A running `tradingd` process with its own data directory.
+pub(crate) struct Daemon {
+    child: Child,
+    /// gRPC URL, `http://127.0.0.1:<port>`.
+    pub(crate) url: String,
+    /// Data directory (database, logs); kept across restarts.
+    pub(crate) data_dir: PathBuf,
+    config_dir: PathBuf,
+    port: u16,
+}
+
+impl Daemon {
+    /// Starts the daemon with the shipped configuration in a fresh data directory.
+    pub(crate) async fn start(data: &tempfile::TempDir) -> Self {
+        Self::start_with(&repo_root().join("config"), data.path(), free_port()).await
+    }
+
+    /// Starts the daemon with `config_dir` and `data_dir` on `port`, and waits until healthy.
+    pub(crate) async fn start_with(config_dir: &Path, data_dir: &Path, port: u16) -> Self {
+        let log = std::fs::File::create(data_dir.join(format!("tradingd-{port}.log"))).expect("log file");
+        let child = AsyncCommand::new(bin("tradingd"))
+            .arg("--config")
+            .arg(config_dir)
+            .arg("--data-dir")
+            .arg(data_dir)
+            .arg("--grpc")
+            .arg(format!("127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .expect("tradingd starts");
+        let daemon = Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            data_dir: data_dir.to_path_buf(),
+            config_dir: config_dir.to_path_buf(),
+            port,
+        };
+        daemon.wait_healthy().await;
+        daemon
+    }
+
+    async fn wait_healthy(&self) {
+        let url = self.url.clone();
+        eventually("tradingd to serve", Duration::from_secs(30), || {
+            let url = url.clone();
+            async move {
+                let channel = Channel::from_shared(url).ok()?.connect().await.ok()?;
+                let reply =
+                    HealthClient::new(channel).check(HealthCheckRequest { service: String::new() }).await.ok()?;
+                (reply.into_inner().status() == ServingStatus::Serving).then_some(())
+            }
+        })
+        .await;
+    }
+
+    /// A channel to the daemon.
+    pub(crate) async fn channel(&self) -> Channel {
+        Channel::from_shared(self.url.clone()).expect("url").connect().await.expect("daemon reachable")
+    }
+
+    /// A bot client.
+    pub(crate) async fn bots(&self) -> BotServiceClient<Channel> {
+        BotServiceClient::new(self.channel().await)
+    }
+
+    /// Sends SIGTERM and waits for the exit code.
+    pub(crate) async fn terminate(mut self) -> i32 {
+        let pid = self.child.id().expect("still running").to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
+        assert!(sent.success());
+        let status = tokio::time::timeout(Duration::from_secs(60), self.child.wait())
+            .await
+            .expect("tradingd exits")
+            .expect("exit status");
+        status.code().unwrap_or(-1)
+    }
+
+    /// Kills the process abruptly (SIGKILL), as a crash or power cut would.
+    pub(crate) async fn crash(mut self) {
+        self.child.kill().await.expect("kill -9");
+    }
+
+    /// Stops gracefully and starts again on the same port and data.
+    pub(crate) async fn restart(self) -> Self {
+        let (config, data, port) = (self.config_dir.clone(), self.data_dir.clone(), self.port);
+        assert_eq!(self.terminate().await, 0, "graceful shutdown exits 0");
+        Self::start_with(&config, &data, port).await
+    }
+}
+
+/// A running `gateway` process in front of a daemon.
+pub(crate) struct Gateway {
+    /// The process; killed when the handle drops.
+    _child: Child,
+    /// Base URL, `http://127.0.0.1:<port>`.
+    pub(crate) url: String,
+}
+
+impl Gateway {
+    /// Starts the gateway for `daemon_url`, serving `web` when given, and waits until it answers.
+    pub(crate) async fn start(daemon_url: &str, web: Option<&Path>) -> Self {
+        let port = free_port();
+        let mut command = AsyncCommand::new(bin("gateway"));
+        command.args(["--listen", &format!("127.0.0.1:{port}"), "--daemon", daemon_url]);
+        if let Some(dir) = web {
+            command.arg("--web").arg(dir);
+        }
+        let child =
+            command.stdout(Stdio::null()).stderr(Stdio::null()).kill_on_drop(true).spawn().expect("gateway starts");
+        let gateway = Self { _child: child, url: format!("http://127.0.0.1:{port}") };
+        let health = format!("{}/api/health", gateway.url);
+        eventually("gateway to answer", Duration::from_secs(30), || {
+            let health = health.clone();
+            async move { reqwest::get(&health).await.ok().filter(|r| r.status().is_success()).map(|_| ()) }
+        })
+        .await;
+        gateway
+    }
+}
+
+/// Output of one `tradingctl` run.
+#[derive(Debug)]
+pub(crate) struct CtlOutput {
+    /// Exit code.
+    pub(crate) code: i32,
+    /// Standard output.
+    pub(crate) stdout: String,
+    /// Standard error.
+    pub(crate) stderr: String,
+}
+
+/// Runs `tradingctl --addr <addr> <args>` with no terminal on stdin.
+pub(crate) fn ctl(addr: &str, args: &[&str]) -> CtlOutput {
+    let output = Command::new(bin("tradingctl"))
+        .arg("--addr")
+        .arg(addr)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("tradingctl runs");
+    CtlOutput {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// Creates a dry-run DCA bot on BTC/USDT through gRPC.
+pub(crate) async fn create_bot(daemon: &Daemon, name: &str) -> pb::Bot {
+    let config = pb::BotConfig {
+        name: Some(name.to_owned()),
+        trading_pair: Some("BTC/USDT".to_owned()),
+        strategy: Some("dca_accumulator".to_owned()),
+        budget: Some("100".to_owned()),
+        ..pb::BotConfig::default()
+    };
+    daemon
+        .bots()
+        .await
+        .create_bot(pb::CreateBotRequest { config: Some(config) })
+        .await
+        .expect("bot created")
+        .into_inner()
+}

@@ -1,0 +1,10 @@
+//! End-to-end tests: the real binaries on loopback, driven through gRPC, REST, WebSocket,
+//! the CLI and a Python script, plus the architecture rules checked as tests.
+
+mod architecture;
+mod cli;
+mod config;
+mod daemon;
+mod helpers;
+mod rest;
+mod scripting;

@@ -1,0 +1,166 @@
+//! The gateway's REST and WebSocket API in front of a live daemon.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::helpers::{Daemon, Gateway};
+
+async fn post(url: &str, body: Value) -> reqwest::Response {
+    reqwest::Client::new().post(url).json(&body).send().await.unwrap()
+}
+
+#[tokio::test]
+async fn bots_are_managed_over_rest_with_spec_field_names() {
+    let data = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(&data).await;
+    let gateway = Gateway::start(&daemon.url, None).await;
+    let api = format!("{}/api", gateway.url);
+
+    let created = post(
+        &format!("{api}/bots"),
+        json!({"trading_pair": "BTCUSDT", "strategy": "mean_reversion", "budget": "1000.25", "stop_loss_percent": 3}),
+    )
+    .await;
+    assert_eq!(created.status(), 201);
+    let bot: Value = created.json().await.unwrap();
+    assert_eq!(bot["trading_pair"], "BTC/USDT");
+    assert_eq!(bot["budget"], "1000.25");
+    assert_eq!(bot["stop_loss_percent"], "3");
+    assert_eq!(bot["status"], "created");
+    assert_eq!(bot["running_time_hours"], Value::Null);
+    let id = bot["id"].as_i64().unwrap();
+
+    let started: Value = post(&format!("{api}/bots/{id}/start"), json!({})).await.json().await.unwrap();
+    assert_eq!(started["status"], "running");
+    let list: Value = reqwest::get(format!("{api}/bots")).await.unwrap().json().await.unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+
+    let edit =
+        reqwest::Client::new().put(format!("{api}/bots/{id}")).json(&json!({"budget": "5"})).send().await.unwrap();
+    assert_eq!(edit.status(), 409);
+    let body: Value = edit.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "conflict");
+
+    let stop = post(&format!("{api}/bots/{id}/stop"), json!({"cancel_pending": false})).await;
+    assert_eq!(stop.json::<Value>().await.unwrap()["status"], "stopped");
+    let delete = reqwest::Client::new().delete(format!("{api}/bots/{id}")).send().await.unwrap();
+    assert_eq!(delete.status(), 204);
+    assert_eq!(reqwest::get(format!("{api}/bots/{id}")).await.unwrap().status(), 404);
+
+    let stats: Value = reqwest::get(format!("{api}/stats")).await.unwrap().json().await.unwrap();
+    assert_eq!(stats["bots_total"], 0);
+    let pnl: Value = reqwest::get(format!("{api}/pnl")).await.unwrap().json().await.unwrap();
+    assert!(pnl.is_array());
+    let kill_all: Value = post(&format!("{api}/kill-all"), json!({})).await.json().await.unwrap();
+    assert_eq!(kill_all["killed"], 0);
+}
+
+#[tokio::test]
+async fn bad_payloads_get_4xx_with_field_errors() {
+    let data = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(&data).await;
+    let gateway = Gateway::start(&daemon.url, None).await;
+    let bots = format!("{}/api/bots", gateway.url);
+
+    let invalid = post(
+        &bots,
+        json!({"trading_pair": "BTC/USDT", "strategy": "twap", "budget": "-1", "strategy_params": {"slices": 0}}),
+    )
+    .await;
+    assert_eq!(invalid.status(), 400);
+    let body: Value = invalid.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "invalid_argument");
+    let fields: Vec<&str> =
+        body["error"]["violations"].as_array().unwrap().iter().map(|v| v["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["strategy_params.target_amount", "strategy_params.slices", "budget"]);
+    assert_eq!(body["error"]["field"], "strategy_params.target_amount");
+
+    let wrong_types = post(&bots, json!({"budget": true, "colour": "red"})).await;
+    assert_eq!(wrong_types.status(), 400);
+    let body: Value = wrong_types.json().await.unwrap();
+    assert_eq!(body["error"]["violations"].as_array().unwrap().len(), 2);
+
+    let malformed = reqwest::Client::new()
+        .post(&bots)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(malformed.status(), 400);
+    assert_eq!(malformed.json::<Value>().await.unwrap()["error"]["field"], "body");
+
+    let form = reqwest::Client::new().post(&bots).body("a=b").send().await.unwrap();
+    assert_eq!(form.status(), 415);
+    let stop = post(&format!("{bots}/1/stop"), json!({})).await;
+    assert_eq!(stop.status(), 400, "stop must say whether to cancel pending orders");
+    assert_eq!(reqwest::get(format!("{bots}/x")).await.unwrap().status(), 400);
+    assert_eq!(reqwest::get(format!("{}/api/nope", gateway.url)).await.unwrap().status(), 404);
+}
+
+#[tokio::test]
+async fn foreign_hosts_and_origins_are_refused() {
+    let data = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(&data).await;
+    let gateway = Gateway::start(&daemon.url, None).await;
+    let client = reqwest::Client::new();
+    let rebinding =
+        client.get(format!("{}/api/bots", gateway.url)).header("host", "attacker.example:8080").send().await.unwrap();
+    assert_eq!(rebinding.status(), 403);
+    let cross_site = client
+        .post(format!("{}/api/kill-all", gateway.url))
+        .header("origin", "https://attacker.example")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross_site.status(), 403);
+    assert!(cross_site.headers().get("access-control-allow-origin").is_none());
+    let same_site = client
+        .post(format!("{}/api/kill-all", gateway.url))
+        .header("origin", gateway.url.as_str())
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(same_site.status(), 200);
+}
+
+#[tokio::test]
+async fn websocket_relays_live_bot_events() {
+    let data = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(&data).await;
+    let gateway = Gateway::start(&daemon.url, None).await;
+    let ws_url = format!("{}/ws", gateway.url.replacen("http", "ws", 1));
+    let (mut socket, _) = tokio_tungstenite::connect_async(ws_url).await.unwrap();
+    // The subscription is set up right after the upgrade; give it a moment before acting.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let created: Value = post(&format!("{}/api/bots", gateway.url), json!({"trading_pair": "LTC/USDT", "strategy": "twap", "budget": "10", "strategy_params": {"target_amount": "1"}}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let message = tokio::time::timeout(Duration::from_secs(10), socket.next()).await.unwrap().unwrap().unwrap();
+    let Message::Text(text) = message else { panic!("expected a text frame, got {message:?}") };
+    let event: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(event["type"], "bot");
+    assert_eq!(event["bot"]["id"], created["id"]);
+    assert_eq!(event["bot"]["trading_pair"], "LTC/USDT");
+}
+
+#[tokio::test]
+async fn serves_the_web_ui_with_client_side_routes() {
+    let web = tempfile::tempdir().unwrap();
+    std::fs::write(web.path().join("index.html"), "<!doctype html><title>tradingbot</title>").unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(&data).await;
+    let gateway = Gateway::start(&daemon.url, Some(web.path())).await;
+    for path in ["/", "/bots", "/reports"] {
+        let page = reqwest::get(format!("{}{path}", gateway.url)).await.unwrap();
+        assert_eq!(page.status(), 200, "{path}");
+        assert!(page.text().await.unwrap().contains("<title>tradingbot</title>"));
+    }
+}
