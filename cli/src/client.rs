@@ -40,15 +40,17 @@ impl From<Status> for Failure {
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Rejected(status) => {
-                write!(f, "{} ({:?})", status.message(), status.code())?;
-                if let Some(bad) = status.get_details_bad_request() {
+            Self::Rejected(status) => match status.get_details_bad_request() {
+                // The violations say it all, one per line.
+                Some(bad) if !bad.field_violations.is_empty() => {
+                    write!(f, "invalid request ({:?})", status.code())?;
                     for v in &bad.field_violations {
                         write!(f, "\n  {}: {}", v.field, v.description)?;
                     }
+                    Ok(())
                 }
-                Ok(())
-            }
+                _ => write!(f, "{} ({:?})", status.message(), status.code()),
+            },
             Self::Usage(message) => f.write_str(message),
             Self::Unreachable(detail) => write!(
                 f,

@@ -56,17 +56,17 @@ pub(crate) async fn protect(State(hosts): State<AllowedHosts>, request: Request,
             .into_response();
     }
     let upgrade = headers.contains_key(header::UPGRADE);
-    if is_mutation(request.method()) || upgrade {
-        if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
-            let authority = origin.split_once("://").map_or(origin, |(_, rest)| rest);
-            if !hosts.allows(authority) {
-                return ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "forbidden_origin",
-                    format!("origin '{origin}' is not allowed"),
-                )
-                .into_response();
-            }
+    if (is_mutation(request.method()) || upgrade)
+        && let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok())
+    {
+        let authority = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+        if !hosts.allows(authority) {
+            return ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden_origin",
+                format!("origin '{origin}' is not allowed"),
+            )
+            .into_response();
         }
     }
     let needs_json = matches!(*request.method(), Method::POST | Method::PUT | Method::PATCH);

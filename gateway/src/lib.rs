@@ -28,7 +28,6 @@ pub struct AppState {
 }
 
 /// The whole HTTP application: API routes, `/ws`, and the UI from `web` when given.
-#[must_use]
 pub fn app(state: AppState, hosts: AllowedHosts, web: Option<PathBuf>) -> Router {
     routes::router(state, web).layer(middleware::from_fn_with_state(hosts, guard::protect))
 }

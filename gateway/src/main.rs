@@ -52,9 +52,8 @@ async fn main() -> anyhow::Result<()> {
 async fn shutdown_signal() {
     #[cfg(unix)]
     {
-        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => return tokio::signal::ctrl_c().await.unwrap_or_default(),
+        let Ok(mut terminate) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) else {
+            return tokio::signal::ctrl_c().await.unwrap_or_default();
         };
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}

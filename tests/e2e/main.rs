@@ -1,5 +1,7 @@
 //! End-to-end tests: the real binaries on loopback, driven through gRPC, REST, WebSocket,
 //! the CLI and a Python script, plus the architecture rules checked as tests.
+// Test code: a failed unwrap is a failed test with its location.
+#![allow(clippy::unwrap_used)]
 
 mod architecture;
 mod cli;
@@ -8,3 +10,4 @@ mod daemon;
 mod helpers;
 mod rest;
 mod scripting;
+mod ui;

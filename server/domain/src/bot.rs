@@ -470,13 +470,13 @@ impl BotConfig {
                 format!("{} is out of range; expected 1 to {MAX_CONSECUTIVE_LOSSES}", risk.consecutive_loss_limit),
             );
         }
-        if let (Some(daily), Some(weekly)) = (risk.daily_loss_limit, risk.weekly_loss_limit) {
-            if weekly < daily {
-                v.add(
-                    "weekly_loss_limit",
-                    format!("{weekly} is below the daily loss limit {daily}; expected at least the daily limit"),
-                );
-            }
+        if let (Some(daily), Some(weekly)) = (risk.daily_loss_limit, risk.weekly_loss_limit)
+            && weekly < daily
+        {
+            v.add(
+                "weekly_loss_limit",
+                format!("{weekly} is below the daily loss limit {daily}; expected at least the daily limit"),
+            );
         }
 
         let (

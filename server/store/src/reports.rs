@@ -396,14 +396,11 @@ mod tests {
     use super::*;
     use crate::tests::{bot, open};
 
-    /// Writes an order with one fill per `(side, price, qty, fee, realized, at)`.
-    async fn trade(
-        store: &Store,
-        bot: &Bot,
-        table: (&str, &str),
-        seq: u32,
-        fills: &[(&str, &str, &str, &str, Option<&str>, i64)],
-    ) {
+    /// One fill to write: `(side, price, qty, fee, realized, at)`.
+    type FillSpec<'a> = (&'a str, &'a str, &'a str, &'a str, Option<&'a str>, i64);
+
+    /// Writes an order with one fill per [`FillSpec`].
+    async fn trade(store: &Store, bot: &Bot, table: (&str, &str), seq: u32, fills: &[FillSpec<'_>]) {
         let (orders, fill_table) = table;
         let sim = i32::from(orders == "simulated_orders");
         let order_id: i64 = sqlx::query(&format!(

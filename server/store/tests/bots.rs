@@ -1,4 +1,6 @@
 //! The bot repository against a real SQLite file.
+// Test code: a failed unwrap is a failed test with its location.
+#![allow(clippy::unwrap_used)]
 
 use domain::{
     bot::{BotConfig, BotConfigInput, BotId, BotStatus, ValidationContext},

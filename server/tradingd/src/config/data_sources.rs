@@ -62,7 +62,7 @@ fn read_source(reader: &mut Reader, path: &str, value: &Value, default_url: &str
         None => default_url.to_owned(),
     };
     let api_key = reader.secret(&mut map, "api_key");
-    reader.finish(map);
+    reader.finish(&map);
     Some(DataSource { enabled, priority, base_url, api_key })
 }
 
@@ -72,31 +72,31 @@ impl DataSourcesConfig {
         let poll_interval_seconds =
             u32::try_from(reader.integer(&mut top, "poll_interval_seconds", 10, 86_400, 300)).unwrap_or(300);
         let mut sources = BTreeMap::new();
-        if let Some(value) = reader.get(&mut top, "sources") {
-            if let Some(mut map) = reader.map("sources", value) {
-                for (name, default_url) in KNOWN_SOURCES {
-                    if let Some(entry) = reader.get(&mut map, name) {
-                        let path = Reader::path(&map, name);
-                        if let Some(source) = read_source(reader, &path, entry, default_url) {
-                            sources.insert(name.to_owned(), source);
-                        }
+        if let Some(value) = reader.get(&mut top, "sources")
+            && let Some(mut map) = reader.map("sources", value)
+        {
+            for (name, default_url) in KNOWN_SOURCES {
+                if let Some(entry) = reader.get(&mut map, name) {
+                    let path = Reader::path(&map, name);
+                    if let Some(source) = read_source(reader, &path, entry, default_url) {
+                        sources.insert(name.to_owned(), source);
                     }
                 }
-                reader.finish(map);
             }
+            reader.finish(&map);
         }
         let (mut crash_detection_enabled, mut crash_drop_percent, mut crash_window_minutes) = (true, Decimal::TEN, 60);
-        if let Some(value) = reader.get(&mut top, "crash_detection") {
-            if let Some(mut map) = reader.map("crash_detection", value) {
-                crash_detection_enabled = reader.boolean(&mut map, "enabled", true);
-                let range = DecimalRange::above(Decimal::ZERO, Decimal::ONE_HUNDRED);
-                crash_drop_percent = reader.decimal(&mut map, "drop_percent", range, Decimal::TEN);
-                crash_window_minutes =
-                    u32::try_from(reader.integer(&mut map, "window_minutes", 1, 10_080, 60)).unwrap_or(60);
-                reader.finish(map);
-            }
+        if let Some(value) = reader.get(&mut top, "crash_detection")
+            && let Some(mut map) = reader.map("crash_detection", value)
+        {
+            crash_detection_enabled = reader.boolean(&mut map, "enabled", true);
+            let range = DecimalRange::above(Decimal::ZERO, Decimal::ONE_HUNDRED);
+            crash_drop_percent = reader.decimal(&mut map, "drop_percent", range, Decimal::TEN);
+            crash_window_minutes =
+                u32::try_from(reader.integer(&mut map, "window_minutes", 1, 10_080, 60)).unwrap_or(60);
+            reader.finish(&map);
         }
-        reader.finish(top);
+        reader.finish(&top);
         Some(Self {
             poll_interval_seconds,
             sources,

@@ -34,7 +34,7 @@ fn read_strategy(reader: &mut Reader, strategy: StrategyId, value: &Value) -> St
             Err(e) => reader.problem(&field, e, spec.describe_accepted()),
         }
     }
-    reader.finish(map);
+    reader.finish(&map);
     params
 }
 
@@ -42,30 +42,29 @@ impl DefaultsConfig {
     pub(super) fn read(reader: &mut Reader, value: &Value) -> Option<Self> {
         let mut top = reader.map("", value)?;
         let mut bot = BotDefaults::default();
-        if let Some(value) = reader.get(&mut top, "bot") {
-            if let Some(mut map) = reader.map("bot", value) {
-                bot.is_dry_run = reader.boolean(&mut map, "is_dry_run", bot.is_dry_run);
-                bot.compound_enabled = reader.boolean(&mut map, "compound_enabled", bot.compound_enabled);
-                let rotations = reader.integer(&mut map, "max_strategy_rotations", 0, u64::from(MAX_ROTATIONS), 3);
-                bot.max_strategy_rotations = u32::try_from(rotations).unwrap_or(3);
-                let losses =
-                    reader.integer(&mut map, "consecutive_loss_limit", 1, u64::from(MAX_CONSECUTIVE_LOSSES), 3);
-                bot.consecutive_loss_limit = u32::try_from(losses).unwrap_or(3);
-                reader.finish(map);
-            }
+        if let Some(value) = reader.get(&mut top, "bot")
+            && let Some(mut map) = reader.map("bot", value)
+        {
+            bot.is_dry_run = reader.boolean(&mut map, "is_dry_run", bot.is_dry_run);
+            bot.compound_enabled = reader.boolean(&mut map, "compound_enabled", bot.compound_enabled);
+            let rotations = reader.integer(&mut map, "max_strategy_rotations", 0, u64::from(MAX_ROTATIONS), 3);
+            bot.max_strategy_rotations = u32::try_from(rotations).unwrap_or(3);
+            let losses = reader.integer(&mut map, "consecutive_loss_limit", 1, u64::from(MAX_CONSECUTIVE_LOSSES), 3);
+            bot.consecutive_loss_limit = u32::try_from(losses).unwrap_or(3);
+            reader.finish(&map);
         }
         let mut strategies = BTreeMap::new();
-        if let Some(value) = reader.get(&mut top, "strategies") {
-            if let Some(mut map) = reader.map("strategies", value) {
-                for &strategy in StrategyId::ALL {
-                    if let Some(value) = reader.get(&mut map, strategy.as_str()) {
-                        strategies.insert(strategy, read_strategy(reader, strategy, value));
-                    }
+        if let Some(value) = reader.get(&mut top, "strategies")
+            && let Some(mut map) = reader.map("strategies", value)
+        {
+            for &strategy in StrategyId::ALL {
+                if let Some(value) = reader.get(&mut map, strategy.as_str()) {
+                    strategies.insert(strategy, read_strategy(reader, strategy, value));
                 }
-                reader.finish(map);
             }
+            reader.finish(&map);
         }
-        reader.finish(top);
+        reader.finish(&top);
         Some(Self { bot, strategies })
     }
 

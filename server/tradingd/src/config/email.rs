@@ -85,7 +85,7 @@ fn read_smtp(reader: &mut Reader, value: &Value) -> Option<SmtpConfig> {
     };
     let username = reader.string(&mut map, "username", false, "a user name");
     let password = reader.secret(&mut map, "password");
-    reader.finish(map);
+    reader.finish(&map);
     Some(SmtpConfig { host: host?, port, tls: tls?, username, password })
 }
 
@@ -130,15 +130,15 @@ impl EmailConfig {
             reader.problem("to", "no recipient while email is enabled", "at least one address");
         }
         let mut alerts = BTreeMap::new();
-        if let Some(value) = reader.get(&mut top, "alerts") {
-            if let Some(mut map) = reader.map("alerts", value) {
-                for &kind in AlertKind::ALL {
-                    alerts.insert(kind, reader.boolean(&mut map, kind.as_str(), true));
-                }
-                reader.finish(map);
+        if let Some(value) = reader.get(&mut top, "alerts")
+            && let Some(mut map) = reader.map("alerts", value)
+        {
+            for &kind in AlertKind::ALL {
+                alerts.insert(kind, reader.boolean(&mut map, kind.as_str(), true));
             }
+            reader.finish(&map);
         }
-        reader.finish(top);
+        reader.finish(&top);
         Some(Self { enabled, smtp, from, to, alerts })
     }
 

@@ -76,7 +76,7 @@ fn read_account(reader: &mut Reader, path: &str, value: &Value) -> Option<Exchan
         );
     }
     let recv_window_ms = u32::try_from(reader.integer(&mut map, "recv_window_ms", 1, 60_000, 5_000)).unwrap_or(5_000);
-    reader.finish(map);
+    reader.finish(&map);
     Some(ExchangeAccount { kind: kind?, rest_url: rest_url?, ws_url: ws_url?, api_key, api_secret, recv_window_ms })
 }
 
@@ -85,49 +85,46 @@ impl ExchangesConfig {
         let mut top = reader.map("", value)?;
         let default = reader.string(&mut top, "default", true, "the name of one of the venues");
         let mut accounts = BTreeMap::new();
-        if let Some(venues) = reader.require(&mut top, "venues", "a mapping of account names to venue settings") {
-            if let Some(mut venues) = reader.map("venues", venues) {
-                let names = venues.keys();
-                for name in names {
-                    let path = Reader::path(&venues, &name);
-                    let valid_name =
-                        !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-                    if !valid_name {
-                        reader.problem(
-                            &path,
-                            format!("'{name}' is not a usable account name"),
-                            "letters, digits, '-' or '_'",
-                        );
-                    }
-                    let Some(entry) = reader.get(&mut venues, &name) else {
-                        reader.problem(
-                            &path,
-                            "no settings",
-                            "a mapping with kind, rest_url, ws_url, api_key, api_secret",
-                        );
-                        continue;
-                    };
-                    if let Some(account) = read_account(reader, &path, entry) {
-                        accounts.insert(name, account);
-                    }
+        if let Some(venues) = reader.require(&mut top, "venues", "a mapping of account names to venue settings")
+            && let Some(mut venues) = reader.map("venues", venues)
+        {
+            let names = venues.keys();
+            for name in names {
+                let path = Reader::path(&venues, &name);
+                let valid_name =
+                    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+                if !valid_name {
+                    reader.problem(
+                        &path,
+                        format!("'{name}' is not a usable account name"),
+                        "letters, digits, '-' or '_'",
+                    );
                 }
-                if venues.keys().is_empty() {
-                    reader.problem("venues", "no venue configured", "at least one venue account");
+                let Some(entry) = reader.get(&mut venues, &name) else {
+                    reader.problem(&path, "no settings", "a mapping with kind, rest_url, ws_url, api_key, api_secret");
+                    continue;
+                };
+                if let Some(account) = read_account(reader, &path, entry) {
+                    accounts.insert(name, account);
                 }
-                reader.finish(venues);
             }
-        }
-        if let Some(name) = &default {
-            if !accounts.contains_key(name) && !accounts.is_empty() {
-                let known: Vec<&str> = accounts.keys().map(String::as_str).collect();
-                reader.problem(
-                    "default",
-                    format!("'{name}' is not a configured venue"),
-                    format!("one of: {}", known.join(", ")),
-                );
+            if venues.keys().is_empty() {
+                reader.problem("venues", "no venue configured", "at least one venue account");
             }
+            reader.finish(&venues);
         }
-        reader.finish(top);
+        if let Some(name) = &default
+            && !accounts.contains_key(name)
+            && !accounts.is_empty()
+        {
+            let known: Vec<&str> = accounts.keys().map(String::as_str).collect();
+            reader.problem(
+                "default",
+                format!("'{name}' is not a configured venue"),
+                format!("one of: {}", known.join(", ")),
+            );
+        }
+        reader.finish(&top);
         Some(Self { default: default?, accounts })
     }
 

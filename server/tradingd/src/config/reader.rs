@@ -115,7 +115,7 @@ impl Reader {
     }
 
     /// Reports every key of `map` that was not asked for.
-    pub(crate) fn finish(&mut self, map: Map<'_>) {
+    pub(crate) fn finish(&mut self, map: &Map<'_>) {
         for name in map.keys() {
             if !map.used.contains(&name) {
                 let known: Vec<&str> = map.used.iter().map(String::as_str).collect();
