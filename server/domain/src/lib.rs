@@ -17,5 +17,6 @@ pub mod money;
 pub mod order;
 pub mod pair;
 pub mod strategy;
+pub mod symbol;
 pub mod time;
 pub mod validation;

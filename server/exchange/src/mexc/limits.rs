@@ -1,0 +1,134 @@
+//! Client-side rate limiting for one venue account, and the gate that stops every request
+//! while the venue has asked us to back off (HTTP 429/418 with `Retry-After`).
+//!
+//! Requests spend weight from a token bucket (`requests_per_second`); order creates and
+//! cancels also spend from a separate order-action bucket, where a waiting cancel always goes
+//! before a waiting create: getting out of the market matters more than getting in.
+
+use std::{
+    num::NonZeroU32,
+    sync::{
+        Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use tokio::time::Instant;
+
+use crate::error::Error;
+
+/// Limits of one venue account (configurable per account).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimits {
+    /// Request weight per second over all endpoints.
+    pub weight_per_second: u32,
+    /// Order creates and cancels per second.
+    pub order_actions_per_second: u32,
+    /// Longest wait for a back-off to pass before a request fails instead.
+    pub max_wait: Duration,
+}
+
+impl Default for RateLimits {
+    /// MEXC's documented limits with margin: 20 weight/s, 12 order actions/s.
+    fn default() -> Self {
+        Self { weight_per_second: 20, order_actions_per_second: 12, max_wait: Duration::from_secs(30) }
+    }
+}
+
+/// What kind of request is being sent; decides limits and retries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Action {
+    /// A read of this weight; safe to repeat.
+    Read(u32),
+    /// An order cancel; safe to repeat, and goes first among order actions.
+    Cancel,
+    /// An order create; never repeated blindly.
+    Create,
+}
+
+/// Why the venue told us to back off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BackOff {
+    RateLimited,
+    Banned,
+}
+
+/// Rate limiter plus back-off gate of one account.
+#[derive(Debug)]
+pub(crate) struct Limiter {
+    weight: DefaultDirectRateLimiter,
+    weight_capacity: u32,
+    orders: DefaultDirectRateLimiter,
+    cancels_waiting: AtomicUsize,
+    backoff: Mutex<Option<(Instant, BackOff)>>,
+    max_wait: Duration,
+}
+
+fn nonzero(value: u32) -> NonZeroU32 {
+    NonZeroU32::new(value).unwrap_or(NonZeroU32::MIN)
+}
+
+impl Limiter {
+    /// A limiter enforcing `limits`.
+    pub(crate) fn new(limits: RateLimits) -> Self {
+        Self {
+            weight: RateLimiter::direct(Quota::per_second(nonzero(limits.weight_per_second))),
+            weight_capacity: limits.weight_per_second.max(1),
+            orders: RateLimiter::direct(Quota::per_second(nonzero(limits.order_actions_per_second))),
+            cancels_waiting: AtomicUsize::new(0),
+            backoff: Mutex::new(None),
+            max_wait: limits.max_wait,
+        }
+    }
+
+    /// Records the venue's request to wait `retry_after`.
+    pub(crate) fn back_off(&self, retry_after: Duration, banned: bool) {
+        let until = Instant::now() + retry_after;
+        let kind = if banned { BackOff::Banned } else { BackOff::RateLimited };
+        let mut guard = self.backoff.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if guard.is_none_or(|(current, _)| current < until) {
+            *guard = Some((until, kind));
+        }
+        tracing::warn!(?retry_after, banned, "venue asked to back off; no request until it passes");
+    }
+
+    /// Waits until a request of this kind may be sent: the back-off has passed and the
+    /// buckets have room. Fails at once when the back-off is longer than `max_wait`.
+    pub(crate) async fn admit(&self, action: Action) -> Result<(), Error> {
+        let pending = *self.backoff.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((until, kind)) = pending {
+            let remaining = until.saturating_duration_since(Instant::now());
+            if remaining > self.max_wait {
+                return Err(match kind {
+                    BackOff::RateLimited => Error::RateLimited { retry_after: remaining },
+                    BackOff::Banned => Error::Banned { retry_after: remaining },
+                });
+            }
+            tokio::time::sleep_until(until).await;
+        }
+        match action {
+            Action::Read(weight) => {
+                // A weight above the bucket's size waits for a full bucket.
+                let weight = nonzero(weight.min(self.weight_capacity));
+                self.weight.until_n_ready(weight).await.unwrap_or(());
+            }
+            Action::Cancel => {
+                self.cancels_waiting.fetch_add(1, Ordering::SeqCst);
+                self.orders.until_ready().await;
+                self.cancels_waiting.fetch_sub(1, Ordering::SeqCst);
+                self.weight.until_ready().await;
+            }
+            Action::Create => {
+                // Creates queue behind every waiting cancel.
+                while self.cancels_waiting.load(Ordering::SeqCst) > 0 {
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+                self.orders.until_ready().await;
+                self.weight.until_ready().await;
+            }
+        }
+        Ok(())
+    }
+}

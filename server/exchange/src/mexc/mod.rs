@@ -1,0 +1,332 @@
+//! MEXC spot v3: the [`Mexc`] adapter implementing [`Exchange`](crate::Exchange).
+//!
+//! Orders are checked against the symbol's rules (precision, minimum quantity and notional,
+//! API trading allowed, order type enabled) before anything is sent. A create whose answer is
+//! lost (timeout, 5xx) is resolved by its client order id, allowing for the venue's "order
+//! does not exist" lag right after creation; it is never sent again.
+
+mod http;
+mod limits;
+mod sign;
+mod wire;
+
+use std::{collections::BTreeMap, time::Duration};
+
+use async_trait::async_trait;
+use domain::{
+    money::{Qty, Quote},
+    pair::Pair,
+    time::Timestamp,
+};
+use reqwest::Method;
+use tokio::sync::RwLock;
+
+pub use self::limits::RateLimits;
+use self::{
+    http::{Endpoint, Rest},
+    limits::Action,
+};
+use crate::{
+    Exchange,
+    error::{Error, Result},
+    types::{
+        AccountTrade, Balance, Candle, Interval, NewOrder, OrderBook, OrderKind, OrderRef, OrderSize, PublicTrade,
+        Side, SymbolInfo, Ticker, VenueOrder, VenueOrderStatus,
+    },
+};
+
+/// Settings of one MEXC account.
+#[derive(Debug, Clone)]
+pub struct MexcConfig {
+    /// REST base URL (`https://api.mexc.com`, or the local simulator).
+    pub rest_url: String,
+    /// API key; empty for market data only.
+    pub api_key: String,
+    /// API secret; empty for market data only.
+    pub api_secret: String,
+    /// Validity of a signed request in milliseconds (at most 60000).
+    pub recv_window_ms: u32,
+    /// Client-side limits.
+    pub limits: RateLimits,
+    /// Timeout of one HTTP request.
+    pub request_timeout: Duration,
+    /// How long a lost create is looked for by client order id before its outcome is
+    /// reported unknown (covers the venue's "order does not exist" lag).
+    pub resolve_window: Duration,
+}
+
+impl MexcConfig {
+    /// Defaults for an account at `rest_url` with the given credentials.
+    #[must_use]
+    pub fn new(rest_url: &str, api_key: &str, api_secret: &str) -> Self {
+        Self {
+            rest_url: rest_url.trim_end_matches('/').to_owned(),
+            api_key: api_key.to_owned(),
+            api_secret: api_secret.to_owned(),
+            recv_window_ms: 5000,
+            limits: RateLimits::default(),
+            request_timeout: Duration::from_secs(10),
+            resolve_window: Duration::from_secs(5),
+        }
+    }
+}
+
+/// A MEXC spot account.
+#[derive(Debug)]
+pub struct Mexc {
+    rest: Rest,
+    resolve_window: Duration,
+    /// Symbol rules by venue symbol, loaded on first use and refreshed on a miss.
+    symbols: RwLock<BTreeMap<String, SymbolInfo>>,
+}
+
+/// The wire name of an interval (`60m`, not `1h`).
+const fn interval_name(interval: Interval) -> &'static str {
+    match interval {
+        Interval::M1 => "1m",
+        Interval::M5 => "5m",
+        Interval::M15 => "15m",
+        Interval::M30 => "30m",
+        Interval::H1 => "60m",
+        Interval::H4 => "4h",
+        Interval::D1 => "1d",
+    }
+}
+
+fn order_params(pair: &Pair, order: &OrderRef) -> Vec<(&'static str, String)> {
+    let id = match order {
+        OrderRef::Venue(id) => ("orderId", id.clone()),
+        OrderRef::Client(id) => ("origClientOrderId", id.clone()),
+    };
+    vec![("symbol", pair.symbol()), id]
+}
+
+impl Mexc {
+    /// An adapter for the account in `config`.
+    ///
+    /// # Errors
+    /// [`Error::VenueUnavailable`] when the HTTP client cannot be built.
+    pub fn new(config: &MexcConfig) -> Result<Self> {
+        let endpoint = Endpoint {
+            base_url: config.rest_url.clone(),
+            api_key: config.api_key.clone(),
+            api_secret: config.api_secret.clone(),
+            recv_window_ms: config.recv_window_ms,
+            timeout: config.request_timeout,
+        };
+        Ok(Self {
+            rest: Rest::new(endpoint, config.limits)?,
+            resolve_window: config.resolve_window,
+            symbols: RwLock::new(BTreeMap::new()),
+        })
+    }
+
+    /// Measures the venue's clock against ours; returns server minus local, in milliseconds.
+    ///
+    /// # Errors
+    /// When the venue cannot be reached.
+    pub async fn sync_clock(&self) -> Result<i64> {
+        self.rest.sync_clock().await
+    }
+
+    /// The symbol's rules, loading them on first use or when the symbol is unknown.
+    async fn symbol(&self, pair: &Pair) -> Result<SymbolInfo> {
+        let symbol = pair.symbol();
+        if let Some(info) = self.symbols.read().await.get(&symbol) {
+            return Ok(info.clone());
+        }
+        let fresh = self.symbols().await?;
+        let mut cache = self.symbols.write().await;
+        *cache = fresh.into_iter().map(|s| (s.symbol.clone(), s)).collect();
+        cache.get(&symbol).cloned().ok_or_else(|| Error::SymbolNotTradable {
+            symbol,
+            reason: "the venue does not list this symbol".to_owned(),
+        })
+    }
+
+    /// Rounds and checks an order against the symbol's rules; returns the request params.
+    async fn prepare(&self, order: &NewOrder) -> Result<Vec<(&'static str, String)>> {
+        let info = self.symbol(&order.pair).await?;
+        if !info.api_trading_allowed {
+            return Err(Error::SymbolNotTradable {
+                symbol: info.symbol,
+                reason: "the venue does not allow API trading of it".to_owned(),
+            });
+        }
+        if !info.order_kinds.contains(&order.kind) {
+            return Err(Error::OrderTypeDisabled { symbol: info.symbol, kind: wire::kind_name(order.kind).to_owned() });
+        }
+        let rules = &info.rules;
+        let buying = order.side == Side::Buy;
+        let mut params = vec![
+            ("symbol", info.symbol.clone()),
+            ("side", if buying { "BUY" } else { "SELL" }.to_owned()),
+            ("type", wire::kind_name(order.kind).to_owned()),
+        ];
+        let invalid = |e: domain::symbol::RuleViolation| Error::InvalidOrder(e.to_string());
+        match (order.kind, order.size) {
+            (OrderKind::Market, OrderSize::Quote(quote)) if buying => {
+                let quote = rules.round_quote_down(quote);
+                rules.check_notional(quote).map_err(invalid)?;
+                params.push(("quoteOrderQty", quote.to_string()));
+            }
+            (OrderKind::Market, OrderSize::Base(qty)) => {
+                let qty = rules.round_qty_down(qty);
+                let reference = self.ticker(&order.pair).await?;
+                let price = if buying { reference.ask } else { reference.bid };
+                rules.check_qty(qty, price).map_err(invalid)?;
+                params.push(("quantity", qty.to_string()));
+            }
+            (OrderKind::Limit | OrderKind::LimitMaker, OrderSize::Base(qty)) => {
+                let price = order.price.ok_or_else(|| Error::InvalidOrder("a limit order needs a price".to_owned()))?;
+                let price = rules.round_price(price, buying);
+                let qty = rules.round_qty_down(qty);
+                rules.check_qty(qty, price).map_err(invalid)?;
+                params.push(("quantity", qty.to_string()));
+                params.push(("price", price.to_string()));
+            }
+            _ => return Err(Error::InvalidOrder("only market buys can be sized by quote amount".to_owned())),
+        }
+        params.push(("newClientOrderId", order.client_order_id.clone()));
+        Ok(params)
+    }
+
+    /// Looks for an order by client id until it shows up or the resolve window passes.
+    async fn resolve(&self, order: &NewOrder, cause: &Error) -> Result<VenueOrder> {
+        let deadline = tokio::time::Instant::now() + self.resolve_window;
+        let reference = OrderRef::Client(order.client_order_id.clone());
+        let mut delay = Duration::from_millis(100);
+        loop {
+            match self.order(&order.pair, &reference).await {
+                Ok(found) => {
+                    tracing::info!(client_order_id = %order.client_order_id, "lost create resolved: the order exists");
+                    return Ok(found);
+                }
+                // Right after a create the venue may not know the order yet: keep looking.
+                Err(Error::NotFound(_) | Error::VenueUnavailable(_) | Error::Unreachable(_)) => {}
+                Err(other) => return Err(other),
+            }
+            if tokio::time::Instant::now() + delay > deadline {
+                return Err(Error::UnknownOutcome {
+                    client_order_id: order.client_order_id.clone(),
+                    cause: cause.to_string(),
+                });
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(1));
+        }
+    }
+}
+
+#[async_trait]
+impl Exchange for Mexc {
+    async fn symbols(&self) -> Result<Vec<SymbolInfo>> {
+        let api = self.rest.public("/api/v3/defaultSymbols", &[], 1).await?;
+        let info = self.rest.public("/api/v3/exchangeInfo", &[], 10).await?;
+        wire::symbols(&info, &wire::default_symbols(&api)?)
+    }
+
+    async fn ticker(&self, pair: &Pair) -> Result<Ticker> {
+        let params = [("symbol", pair.symbol())];
+        let book = self.rest.public("/api/v3/ticker/bookTicker", &params, 1).await?;
+        let price = self.rest.public("/api/v3/ticker/price", &params, 1).await?;
+        wire::ticker(pair, &book, &price)
+    }
+
+    async fn order_book(&self, pair: &Pair, depth: u32) -> Result<OrderBook> {
+        let params = [("symbol", pair.symbol()), ("limit", depth.clamp(1, 5000).to_string())];
+        wire::order_book(&self.rest.public("/api/v3/depth", &params, 1).await?)
+    }
+
+    async fn candles(
+        &self,
+        pair: &Pair,
+        interval: Interval,
+        from: Option<Timestamp>,
+        limit: u32,
+    ) -> Result<Vec<Candle>> {
+        let mut params = vec![
+            ("symbol", pair.symbol()),
+            ("interval", interval_name(interval).to_owned()),
+            ("limit", limit.clamp(1, 500).to_string()),
+        ];
+        if let Some(from) = from {
+            params.push(("startTime", from.millis().to_string()));
+        }
+        wire::candles(&self.rest.public("/api/v3/klines", &params, 1).await?)
+    }
+
+    async fn recent_trades(&self, pair: &Pair, limit: u32) -> Result<Vec<PublicTrade>> {
+        let params = [("symbol", pair.symbol()), ("limit", limit.clamp(1, 1000).to_string())];
+        wire::public_trades(&self.rest.public("/api/v3/trades", &params, 5).await?)
+    }
+
+    async fn balances(&self) -> Result<Vec<Balance>> {
+        wire::balances(&self.rest.signed(&Method::GET, "/api/v3/account", &[], Action::Read(10)).await?)
+    }
+
+    async fn place_order(&self, order: &NewOrder) -> Result<VenueOrder> {
+        let params = self.prepare(order).await?;
+        match self.rest.signed(&Method::POST, "/api/v3/order", &params, Action::Create).await {
+            Ok(ack) => {
+                let venue_id = ack["orderId"]
+                    .as_str()
+                    .map(str::to_owned)
+                    .or_else(|| ack["orderId"].as_i64().map(|n| n.to_string()))
+                    .ok_or_else(|| Error::Decode("order ack without orderId".to_owned()))?;
+                Ok(VenueOrder {
+                    venue_id,
+                    client_order_id: Some(order.client_order_id.clone()),
+                    pair: order.pair.clone(),
+                    side: order.side,
+                    kind: order.kind,
+                    price: order.price,
+                    orig_qty: match order.size {
+                        OrderSize::Base(qty) => Some(qty),
+                        OrderSize::Quote(_) => None,
+                    },
+                    executed_qty: Qty::ZERO,
+                    cumulative_quote: Quote::ZERO,
+                    status: VenueOrderStatus::New,
+                    created_at: Timestamp::from_millis(ack["transactTime"].as_i64().unwrap_or_default()),
+                })
+            }
+            // The request may have reached the venue: find out by client id, never resend.
+            Err(cause @ Error::VenueUnavailable(_)) => self.resolve(order, &cause).await,
+            Err(other) => Err(other),
+        }
+    }
+
+    async fn cancel_order(&self, pair: &Pair, order: &OrderRef) -> Result<VenueOrder> {
+        let body =
+            self.rest.signed(&Method::DELETE, "/api/v3/order", &order_params(pair, order), Action::Cancel).await?;
+        wire::order(&body, pair)
+    }
+
+    async fn order(&self, pair: &Pair, order: &OrderRef) -> Result<VenueOrder> {
+        let body = self.rest.signed(&Method::GET, "/api/v3/order", &order_params(pair, order), Action::Read(2)).await?;
+        wire::order(&body, pair)
+    }
+
+    async fn open_orders(&self, pair: &Pair) -> Result<Vec<VenueOrder>> {
+        let params = [("symbol", pair.symbol())];
+        wire::orders(&self.rest.signed(&Method::GET, "/api/v3/openOrders", &params, Action::Read(3)).await?, pair)
+    }
+
+    async fn order_history(&self, pair: &Pair, from: Option<Timestamp>) -> Result<Vec<VenueOrder>> {
+        let mut params = vec![("symbol", pair.symbol())];
+        if let Some(from) = from {
+            params.push(("startTime", from.millis().to_string()));
+        }
+        wire::orders(&self.rest.signed(&Method::GET, "/api/v3/allOrders", &params, Action::Read(10)).await?, pair)
+    }
+
+    async fn account_trades(&self, pair: &Pair, from: Option<Timestamp>) -> Result<Vec<AccountTrade>> {
+        let mut params = vec![("symbol", pair.symbol()), ("limit", "100".to_owned())];
+        if let Some(from) = from {
+            params.push(("startTime", from.millis().to_string()));
+        }
+        let body = self.rest.signed(&Method::GET, "/api/v3/myTrades", &params, Action::Read(10)).await?;
+        wire::account_trades(&body, pair)
+    }
+}

@@ -1,0 +1,1 @@
+//! A local MEXC-compatible spot venue (under construction).
