@@ -12,6 +12,7 @@ const PROTOS: &[&str] = &[
     "tradingbot/v1/config.proto",
     "tradingbot/v1/events.proto",
     "tradingbot/v1/alerts.proto",
+    "tradingbot/v1/exchanges.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -148,6 +148,9 @@ pub(crate) enum Command {
     },
     /// The daemon's configuration, secrets masked.
     Settings,
+    /// Venue accounts.
+    #[command(subcommand)]
+    Exchange(ExchangeCommand),
     /// The alert log, newest first.
     Alerts {
         /// Only this bot's alerts.
@@ -167,6 +170,17 @@ pub(crate) enum Command {
     Completions {
         /// Shell to complete for.
         shell: clap_complete::Shell,
+    },
+}
+
+/// Venue account commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum ExchangeCommand {
+    /// Read-only connectivity check: keys, clock offset, symbol permissions, balances. Places no order.
+    Check {
+        /// Account name in exchanges.yaml (default: the configured default).
+        #[arg(long, default_value = "")]
+        exchange: String,
     },
 }
 

@@ -10,6 +10,8 @@ use tonic_types::StatusExt;
 pub(crate) enum Failure {
     /// The daemon refused the request (exit 1).
     Rejected(Status),
+    /// A check ran and found this many problems (exit 1).
+    CheckFailed(usize),
     /// The command line was wrong (exit 2).
     Usage(String),
     /// The daemon could not be reached (exit 3).
@@ -20,7 +22,7 @@ impl Failure {
     /// The process exit code for this failure.
     pub(crate) fn exit_code(&self) -> u8 {
         match self {
-            Self::Rejected(_) => 1,
+            Self::Rejected(_) | Self::CheckFailed(_) => 1,
             Self::Usage(_) => 2,
             Self::Unreachable(_) => 3,
         }
@@ -51,6 +53,7 @@ impl fmt::Display for Failure {
                 }
                 _ => write!(f, "{} ({:?})", status.message(), status.code()),
             },
+            Self::CheckFailed(count) => write!(f, "the check found {count} problem(s); see above"),
             Self::Usage(message) => f.write_str(message),
             Self::Unreachable(detail) => write!(
                 f,

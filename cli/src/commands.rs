@@ -12,12 +12,12 @@ use tradingbot_proto::{
     v1::{
         self as pb, alert_service_client::AlertServiceClient, bot_service_client::BotServiceClient,
         config_service_client::ConfigServiceClient, event_service_client::EventServiceClient,
-        report_service_client::ReportServiceClient,
+        exchange_service_client::ExchangeServiceClient, report_service_client::ReportServiceClient,
     },
 };
 
 use crate::{
-    args::{Cli, Command, ConfigArgs, FilterArgs, GroupBy, OrderStatusArg, ReportCommand, StatusArg},
+    args::{Cli, Command, ConfigArgs, ExchangeCommand, FilterArgs, GroupBy, OrderStatusArg, ReportCommand, StatusArg},
     client::{Failure, connect},
     render,
 };
@@ -160,6 +160,7 @@ pub(crate) async fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Watch { bot } => watch(channel, bot, out).await,
+        Command::Exchange(ExchangeCommand::Check { exchange }) => check_exchange(channel, exchange, out).await,
         command => run_bot(channel, command, out).await,
     }
 }
@@ -386,6 +387,38 @@ async fn run_config(channel: Channel, command: Command, out: Out) -> Result<(), 
         }
     }
     Ok(())
+}
+
+async fn check_exchange(channel: Channel, exchange: String, out: Out) -> Result<(), Failure> {
+    let request = pb::CheckExchangeRequest { exchange };
+    let check = ExchangeServiceClient::new(channel).check_exchange(request).await?.into_inner();
+    let healthy = check.reachable && check.keys_valid && check.problems.is_empty();
+    out.print(&json::exchange_check(&check), |v| {
+        let yes_no = |b: bool| if b { "yes" } else { "NO" };
+        let mut text = format!(
+            "exchange {} at {}\n  reachable:    {}\n  clock offset: {} ms\n  keys valid:   {}\n",
+            check.exchange,
+            check.rest_url,
+            yes_no(check.reachable),
+            check.clock_offset_ms,
+            yes_no(check.keys_valid)
+        );
+        let fields = ["pair", "api_trading_allowed", "min_qty", "min_notional"];
+        text.push_str(&render::table(
+            &["PAIR", "API TRADING", "MIN QTY", "MIN VALUE"],
+            render::rows(&v["symbols"], &fields),
+        ));
+        text.push('\n');
+        text.push_str(&render::table(
+            &["ASSET", "FREE", "LOCKED"],
+            render::rows(&v["balances"], &["asset", "free", "locked"]),
+        ));
+        for problem in &check.problems {
+            text.push_str(&format!("\nproblem: {problem}"));
+        }
+        text
+    });
+    if healthy { Ok(()) } else { Err(Failure::CheckFailed(check.problems.len())) }
 }
 
 async fn watch(channel: Channel, bot: Option<i64>, out: Out) -> Result<(), Failure> {

@@ -267,6 +267,26 @@ pub fn settings(s: &pb::Settings) -> Json {
     )
 }
 
+/// A venue connectivity check.
+#[must_use]
+pub fn exchange_check(c: &pb::ExchangeCheck) -> Json {
+    json!({
+        "exchange": c.exchange,
+        "rest_url": c.rest_url,
+        "reachable": c.reachable,
+        "clock_offset_ms": c.clock_offset_ms,
+        "keys_valid": c.keys_valid,
+        "symbols": c.symbols.iter().map(|s| json!({
+            "pair": s.pair,
+            "api_trading_allowed": s.api_trading_allowed,
+            "min_qty": s.min_qty,
+            "min_notional": s.min_notional,
+        })).collect::<Vec<_>>(),
+        "balances": c.balances.iter().map(|b| json!({"asset": b.asset, "free": b.free, "locked": b.locked})).collect::<Vec<_>>(),
+        "problems": c.problems,
+    })
+}
+
 /// An alert.
 #[must_use]
 pub fn alert(a: &pb::Alert) -> Json {

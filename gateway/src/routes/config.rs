@@ -5,10 +5,17 @@ use serde::Deserialize;
 use serde_json::Value;
 use tradingbot_proto::{
     json,
-    v1::{self as pb, alert_service_client::AlertServiceClient, config_service_client::ConfigServiceClient},
+    v1::{
+        self as pb, alert_service_client::AlertServiceClient, config_service_client::ConfigServiceClient,
+        exchange_service_client::ExchangeServiceClient,
+    },
 };
 
-use crate::{AppState, error::ApiResult, extract::Query};
+use crate::{
+    AppState,
+    error::ApiResult,
+    extract::{Path, Query},
+};
 
 fn client(state: AppState) -> ConfigServiceClient<tonic::transport::Channel> {
     ConfigServiceClient::new(state.daemon)
@@ -47,4 +54,11 @@ pub(crate) async fn alerts(State(s): State<AppState>, Query(q): Query<AlertsQuer
     let request = pb::ListAlertsRequest { bot_id: q.bot_id.unwrap_or(0), limit: q.limit.unwrap_or(0) };
     let alerts = AlertServiceClient::new(s.daemon).list_alerts(request).await?.into_inner();
     Ok(Json(Value::Array(alerts.alerts.iter().map(json::alert).collect())))
+}
+
+/// `GET /api/exchanges/{name}/check`: read-only connectivity check of a venue account.
+pub(crate) async fn check_exchange(State(s): State<AppState>, Path(name): Path<String>) -> ApiResult<Json<Value>> {
+    let request = pb::CheckExchangeRequest { exchange: name };
+    let check = ExchangeServiceClient::new(s.daemon).check_exchange(request).await?.into_inner();
+    Ok(Json(json::exchange_check(&check)))
 }

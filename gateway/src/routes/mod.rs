@@ -43,6 +43,7 @@ pub(crate) fn router(state: AppState, web: Option<PathBuf>) -> Router {
         .route("/api/config/pairs", get(config::pairs))
         .route("/api/config/settings", get(config::settings))
         .route("/api/alerts", get(config::alerts))
+        .route("/api/exchanges/{name}/check", get(config::check_exchange))
         .route("/api/{*rest}", get(not_found).post(not_found).put(not_found).delete(not_found))
         .route("/ws", get(ws::upgrade))
         .with_state(state);

@@ -14,17 +14,24 @@ mod error;
 pub mod mexc;
 pub mod types;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use domain::{pair::Pair, time::Timestamp};
+use tokio::sync::mpsc;
 
 pub use crate::error::{Error, Result, VenueError};
 use crate::types::{
-    AccountTrade, Balance, Candle, Interval, NewOrder, OrderBook, OrderRef, PublicTrade, SymbolInfo, Ticker, VenueOrder,
+    AccountEvent, AccountTrade, Balance, Candle, Interval, MarketEvent, NewOrder, OrderBook, OrderRef, PublicTrade,
+    SymbolInfo, Ticker, VenueOrder,
 };
 
 /// A trading venue account: market data, balances and orders.
 #[async_trait]
 pub trait Exchange: Send + Sync {
+    /// Measures the venue's clock against ours (server minus local, in milliseconds); signed
+    /// requests are stamped with the correction from then on.
+    async fn sync_clock(&self) -> Result<i64>;
     /// Every symbol with its precision, minimums, fees and whether API trading is allowed.
     async fn symbols(&self) -> Result<Vec<SymbolInfo>>;
     /// Last price and best bid/ask.
@@ -55,4 +62,13 @@ pub trait Exchange: Send + Sync {
     async fn order_history(&self, pair: &Pair, from: Option<Timestamp>) -> Result<Vec<VenueOrder>>;
     /// The account's fills on the pair since `from`.
     async fn account_trades(&self, pair: &Pair, from: Option<Timestamp>) -> Result<Vec<AccountTrade>>;
+    /// Live trades, candles and book top of `pair`, kept connected until the receiver drops;
+    /// trades missed during a reconnect are recovered before `Reconnected` is delivered.
+    fn market_stream(self: Arc<Self>, pair: &Pair) -> mpsc::Receiver<MarketEvent>;
+    /// Live order updates, fills and balances of the account, kept connected until the
+    /// receiver drops; after a reconnect, `Reconnected` asks the consumer to reconcile.
+    ///
+    /// # Errors
+    /// [`Error::Auth`] when the account has no API key.
+    fn account_stream(self: Arc<Self>) -> Result<mpsc::Receiver<AccountEvent>>;
 }

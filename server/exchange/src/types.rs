@@ -266,3 +266,57 @@ pub struct AccountTrade {
     /// When it happened.
     pub time: Timestamp,
 }
+
+/// Best bid and ask.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BookTop {
+    /// Best bid.
+    pub bid: Level,
+    /// Best ask.
+    pub ask: Level,
+}
+
+/// A market data event of one pair.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MarketEvent {
+    /// A public trade.
+    Trade(PublicTrade),
+    /// The current one-minute candle (updated while it forms).
+    Candle(Candle),
+    /// New best bid/ask.
+    BookTop(BookTop),
+    /// The stream reconnected; `backfilled` trades missed meanwhile were recovered from REST
+    /// and delivered before this event.
+    Reconnected {
+        /// Trades recovered from REST.
+        backfilled: usize,
+    },
+}
+
+/// An update of one of the account's orders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderUpdate {
+    /// Venue id.
+    pub venue_id: String,
+    /// Our id.
+    pub client_order_id: Option<String>,
+    /// Status after the update.
+    pub status: VenueOrderStatus,
+    /// Executed base quantity so far.
+    pub executed_qty: Qty,
+    /// Executed quote amount so far.
+    pub cumulative_quote: Quote,
+}
+
+/// An account event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountEvent {
+    /// An order changed.
+    Order(OrderUpdate),
+    /// One of our orders filled (partly).
+    Fill(AccountTrade),
+    /// A balance changed.
+    Balance(Balance),
+    /// The stream reconnected: events may have been missed; reconcile from REST.
+    Reconnected,
+}

@@ -12,6 +12,7 @@ mod clock;
 pub mod config;
 pub mod events;
 mod grpc;
+pub mod venues;
 
 use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 
@@ -58,7 +59,8 @@ pub async fn run(daemon: Daemon, listener: TcpListener, shutdown: CancellationTo
     let events = EventBus::default();
     let config = Arc::new(daemon.config);
     let bots = Arc::new(Bots::new(store.clone(), events.clone(), config.validation_context()));
-    let services = grpc::Services { bots, store: store.clone(), config, events };
+    let venues = venues::Venues::new(&config.exchanges).context("cannot set up the venue adapters")?;
+    let services = grpc::Services { bots, store: store.clone(), config, events, venues };
     let address: SocketAddr = listener.local_addr()?;
     tracing::info!(%address, data_dir = %daemon.data_dir.display(), "tradingd serving gRPC (and gRPC-Web)");
     let server = grpc::serve(listener, services, shutdown.clone());

@@ -9,8 +9,9 @@ mod http;
 mod limits;
 mod sign;
 mod wire;
+mod ws;
 
-use std::{collections::BTreeMap, time::Duration};
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 use domain::{
@@ -19,19 +20,19 @@ use domain::{
     time::Timestamp,
 };
 use reqwest::Method;
-use tokio::sync::RwLock;
+use tokio::sync::{RwLock, mpsc};
 
-pub use self::limits::RateLimits;
 use self::{
     http::{Endpoint, Rest},
     limits::Action,
 };
+pub use self::{limits::RateLimits, ws::StreamSettings};
 use crate::{
     Exchange,
     error::{Error, Result},
     types::{
-        AccountTrade, Balance, Candle, Interval, NewOrder, OrderBook, OrderKind, OrderRef, OrderSize, PublicTrade,
-        Side, SymbolInfo, Ticker, VenueOrder, VenueOrderStatus,
+        AccountEvent, AccountTrade, Balance, Candle, Interval, MarketEvent, NewOrder, OrderBook, OrderKind, OrderRef,
+        OrderSize, PublicTrade, Side, SymbolInfo, Ticker, VenueOrder, VenueOrderStatus,
     },
 };
 
@@ -40,6 +41,8 @@ use crate::{
 pub struct MexcConfig {
     /// REST base URL (`https://api.mexc.com`, or the local simulator).
     pub rest_url: String,
+    /// WebSocket URL (`wss://wbs-api.mexc.com/ws`, or the local simulator).
+    pub ws_url: String,
     /// API key; empty for market data only.
     pub api_key: String,
     /// API secret; empty for market data only.
@@ -53,20 +56,24 @@ pub struct MexcConfig {
     /// How long a lost create is looked for by client order id before its outcome is
     /// reported unknown (covers the venue's "order does not exist" lag).
     pub resolve_window: Duration,
+    /// Stream connection timing.
+    pub streams: StreamSettings,
 }
 
 impl MexcConfig {
-    /// Defaults for an account at `rest_url` with the given credentials.
+    /// Defaults for an account at `rest_url` / `ws_url` with the given credentials.
     #[must_use]
-    pub fn new(rest_url: &str, api_key: &str, api_secret: &str) -> Self {
+    pub fn new(rest_url: &str, ws_url: &str, api_key: &str, api_secret: &str) -> Self {
         Self {
             rest_url: rest_url.trim_end_matches('/').to_owned(),
+            ws_url: ws_url.to_owned(),
             api_key: api_key.to_owned(),
             api_secret: api_secret.to_owned(),
             recv_window_ms: 5000,
             limits: RateLimits::default(),
             request_timeout: Duration::from_secs(10),
             resolve_window: Duration::from_secs(5),
+            streams: StreamSettings::default(),
         }
     }
 }
@@ -75,6 +82,9 @@ impl MexcConfig {
 #[derive(Debug)]
 pub struct Mexc {
     rest: Rest,
+    ws_url: String,
+    streams: StreamSettings,
+    has_credentials: bool,
     resolve_window: Duration,
     /// Symbol rules by venue symbol, loaded on first use and refreshed on a miss.
     symbols: RwLock<BTreeMap<String, SymbolInfo>>,
@@ -116,17 +126,35 @@ impl Mexc {
         };
         Ok(Self {
             rest: Rest::new(endpoint, config.limits)?,
+            ws_url: config.ws_url.clone(),
+            streams: config.streams,
+            has_credentials: !config.api_key.is_empty(),
             resolve_window: config.resolve_window,
             symbols: RwLock::new(BTreeMap::new()),
         })
     }
 
-    /// Measures the venue's clock against ours; returns server minus local, in milliseconds.
-    ///
-    /// # Errors
-    /// When the venue cannot be reached.
-    pub async fn sync_clock(&self) -> Result<i64> {
-        self.rest.sync_clock().await
+    /// A new listen key for the account stream.
+    async fn listen_key(&self) -> Result<String> {
+        let body = self.rest.signed(&Method::POST, "/api/v3/userDataStream", &[], Action::Read(1)).await?;
+        body["listenKey"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| Error::Decode("userDataStream: no listenKey".into()))
+    }
+
+    /// Extends `key` every 30 minutes (it lives 60); returns when an extension fails.
+    async fn keep_listen_key_alive(&self, key: String) {
+        let mut interval = tokio::time::interval(Duration::from_secs(30 * 60));
+        interval.tick().await;
+        loop {
+            interval.tick().await;
+            let params = [("listenKey", key.clone())];
+            if let Err(e) = self.rest.signed(&Method::PUT, "/api/v3/userDataStream", &params, Action::Read(1)).await {
+                tracing::warn!(error = %e, "listen key could not be extended");
+                return;
+            }
+        }
     }
 
     /// The symbol's rules, loading them on first use or when the symbol is unknown.
@@ -220,6 +248,10 @@ impl Mexc {
 
 #[async_trait]
 impl Exchange for Mexc {
+    async fn sync_clock(&self) -> Result<i64> {
+        self.rest.sync_clock().await
+    }
+
     async fn symbols(&self) -> Result<Vec<SymbolInfo>> {
         let api = self.rest.public("/api/v3/defaultSymbols", &[], 1).await?;
         let info = self.rest.public("/api/v3/exchangeInfo", &[], 10).await?;
@@ -328,5 +360,13 @@ impl Exchange for Mexc {
         }
         let body = self.rest.signed(&Method::GET, "/api/v3/myTrades", &params, Action::Read(10)).await?;
         wire::account_trades(&body, pair)
+    }
+
+    fn market_stream(self: Arc<Self>, pair: &Pair) -> mpsc::Receiver<MarketEvent> {
+        ws::market(self, pair.clone())
+    }
+
+    fn account_stream(self: Arc<Self>) -> Result<mpsc::Receiver<AccountEvent>> {
+        ws::account(self)
     }
 }

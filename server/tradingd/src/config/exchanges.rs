@@ -32,6 +32,10 @@ pub struct ExchangeAccount {
     pub api_secret: Secret,
     /// How long a signed request stays valid, in milliseconds.
     pub recv_window_ms: u32,
+    /// Request weight per second the daemon allows itself on this account.
+    pub weight_per_second: u32,
+    /// Order creates and cancels per second.
+    pub order_actions_per_second: u32,
 }
 
 /// All venue accounts and the default one.
@@ -76,8 +80,26 @@ fn read_account(reader: &mut Reader, path: &str, value: &Value) -> Option<Exchan
         );
     }
     let recv_window_ms = u32::try_from(reader.integer(&mut map, "recv_window_ms", 1, 60_000, 5_000)).unwrap_or(5_000);
+    let (mut weight_per_second, mut order_actions_per_second) = (20, 12);
+    if let Some(value) = reader.get(&mut map, "rate_limits")
+        && let Some(mut limits) = reader.map(&Reader::path(&map, "rate_limits"), value)
+    {
+        weight_per_second = u32::try_from(reader.integer(&mut limits, "weight_per_second", 1, 500, 20)).unwrap_or(20);
+        order_actions_per_second =
+            u32::try_from(reader.integer(&mut limits, "order_actions_per_second", 1, 100, 12)).unwrap_or(12);
+        reader.finish(&limits);
+    }
     reader.finish(&map);
-    Some(ExchangeAccount { kind: kind?, rest_url: rest_url?, ws_url: ws_url?, api_key, api_secret, recv_window_ms })
+    Some(ExchangeAccount {
+        kind: kind?,
+        rest_url: rest_url?,
+        ws_url: ws_url?,
+        api_key,
+        api_secret,
+        recv_window_ms,
+        weight_per_second,
+        order_actions_per_second,
+    })
 }
 
 impl ExchangesConfig {
@@ -148,6 +170,10 @@ impl ExchangesConfig {
                     "api_key": a.api_key.masked(),
                     "api_secret": a.api_secret.masked(),
                     "recv_window_ms": a.recv_window_ms,
+                    "rate_limits": {
+                        "weight_per_second": a.weight_per_second,
+                        "order_actions_per_second": a.order_actions_per_second,
+                    },
                 });
                 (name.clone(), account)
             })

@@ -8,12 +8,13 @@ use tonic::{Request, Response, Status};
 use tradingbot_proto::v1::{self as pb, config_service_server::ConfigService};
 
 use super::convert;
-use crate::config::Config;
+use crate::{config::Config, venues::Venues};
 
-/// Serves `ConfigService` from the loaded configuration.
+/// Serves `ConfigService` from the loaded configuration and the venues.
 #[derive(Debug)]
 pub(crate) struct ConfigApi {
     pub(crate) config: Arc<Config>,
+    pub(crate) venues: Venues,
 }
 
 fn json_value(value: &serde_json::Value) -> Value {
@@ -88,11 +89,29 @@ impl ConfigService for ConfigApi {
 
     async fn list_pairs(
         &self,
-        _request: Request<pb::ListPairsRequest>,
+        request: Request<pb::ListPairsRequest>,
     ) -> Result<Response<pb::ListPairsResponse>, Status> {
-        Err(Status::unimplemented(
-            "listing the venue's pairs needs the exchange adapter, which this daemon does not have yet",
-        ))
+        let wanted = request.into_inner().exchange;
+        let (name, venue, _) = self
+            .venues
+            .get(&wanted)
+            .ok_or_else(|| Status::not_found(format!("no exchange '{wanted}' in exchanges.yaml")))?;
+        // Not UNAVAILABLE: clients read that as "the daemon is unreachable".
+        let symbols = venue
+            .symbols()
+            .await
+            .map_err(|e| Status::failed_precondition(format!("the venue '{name}' did not answer: {e}")))?;
+        let pairs = symbols
+            .into_iter()
+            .filter(|s| s.api_trading_allowed)
+            .map(|s| pb::PairInfo {
+                pair: s.rules.pair.to_string(),
+                base: s.rules.pair.base().to_owned(),
+                quote: s.rules.pair.quote().to_owned(),
+                symbol: s.symbol,
+            })
+            .collect();
+        Ok(Response::new(pb::ListPairsResponse { pairs }))
     }
 
     async fn get_settings(&self, _request: Request<pb::GetSettingsRequest>) -> Result<Response<pb::Settings>, Status> {

@@ -9,6 +9,7 @@ mod bot_service;
 mod config_service;
 mod convert;
 mod event_service;
+mod exchange_service;
 mod report_service;
 mod status;
 
@@ -21,10 +22,10 @@ use tonic::transport::Server;
 use tradingbot_proto::v1::{
     alert_service_server::AlertServiceServer, bot_service_server::BotServiceServer,
     config_service_server::ConfigServiceServer, event_service_server::EventServiceServer,
-    report_service_server::ReportServiceServer,
+    exchange_service_server::ExchangeServiceServer, report_service_server::ReportServiceServer,
 };
 
-use crate::{bots::Bots, config::Config, events::EventBus};
+use crate::{bots::Bots, config::Config, events::EventBus, venues::Venues};
 
 /// What the services need.
 #[derive(Debug, Clone)]
@@ -33,6 +34,7 @@ pub(crate) struct Services {
     pub(crate) store: store::Store,
     pub(crate) config: Arc<Config>,
     pub(crate) events: EventBus,
+    pub(crate) venues: Venues,
 }
 
 /// Serves the API on `listener` until `shutdown` is cancelled, then finishes the requests
@@ -51,6 +53,7 @@ pub(crate) async fn serve(
     health.set_serving::<ConfigServiceServer<config_service::ConfigApi>>().await;
     health.set_serving::<EventServiceServer<event_service::EventApi>>().await;
     health.set_serving::<AlertServiceServer<alert_service::AlertApi>>().await;
+    health.set_serving::<ExchangeServiceServer<exchange_service::ExchangeApi>>().await;
     let reflection = || {
         tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(tradingbot_proto::FILE_DESCRIPTOR_SET)
@@ -64,7 +67,14 @@ pub(crate) async fn serve(
         .add_service(reflection().build_v1alpha()?)
         .add_service(BotServiceServer::new(bot_service::BotApi { bots: services.bots }))
         .add_service(ReportServiceServer::new(report_service::ReportApi { store: services.store.clone() }))
-        .add_service(ConfigServiceServer::new(config_service::ConfigApi { config: services.config }))
+        .add_service(ConfigServiceServer::new(config_service::ConfigApi {
+            config: services.config,
+            venues: services.venues.clone(),
+        }))
+        .add_service(ExchangeServiceServer::new(exchange_service::ExchangeApi {
+            venues: services.venues,
+            store: services.store.clone(),
+        }))
         .add_service(EventServiceServer::new(event_service::EventApi {
             events: services.events,
             shutdown: shutdown.clone(),

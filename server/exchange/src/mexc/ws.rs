@@ -1,0 +1,378 @@
+//! MEXC WebSocket streams: JSON control frames, binary protobuf pushes.
+//!
+//! One task per stream keeps a connection alive: it pings, detects silent stalls, reconnects
+//! with jittered backoff, resubscribes, reconnects proactively before the venue's 24 h cut,
+//! and after every reconnect fills the gap from REST (public trades) or tells the consumer
+//! to reconcile (account streams). The task ends when the consumer drops its receiver.
+
+use std::{
+    collections::{BTreeSet, VecDeque},
+    sync::Arc,
+    time::Duration,
+};
+
+use domain::{
+    money::{Price, Qty, Quote},
+    pair::Pair,
+    time::Timestamp,
+};
+use futures::{SinkExt, StreamExt};
+use prost::Message as _;
+use rand::Rng;
+use rust_decimal::Decimal;
+use tokio::{sync::mpsc, time::Instant};
+use tokio_tungstenite::tungstenite::Message;
+
+use super::Mexc;
+use crate::{
+    Exchange,
+    error::{Error, Result, VenueError},
+    types::{
+        AccountEvent, AccountTrade, Balance, BookTop, Candle, Level, MarketEvent, OrderUpdate, PublicTrade, Side,
+        VenueOrderStatus,
+    },
+};
+
+/// Generated from `proto/mexc_push_v3.proto`.
+#[allow(missing_docs, unreachable_pub, clippy::all, clippy::pedantic)]
+mod push {
+    include!(concat!(env!("OUT_DIR"), "/mexc.push.v3.rs"));
+}
+
+/// Timing of stream connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamSettings {
+    /// Interval of our PINGs.
+    pub ping_interval: Duration,
+    /// Silence after which the connection is presumed dead and replaced.
+    pub stall_timeout: Duration,
+    /// Age at which a connection is replaced before the venue cuts it (24 h).
+    pub max_lifetime: Duration,
+    /// First reconnect delay; doubles (with jitter) up to `max_backoff`.
+    pub min_backoff: Duration,
+    /// Longest reconnect delay.
+    pub max_backoff: Duration,
+}
+
+impl Default for StreamSettings {
+    fn default() -> Self {
+        Self {
+            ping_interval: Duration::from_secs(20),
+            stall_timeout: Duration::from_secs(45),
+            max_lifetime: Duration::from_secs(23 * 3600),
+            min_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Why a connection ended.
+enum Ended {
+    /// The consumer dropped its receiver: stop for good.
+    ConsumerGone,
+    /// Reconnect, for the reason given.
+    Reconnect(String),
+}
+
+fn dec(text: &str) -> Decimal {
+    text.parse().unwrap_or_default()
+}
+
+/// Keeps the identities of recently delivered trades, to drop duplicates after backfill.
+#[derive(Default)]
+struct Seen {
+    order: VecDeque<String>,
+    set: BTreeSet<String>,
+    last_time: Option<Timestamp>,
+}
+
+impl Seen {
+    const CAPACITY: usize = 10_000;
+
+    fn key(trade: &PublicTrade) -> String {
+        trade.id.clone().unwrap_or_else(|| format!("{}|{}|{}", trade.time.millis(), trade.price, trade.qty))
+    }
+
+    /// Records the trade; false when it was already delivered.
+    fn insert(&mut self, trade: &PublicTrade) -> bool {
+        let key = Self::key(trade);
+        if !self.set.insert(key.clone()) {
+            return false;
+        }
+        self.order.push_back(key);
+        if self.order.len() > Self::CAPACITY
+            && let Some(old) = self.order.pop_front()
+        {
+            self.set.remove(&old);
+        }
+        self.last_time = Some(self.last_time.map_or(trade.time, |t| t.max(trade.time)));
+        true
+    }
+}
+
+fn side_of(trade_type: i32) -> Side {
+    if trade_type == 2 { Side::Sell } else { Side::Buy }
+}
+
+fn market_events(wrapper: push::PushDataV3ApiWrapper) -> Vec<MarketEvent> {
+    use push::push_data_v3_api_wrapper::Body;
+    match wrapper.body {
+        Some(Body::PublicAggreDeals(deals)) => deals
+            .deals
+            .into_iter()
+            .map(|d| {
+                MarketEvent::Trade(PublicTrade {
+                    id: (!d.trade_id.is_empty()).then_some(d.trade_id),
+                    price: Price::new(dec(&d.price)),
+                    qty: Qty::new(dec(&d.quantity)),
+                    taker_side: side_of(d.trade_type),
+                    time: Timestamp::from_millis(d.time),
+                })
+            })
+            .collect(),
+        Some(Body::PublicSpotKline(k)) => vec![MarketEvent::Candle(Candle {
+            // The venue sends kline windows in seconds.
+            open_time: Timestamp::from_millis(k.window_start * 1000),
+            open: Price::new(dec(&k.opening_price)),
+            high: Price::new(dec(&k.highest_price)),
+            low: Price::new(dec(&k.lowest_price)),
+            close: Price::new(dec(&k.closing_price)),
+            volume: Qty::new(dec(&k.volume)),
+            quote_volume: Quote::new(dec(&k.amount)),
+        })],
+        Some(Body::PublicAggreBookTicker(t)) => vec![MarketEvent::BookTop(BookTop {
+            bid: Level { price: Price::new(dec(&t.bid_price)), qty: Qty::new(dec(&t.bid_quantity)) },
+            ask: Level { price: Price::new(dec(&t.ask_price)), qty: Qty::new(dec(&t.ask_quantity)) },
+        })],
+        _ => Vec::new(),
+    }
+}
+
+fn order_status(status: i32) -> VenueOrderStatus {
+    match status {
+        2 => VenueOrderStatus::Filled,
+        3 => VenueOrderStatus::PartiallyFilled,
+        4 => VenueOrderStatus::Cancelled,
+        5 => VenueOrderStatus::PartiallyCancelled,
+        _ => VenueOrderStatus::New,
+    }
+}
+
+fn account_events(wrapper: push::PushDataV3ApiWrapper) -> Vec<AccountEvent> {
+    use push::push_data_v3_api_wrapper::Body;
+    let symbol = wrapper.symbol.unwrap_or_default();
+    match wrapper.body {
+        Some(Body::PrivateOrders(o)) => vec![AccountEvent::Order(OrderUpdate {
+            venue_id: o.id,
+            client_order_id: (!o.client_id.is_empty()).then_some(o.client_id),
+            status: order_status(o.status),
+            executed_qty: Qty::new(dec(&o.cumulative_quantity)),
+            cumulative_quote: Quote::new(dec(&o.cumulative_amount)),
+        })],
+        Some(Body::PrivateDeals(d)) => match symbol.parse::<Pair>() {
+            Ok(pair) => vec![AccountEvent::Fill(AccountTrade {
+                trade_id: d.trade_id,
+                order_id: d.order_id,
+                client_order_id: (!d.client_order_id.is_empty()).then_some(d.client_order_id),
+                pair,
+                side: side_of(d.trade_type),
+                price: Price::new(dec(&d.price)),
+                qty: Qty::new(dec(&d.quantity)),
+                quote_qty: Quote::new(dec(&d.amount)),
+                fee: Qty::new(dec(&d.fee_amount)),
+                fee_asset: d.fee_currency,
+                is_maker: d.is_maker,
+                time: Timestamp::from_millis(d.time),
+            })],
+            Err(_) => {
+                tracing::warn!(%symbol, "fill push for a symbol we cannot read; reconcile from REST");
+                vec![AccountEvent::Reconnected]
+            }
+        },
+        Some(Body::PrivateAccount(a)) => vec![AccountEvent::Balance(Balance {
+            asset: a.vcoin_name,
+            free: Qty::new(dec(&a.balance_amount)),
+            locked: Qty::new(dec(&a.frozen_amount)),
+        })],
+        _ => Vec::new(),
+    }
+}
+
+/// Runs one connection: subscribe, then relay until it ends. `deliver` gets each push and
+/// returns false once the consumer is gone.
+async fn session(
+    url: &str,
+    channels: &[String],
+    settings: StreamSettings,
+    mut deliver: impl FnMut(push::PushDataV3ApiWrapper) -> bool,
+) -> Ended {
+    let (mut socket, _) = match tokio_tungstenite::connect_async(url).await {
+        Ok(pair) => pair,
+        Err(e) => return Ended::Reconnect(format!("connect failed: {e}")),
+    };
+    let subscribe = serde_json::json!({ "method": "SUBSCRIPTION", "params": channels }).to_string();
+    if let Err(e) = socket.send(Message::Text(subscribe.into())).await {
+        return Ended::Reconnect(format!("subscribe failed: {e}"));
+    }
+    let connected = Instant::now();
+    let mut last_message = Instant::now();
+    let mut ping = tokio::time::interval(settings.ping_interval);
+    loop {
+        tokio::select! {
+            message = socket.next() => match message {
+                Some(Ok(Message::Binary(bytes))) => {
+                    last_message = Instant::now();
+                    match push::PushDataV3ApiWrapper::decode(bytes.as_ref()) {
+                        Ok(wrapper) => if !deliver(wrapper) { return Ended::ConsumerGone },
+                        Err(e) => tracing::warn!(error = %e, "undecodable push frame skipped"),
+                    }
+                }
+                Some(Ok(Message::Text(text))) => {
+                    last_message = Instant::now();
+                    let reply: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+                    if reply["code"].as_i64().is_some_and(|c| c != 0) {
+                        tracing::warn!(reply = %text, "venue refused a stream request");
+                    }
+                }
+                Some(Ok(Message::Close(frame))) => return Ended::Reconnect(format!("closed by the venue: {frame:?}")),
+                Some(Ok(_)) => last_message = Instant::now(),
+                Some(Err(e)) => return Ended::Reconnect(format!("read failed: {e}")),
+                None => return Ended::Reconnect("connection ended".to_owned()),
+            },
+            _ = ping.tick() => {
+                let ping = serde_json::json!({ "method": "PING" }).to_string();
+                if let Err(e) = socket.send(Message::Text(ping.into())).await {
+                    return Ended::Reconnect(format!("ping failed: {e}"));
+                }
+            }
+            () = tokio::time::sleep_until(last_message + settings.stall_timeout) => {
+                return Ended::Reconnect(format!("silent for {:?}", settings.stall_timeout));
+            }
+            () = tokio::time::sleep_until(connected + settings.max_lifetime) => {
+                return Ended::Reconnect("replacing the connection before the venue's 24 h cut".to_owned());
+            }
+        }
+    }
+}
+
+/// Sleeps the next reconnect delay: exponential from `min_backoff`, jittered, capped.
+async fn backoff(settings: StreamSettings, attempt: u32) {
+    let base = settings.min_backoff.saturating_mul(2u32.saturating_pow(attempt.min(16))).min(settings.max_backoff);
+    let jitter = rand::rng().random_range(0.5..1.0);
+    tokio::time::sleep(base.mul_f64(jitter)).await;
+}
+
+/// Streams trades, one-minute candles and the book top of `pair`.
+pub(super) fn market(mexc: Arc<Mexc>, pair: Pair) -> mpsc::Receiver<MarketEvent> {
+    let (tx, rx) = mpsc::channel(4096);
+    tokio::spawn(async move {
+        let symbol = pair.symbol();
+        let channels = vec![
+            format!("spot@public.aggre.deals.v3.api.pb@100ms@{symbol}"),
+            format!("spot@public.kline.v3.api.pb@{symbol}@Min1"),
+            format!("spot@public.aggre.bookTicker.v3.api.pb@100ms@{symbol}"),
+        ];
+        let mut seen = Seen::default();
+        let mut attempt = 0;
+        loop {
+            let ended = session(&mexc.ws_url, &channels, mexc.streams, |wrapper| {
+                attempt = 0;
+                market_events(wrapper).into_iter().all(|event| {
+                    if let MarketEvent::Trade(trade) = &event
+                        && !seen.insert(trade)
+                    {
+                        return true;
+                    }
+                    tx.try_send(event).is_ok() || !tx.is_closed()
+                })
+            })
+            .await;
+            match ended {
+                Ended::ConsumerGone => return,
+                Ended::Reconnect(reason) => tracing::warn!(%symbol, %reason, "market stream reconnecting"),
+            }
+            if tx.is_closed() {
+                return;
+            }
+            backoff(mexc.streams, attempt).await;
+            attempt += 1;
+            let backfilled = backfill(&mexc, &pair, &mut seen, &tx).await;
+            if tx.send(MarketEvent::Reconnected { backfilled }).await.is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// Delivers the trades missed since the last one seen, from REST.
+async fn backfill(mexc: &Mexc, pair: &Pair, seen: &mut Seen, tx: &mpsc::Sender<MarketEvent>) -> usize {
+    let Some(since) = seen.last_time else { return 0 };
+    let trades = match mexc.recent_trades(pair, 1000).await {
+        Ok(trades) => trades,
+        Err(e) => {
+            tracing::warn!(error = %e, "trade backfill failed; the gap stays open");
+            return 0;
+        }
+    };
+    let mut count = 0;
+    for trade in trades.into_iter().filter(|t| t.time >= since) {
+        if seen.insert(&trade) && tx.send(MarketEvent::Trade(trade)).await.is_ok() {
+            count += 1;
+        }
+    }
+    count
+}
+
+/// Streams the account's order updates, fills and balances through a listen key.
+pub(super) fn account(mexc: Arc<Mexc>) -> Result<mpsc::Receiver<AccountEvent>> {
+    if !mexc.has_credentials {
+        return Err(Error::Auth(VenueError {
+            http_status: 0,
+            code: 0,
+            message: "an API key is needed for the account stream".to_owned(),
+        }));
+    }
+    let (tx, rx) = mpsc::channel(4096);
+    tokio::spawn(async move {
+        let channels = vec![
+            "spot@private.orders.v3.api.pb".to_owned(),
+            "spot@private.deals.v3.api.pb".to_owned(),
+            "spot@private.account.v3.api.pb".to_owned(),
+        ];
+        let mut attempt = 0;
+        loop {
+            let key = match mexc.listen_key().await {
+                Ok(key) => key,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot get a listen key; retrying");
+                    backoff(mexc.streams, attempt).await;
+                    attempt += 1;
+                    continue;
+                }
+            };
+            let url = format!("{}?listenKey={key}", mexc.ws_url);
+            let keepalive = mexc.keep_listen_key_alive(key);
+            let ended = tokio::select! {
+                ended = session(&url, &channels, mexc.streams, |wrapper| {
+                    attempt = 0;
+                    account_events(wrapper).into_iter().all(|e| tx.try_send(e).is_ok() || !tx.is_closed())
+                }) => ended,
+                () = keepalive => Ended::Reconnect("listen key expired".to_owned()),
+            };
+            match ended {
+                Ended::ConsumerGone => return,
+                Ended::Reconnect(reason) => tracing::warn!(%reason, "account stream reconnecting"),
+            }
+            if tx.is_closed() {
+                return;
+            }
+            backoff(mexc.streams, attempt).await;
+            attempt += 1;
+            if tx.send(AccountEvent::Reconnected).await.is_err() {
+                return;
+            }
+        }
+    });
+    Ok(rx)
+}
