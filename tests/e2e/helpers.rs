@@ -24,7 +24,7 @@ pub(crate) fn bin(name: &str) -> PathBuf {
     // target/debug/deps/e2e-<hash> -> target/debug/<name>
     let dir = exe.parent().and_then(Path::parent).expect("target/debug");
     let path = dir.join(name);
-    assert!(path.exists(), "{} is not built; run the tests with `cargo test --workspace`", path.display());
+    assert!(path.exists(), "{} is not built; run `cargo build --workspace --bins` first (scripts/test does)", path.display());
     path
 }
 
