@@ -11,7 +11,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("domain", &[]),
     ("tradingbot-proto", &[]),
     ("store", &["domain"]),
-    ("tradingd", &["domain", "store", "tradingbot-proto"]),
+    ("exchange", &["domain"]),
+    ("mexc-sim", &["domain"]),
+    ("tradingd", &["domain", "store", "exchange", "tradingbot-proto"]),
     ("tradingctl", &["domain", "tradingbot-proto"]),
     ("gateway", &["tradingbot-proto"]),
 ];

@@ -24,7 +24,11 @@ pub(crate) fn bin(name: &str) -> PathBuf {
     // target/debug/deps/e2e-<hash> -> target/debug/<name>
     let dir = exe.parent().and_then(Path::parent).expect("target/debug");
     let path = dir.join(name);
-    assert!(path.exists(), "{} is not built; run `cargo build --workspace --bins` first (scripts/test does)", path.display());
+    assert!(
+        path.exists(),
+        "{} is not built; run `cargo build --workspace --bins` first (scripts/test does)",
+        path.display()
+    );
     path
 }
 
@@ -48,6 +52,61 @@ pub(crate) async fn eventually<T, F: std::future::Future<Output = Option<T>>>(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// A running `mexc-sim` process replaying the bundled market data.
+pub(crate) struct Sim {
+    /// The process; killed when the handle drops.
+    _child: Child,
+    /// REST base URL.
+    pub(crate) rest_url: String,
+    /// WebSocket URL.
+    pub(crate) ws_url: String,
+}
+
+impl Sim {
+    /// Starts the simulator on a free port and waits until it answers.
+    pub(crate) async fn start() -> Self {
+        let port = free_port();
+        let child = AsyncCommand::new(bin("mexc-sim"))
+            .args(["--listen", &format!("127.0.0.1:{port}"), "--speed", "60", "--seed", "7", "--data"])
+            .arg(repo_root().join("server/mexc-sim/data"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("mexc-sim starts");
+        let sim = Self {
+            _child: child,
+            rest_url: format!("http://127.0.0.1:{port}"),
+            ws_url: format!("ws://127.0.0.1:{port}/ws"),
+        };
+        let ping = format!("{}/api/v3/ping", sim.rest_url);
+        eventually("mexc-sim to answer", Duration::from_secs(30), || {
+            let ping = ping.clone();
+            async move { reqwest::get(&ping).await.ok().filter(|r| r.status().is_success()).map(|_| ()) }
+        })
+        .await;
+        sim
+    }
+
+    /// A copy of the shipped configuration whose `sim` account points at this simulator,
+    /// with `secret` as its API secret.
+    pub(crate) fn config_dir(&self, secret: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("config dir");
+        for name in ["email.yaml", "data_sources.yaml", "defaults.yaml"] {
+            std::fs::copy(repo_root().join("config").join(name), dir.path().join(name)).expect("copy config");
+        }
+        let exchanges = format!(
+            "default: sim\nvenues:\n  sim:\n    kind: mexc\n    rest_url: {}\n    ws_url: {}\n    api_key: mx0vglDEMOKEY0000000000\n    api_secret: {secret}\n",
+            self.rest_url, self.ws_url
+        );
+        std::fs::write(dir.path().join("exchanges.yaml"), exchanges).expect("write exchanges.yaml");
+        dir
+    }
+}
+
+/// The demo account's secret, which the simulator accepts.
+pub(crate) const DEMO_SECRET: &str = "demo0secret0for0the0local0simulator0only";
 
 /// A running `tradingd` process with its own data directory.
 pub(crate) struct Daemon {

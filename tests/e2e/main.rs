@@ -11,3 +11,4 @@ mod helpers;
 mod rest;
 mod scripting;
 mod ui;
+mod venue;

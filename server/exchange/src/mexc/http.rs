@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::{
     limits::{Action, Limiter, RateLimits},
-    sign::{query_string, signature},
+    sign::{query_string, signed_query},
     wire::ErrorBody,
 };
 use crate::error::{Error, VenueError};
@@ -162,17 +162,12 @@ impl Rest {
         action: Action,
     ) -> Result<Value, Error> {
         self.limiter.admit(action).await?;
-        let mut query = query_string(params);
-        if signed {
+        let query = if signed {
             let timestamp = local_millis() + self.clock_offset_ms();
-            let extra = query_string(&[
-                ("recvWindow", self.endpoint.recv_window_ms.to_string()),
-                ("timestamp", timestamp.to_string()),
-            ]);
-            query = if query.is_empty() { extra } else { format!("{query}&{extra}") };
-            let sig = signature(&self.endpoint.api_secret, &query, "");
-            query = format!("{query}&signature={sig}");
-        }
+            signed_query(&self.endpoint.api_secret, params, self.endpoint.recv_window_ms, timestamp)
+        } else {
+            query_string(params)
+        };
         let url = if query.is_empty() {
             format!("{}{path}", self.endpoint.base_url)
         } else {

@@ -7,7 +7,7 @@
 
 mod http;
 mod limits;
-mod sign;
+pub mod sign;
 mod wire;
 mod ws;
 
@@ -163,10 +163,8 @@ impl Mexc {
         if let Some(info) = self.symbols.read().await.get(&symbol) {
             return Ok(info.clone());
         }
-        let fresh = self.symbols().await?;
-        let mut cache = self.symbols.write().await;
-        *cache = fresh.into_iter().map(|s| (s.symbol.clone(), s)).collect();
-        cache.get(&symbol).cloned().ok_or_else(|| Error::SymbolNotTradable {
+        self.symbols().await?;
+        self.symbols.read().await.get(&symbol).cloned().ok_or_else(|| Error::SymbolNotTradable {
             symbol,
             reason: "the venue does not list this symbol".to_owned(),
         })
@@ -255,7 +253,10 @@ impl Exchange for Mexc {
     async fn symbols(&self) -> Result<Vec<SymbolInfo>> {
         let api = self.rest.public("/api/v3/defaultSymbols", &[], 1).await?;
         let info = self.rest.public("/api/v3/exchangeInfo", &[], 10).await?;
-        wire::symbols(&info, &wire::default_symbols(&api)?)
+        let symbols = wire::symbols(&info, &wire::default_symbols(&api)?)?;
+        // Every fresh listing refreshes the rules used to check orders.
+        *self.symbols.write().await = symbols.iter().map(|s| (s.symbol.clone(), s.clone())).collect();
+        Ok(symbols)
     }
 
     async fn ticker(&self, pair: &Pair) -> Result<Ticker> {

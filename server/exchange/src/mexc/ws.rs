@@ -78,32 +78,46 @@ fn dec(text: &str) -> Decimal {
     text.parse().unwrap_or_default()
 }
 
-/// Keeps the identities of recently delivered trades, to drop duplicates after backfill.
+/// Remembers recently delivered trades, to drop duplicates after a backfill. A trade is known
+/// by its venue id when it has one, and always by its fingerprint (time, price, quantity):
+/// REST may omit ids that the stream carried.
 #[derive(Default)]
 struct Seen {
-    order: VecDeque<String>,
-    set: BTreeSet<String>,
+    order: VecDeque<(Option<String>, String)>,
+    ids: BTreeSet<String>,
+    fingerprints: BTreeSet<String>,
     last_time: Option<Timestamp>,
 }
 
 impl Seen {
     const CAPACITY: usize = 10_000;
 
-    fn key(trade: &PublicTrade) -> String {
-        trade.id.clone().unwrap_or_else(|| format!("{}|{}|{}", trade.time.millis(), trade.price, trade.qty))
+    fn fingerprint(trade: &PublicTrade) -> String {
+        format!("{}|{}|{}", trade.time.millis(), trade.price, trade.qty)
     }
 
     /// Records the trade; false when it was already delivered.
     fn insert(&mut self, trade: &PublicTrade) -> bool {
-        let key = Self::key(trade);
-        if !self.set.insert(key.clone()) {
+        let fingerprint = Self::fingerprint(trade);
+        let known = match &trade.id {
+            Some(id) => self.ids.contains(id),
+            None => self.fingerprints.contains(&fingerprint),
+        };
+        if known {
             return false;
         }
-        self.order.push_back(key);
+        if let Some(id) = &trade.id {
+            self.ids.insert(id.clone());
+        }
+        self.fingerprints.insert(fingerprint.clone());
+        self.order.push_back((trade.id.clone(), fingerprint));
         if self.order.len() > Self::CAPACITY
-            && let Some(old) = self.order.pop_front()
+            && let Some((id, fingerprint)) = self.order.pop_front()
         {
-            self.set.remove(&old);
+            if let Some(id) = id {
+                self.ids.remove(&id);
+            }
+            self.fingerprints.remove(&fingerprint);
         }
         self.last_time = Some(self.last_time.map_or(trade.time, |t| t.max(trade.time)));
         true
@@ -375,4 +389,30 @@ pub(super) fn account(mexc: Arc<Mexc>) -> Result<mpsc::Receiver<AccountEvent>> {
         }
     });
     Ok(rx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trade(id: Option<&str>, time: i64, price: &str) -> PublicTrade {
+        PublicTrade {
+            id: id.map(str::to_owned),
+            price: Price::new(price.parse().unwrap()),
+            qty: Qty::new(Decimal::ONE),
+            taker_side: Side::Buy,
+            time: Timestamp::from_millis(time),
+        }
+    }
+
+    #[test]
+    fn duplicates_are_dropped_by_id_or_by_fingerprint() {
+        let mut seen = Seen::default();
+        assert!(seen.insert(&trade(Some("7"), 1, "100")));
+        assert!(!seen.insert(&trade(Some("7"), 1, "100")), "same id");
+        assert!(!seen.insert(&trade(None, 1, "100")), "REST copy without id");
+        assert!(seen.insert(&trade(Some("8"), 1, "100")), "a different trade with the same numbers");
+        assert!(seen.insert(&trade(None, 2, "101")));
+        assert_eq!(seen.last_time, Some(Timestamp::from_millis(2)));
+    }
 }
