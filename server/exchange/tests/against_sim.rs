@@ -100,6 +100,76 @@ async fn orders_rest_fill_and_cancel() {
     assert_eq!(filled.status, VenueOrderStatus::Filled);
     let trades = mexc.account_trades(&btc(), None).await.unwrap();
     assert!(trades.iter().any(|t| t.order_id == bought.venue_id && t.side == Side::Buy));
+    let history = mexc.order_history(&btc(), None).await.unwrap();
+    for id in [&resting.venue_id, &bought.venue_id] {
+        assert!(history.iter().any(|o| &o.venue_id == id), "{id} missing from the order history");
+    }
+}
+
+#[tokio::test]
+async fn venue_refusals_are_classified() {
+    let sim = sim().await;
+    let mexc = adapter(&sim);
+    let too_big = NewOrder {
+        pair: btc(),
+        side: Side::Buy,
+        kind: OrderKind::Market,
+        price: None,
+        size: OrderSize::Quote(Quote::new(dec!(150000))),
+        client_order_id: "it-too-big".into(),
+    };
+    let err = mexc.place_order(&too_big).await.unwrap_err();
+    assert!(matches!(err, Error::InsufficientFunds(ref v) if v.code != 0), "{err}");
+    let missing = mexc.order(&btc(), &OrderRef::Client("never-placed".into())).await.unwrap_err();
+    assert!(matches!(missing, Error::NotFound(_)), "{missing}");
+}
+
+#[tokio::test]
+async fn a_create_lost_to_a_5xx_is_reported_unknown_and_never_resent() {
+    let sim = sim().await;
+    let mut config = MexcConfig::new(&sim.rest_url(), &sim.ws_url(), DEMO_API_KEY, DEMO_API_SECRET);
+    config.resolve_window = Duration::from_millis(800);
+    let mexc = Mexc::new(&config).unwrap();
+    let ticker = mexc.ticker(&btc()).await.unwrap();
+    let below = Price::new((ticker.bid.value() * dec!(0.8)).round_dp(2));
+    mexc.symbols().await.unwrap();
+    mexc.balances().await.unwrap();
+    sim.set_faults(Faults { error_5xx_rate: 1.0, ..Faults::default() });
+    let err = mexc.place_order(&limit(Side::Buy, below, "0.001", "it-5xx")).await.unwrap_err();
+    sim.set_faults(Faults::default());
+    assert!(matches!(&err, Error::UnknownOutcome { client_order_id, .. } if client_order_id == "it-5xx"), "{err}");
+    let open = mexc.open_orders(&btc()).await.unwrap();
+    assert!(open.iter().all(|o| o.client_order_id.as_deref() != Some("it-5xx")), "the venue never ran the create");
+}
+
+#[tokio::test]
+async fn account_stream_delivers_order_updates_fills_and_balances() {
+    let sim = sim().await;
+    let mexc = adapter(&sim);
+    let mut events = Arc::clone(&mexc).account_stream().unwrap();
+    // Give the stream a moment to subscribe before trading.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let order = NewOrder {
+        pair: btc(),
+        side: Side::Buy,
+        kind: OrderKind::Market,
+        price: None,
+        size: OrderSize::Quote(Quote::new(dec!(25))),
+        client_order_id: "it-stream-1".into(),
+    };
+    let placed = mexc.place_order(&order).await.unwrap();
+    let (mut fill, mut update, mut balance) = (false, false, false);
+    while !(fill && update && balance) {
+        match tokio::time::timeout(Duration::from_secs(10), events.recv()).await.unwrap().unwrap() {
+            exchange::types::AccountEvent::Fill(t) => {
+                assert_eq!(t.order_id, placed.venue_id);
+                fill = true;
+            }
+            exchange::types::AccountEvent::Order(o) => update |= o.venue_id == placed.venue_id,
+            exchange::types::AccountEvent::Balance(_) => balance = true,
+            exchange::types::AccountEvent::Reconnected => {}
+        }
+    }
 }
 
 #[tokio::test]
