@@ -27,10 +27,13 @@ async fn main() {
     config.speed = 0.0;
     let sim = Simulator::start(config, tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("port")).await;
     let mut adapter = MexcConfig::new(&sim.rest_url(), &sim.ws_url(), DEMO_API_KEY, DEMO_API_SECRET);
-    adapter.limits = RateLimits { weight_per_second: 1_000_000, order_actions_per_second: 1_000_000, ..RateLimits::default() };
+    adapter.limits =
+        RateLimits { weight_per_second: 1_000_000, order_actions_per_second: 1_000_000, ..RateLimits::default() };
     let mexc = Arc::new(Mexc::new(&adapter).expect("adapter"));
     let pair: Pair = "BTC/USDT".parse().expect("pair");
-    let below = Price::new((mexc.ticker(&pair).await.expect("ticker").bid.value() * rust_decimal::Decimal::new(8, 1)).round_dp(2));
+    let below = Price::new(
+        (mexc.ticker(&pair).await.expect("ticker").bid.value() * rust_decimal::Decimal::new(8, 1)).round_dp(2),
+    );
 
     let http = reqwest::Client::new();
     let time_url = format!("{}/api/v3/time", sim.rest_url());
@@ -70,7 +73,13 @@ async fn main() {
     let concurrent = ORDERS as f64 / start.elapsed().as_secs_f64();
 
     println!("baseline  unsigned GET /api/v3/time round trips: {baseline:>8.0} /s");
-    println!("orders placed, one at a time:                   {sequential:>8.0} /s  ({:.2}x baseline)", sequential / baseline);
-    println!("orders placed, {CONCURRENCY} concurrent:                   {concurrent:>8.0} /s  ({:.2}x baseline)", concurrent / baseline);
+    println!(
+        "orders placed, one at a time:                   {sequential:>8.0} /s  ({:.2}x baseline)",
+        sequential / baseline
+    );
+    println!(
+        "orders placed, {CONCURRENCY} concurrent:                   {concurrent:>8.0} /s  ({:.2}x baseline)",
+        concurrent / baseline
+    );
     sim.shutdown().await;
 }

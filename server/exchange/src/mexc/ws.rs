@@ -405,6 +405,105 @@ mod tests {
         }
     }
 
+    /// The recorded pushes (JSON renderings of decoded frames), re-encoded with our schema.
+    fn recorded(name: &str) -> push::PushDataV3ApiWrapper {
+        use push::push_data_v3_api_wrapper::Body;
+        let all: serde_json::Value =
+            serde_json::from_str(include_str!("../../test_data/mexc/ws_decoded_pushes.json")).unwrap();
+        let v = &all[name];
+        let t = |x: &serde_json::Value| x.as_str().unwrap_or_default().to_owned();
+        let n = |x: &serde_json::Value| x.as_i64().unwrap_or_default();
+        let body = if let Some(d) = v.get("publicAggreDeals") {
+            Body::PublicAggreDeals(push::PublicAggreDealsV3Api {
+                deals: d["deals"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|i| push::PublicAggreDealsV3ApiItem {
+                        price: t(&i["price"]),
+                        quantity: t(&i["quantity"]),
+                        trade_type: i32::try_from(n(&i["tradeType"])).unwrap(),
+                        time: n(&i["time"]),
+                        trade_id: t(&i["tradeId"]),
+                    })
+                    .collect(),
+                event_type: t(&d["eventType"]),
+            })
+        } else if let Some(k) = v.get("publicSpotKline") {
+            Body::PublicSpotKline(push::PublicSpotKlineV3Api {
+                interval: t(&k["interval"]),
+                window_start: n(&k["windowStart"]),
+                opening_price: t(&k["openingPrice"]),
+                closing_price: t(&k["closingPrice"]),
+                highest_price: t(&k["highestPrice"]),
+                lowest_price: t(&k["lowestPrice"]),
+                volume: t(&k["volume"]),
+                amount: t(&k["amount"]),
+                window_end: n(&k["windowEnd"]),
+            })
+        } else if let Some(b) = v.get("publicAggreBookTicker") {
+            Body::PublicAggreBookTicker(push::PublicAggreBookTickerV3Api {
+                bid_price: t(&b["bidPrice"]),
+                bid_quantity: t(&b["bidQuantity"]),
+                ask_price: t(&b["askPrice"]),
+                ask_quantity: t(&b["askQuantity"]),
+                ..Default::default()
+            })
+        } else if let Some(d) = v.get("privateDeals") {
+            Body::PrivateDeals(push::PrivateDealsV3Api {
+                price: t(&d["price"]),
+                quantity: t(&d["quantity"]),
+                amount: t(&d["amount"]),
+                trade_type: i32::try_from(n(&d["tradeType"])).unwrap(),
+                trade_id: t(&d["tradeId"]),
+                order_id: t(&d["orderId"]),
+                fee_amount: t(&d["feeAmount"]),
+                fee_currency: t(&d["feeCurrency"]),
+                time: n(&d["time"]),
+                ..Default::default()
+            })
+        } else {
+            let o = &v["privateOrders"];
+            Body::PrivateOrders(push::PrivateOrdersV3Api {
+                id: t(&o["id"]),
+                cumulative_quantity: t(&o["cumulativeQuantity"]),
+                cumulative_amount: t(&o["cumulativeAmount"]),
+                status: i32::try_from(n(&o["status"])).unwrap(),
+                ..Default::default()
+            })
+        };
+        let wrapper = push::PushDataV3ApiWrapper {
+            channel: t(&v["channel"]),
+            symbol: v["symbol"].as_str().map(str::to_owned),
+            body: Some(body),
+            ..Default::default()
+        };
+        // Through the wire format and back, as a frame arrives.
+        push::PushDataV3ApiWrapper::decode(wrapper.encode_to_vec().as_slice()).unwrap()
+    }
+
+    #[test]
+    fn recorded_public_pushes_decode() {
+        let trade = market_events(recorded("aggre_deals"));
+        assert!(
+            matches!(&trade[0], MarketEvent::Trade(t) if t.taker_side == Side::Sell && t.price.to_string() == "93220")
+        );
+        let candle = market_events(recorded("kline"));
+        assert!(matches!(&candle[0], MarketEvent::Candle(c) if c.open_time.millis() == 1_754_737_920_000));
+        let top = market_events(recorded("aggre_book_ticker"));
+        assert!(matches!(&top[0], MarketEvent::BookTop(b) if b.bid.price < b.ask.price));
+    }
+
+    #[test]
+    fn recorded_private_pushes_decode() {
+        let fill = account_events(recorded("private_deals"));
+        assert!(
+            matches!(&fill[0], AccountEvent::Fill(f) if f.pair.to_string() == "MX/USDT" && f.order_id == "C02__505979017439002624115")
+        );
+        let order = account_events(recorded("private_orders"));
+        assert!(matches!(&order[0], AccountEvent::Order(o) if o.venue_id == "C02__505979017439002624115"));
+    }
+
     #[test]
     fn duplicates_are_dropped_by_id_or_by_fingerprint() {
         let mut seen = Seen::default();
