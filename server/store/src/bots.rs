@@ -8,7 +8,11 @@ use domain::{
     strategy::{RawParam, StrategyDefaults, StrategyId, validate_params},
     time::Timestamp,
 };
-use sqlx::{Row, sqlite::SqliteRow};
+use sqlx::{
+    Row, Sqlite,
+    query::Query,
+    sqlite::{SqliteArguments, SqliteRow},
+};
 
 use crate::{
     Error, Store,
@@ -96,29 +100,17 @@ fn decode(row: &SqliteRow) -> Result<Bot, Error> {
     })
 }
 
-fn params_json(config: &BotConfig) -> String {
-    // A BTreeMap of ParamValue always serialises.
-    serde_json::to_string(&config.strategy_params).unwrap_or_else(|_| "{}".to_owned())
-}
-
-impl Store {
-    /// Stores a new bot in status `created`, its wallet balance equal to its budget.
-    ///
-    /// # Errors
-    /// [`Error::Database`] when the insert fails.
-    pub async fn insert_bot(&self, config: &BotConfig, now: Timestamp) -> Result<Bot, Error> {
-        let r = &config.risk;
-        let id: i64 = sqlx::query(
-            "INSERT INTO bots (name, trading_pair, exchange, strategy, strategy_params, budget, compound_enabled,
-                running_time_hours, stop_loss_percent, stop_loss_absolute, drawdown_limit_percent,
-                drawdown_limit_absolute, daily_loss_limit, weekly_loss_limit, max_strategy_rotations,
-                consecutive_loss_limit, is_dry_run, status, current_balance, total_pnl, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'created', ?, '0', ?, ?)
-             RETURNING id",
-        )
-        .bind(&config.name)
+/// Binds the configuration columns, in the order `insert_bot` and `update_bot_config` list
+/// them: name through is_dry_run.
+fn bind_config<'q>(
+    query: Query<'q, Sqlite, SqliteArguments<'q>>,
+    config: &BotConfig,
+) -> Query<'q, Sqlite, SqliteArguments<'q>> {
+    let r = &config.risk;
+    query
+        .bind(config.name.clone())
         .bind(config.pair.to_string())
-        .bind(&config.exchange)
+        .bind(config.exchange.clone())
         .bind(config.strategy.as_str())
         .bind(params_json(config))
         .bind(config.budget.to_string())
@@ -133,6 +125,30 @@ impl Store {
         .bind(r.max_strategy_rotations)
         .bind(r.consecutive_loss_limit)
         .bind(config.is_dry_run)
+}
+
+fn params_json(config: &BotConfig) -> String {
+    // A BTreeMap of ParamValue always serialises.
+    serde_json::to_string(&config.strategy_params).unwrap_or_else(|_| "{}".to_owned())
+}
+
+impl Store {
+    /// Stores a new bot in status `created`, its wallet balance equal to its budget.
+    ///
+    /// # Errors
+    /// [`Error::Database`] when the insert fails.
+    pub async fn insert_bot(&self, config: &BotConfig, now: Timestamp) -> Result<Bot, Error> {
+        let id: i64 = bind_config(
+            sqlx::query(
+                "INSERT INTO bots (name, trading_pair, exchange, strategy, strategy_params, budget, compound_enabled,
+                running_time_hours, stop_loss_percent, stop_loss_absolute, drawdown_limit_percent,
+                drawdown_limit_absolute, daily_loss_limit, weekly_loss_limit, max_strategy_rotations,
+                consecutive_loss_limit, is_dry_run, status, current_balance, total_pnl, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'created', ?, '0', ?, ?)
+             RETURNING id",
+            ),
+            config,
+        )
         .bind(config.budget.to_string())
         .bind(now.millis())
         .bind(now.millis())
@@ -179,32 +195,17 @@ impl Store {
         config: &BotConfig,
         now: Timestamp,
     ) -> Result<Bot, Error> {
-        let r = &config.risk;
-        let done = sqlx::query(
-            "UPDATE bots SET name = ?, trading_pair = ?, exchange = ?, strategy = ?, strategy_params = ?,
+        let done = bind_config(
+            sqlx::query(
+                "UPDATE bots SET name = ?, trading_pair = ?, exchange = ?, strategy = ?, strategy_params = ?,
                 budget = ?, compound_enabled = ?, running_time_hours = ?, stop_loss_percent = ?,
                 stop_loss_absolute = ?, drawdown_limit_percent = ?, drawdown_limit_absolute = ?,
                 daily_loss_limit = ?, weekly_loss_limit = ?, max_strategy_rotations = ?,
                 consecutive_loss_limit = ?, is_dry_run = ?, updated_at = ?
              WHERE id = ? AND status = ? AND deleted_at IS NULL",
+            ),
+            config,
         )
-        .bind(&config.name)
-        .bind(config.pair.to_string())
-        .bind(&config.exchange)
-        .bind(config.strategy.as_str())
-        .bind(params_json(config))
-        .bind(config.budget.to_string())
-        .bind(config.compound_enabled)
-        .bind(config.running_time.hours())
-        .bind(opt_text(r.stop_loss_percent))
-        .bind(opt_text(r.stop_loss_absolute))
-        .bind(opt_text(r.drawdown_limit_percent))
-        .bind(opt_text(r.drawdown_limit_absolute))
-        .bind(opt_text(r.daily_loss_limit))
-        .bind(opt_text(r.weekly_loss_limit))
-        .bind(r.max_strategy_rotations)
-        .bind(r.consecutive_loss_limit)
-        .bind(config.is_dry_run)
         .bind(now.millis())
         .bind(id.0)
         .bind(expected.as_str())
