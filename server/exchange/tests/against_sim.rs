@@ -283,3 +283,42 @@ async fn market_stream_reconnects_and_backfills_without_gaps() {
     let missing: Vec<_> = watched.iter().filter(|t| !received.contains_key(t.id.as_ref().unwrap())).collect();
     assert!(missing.is_empty(), "{} trades missed across the reconnect: {missing:?}", missing.len());
 }
+
+#[tokio::test]
+async fn a_silent_stream_and_an_old_connection_are_replaced() {
+    let sim = sim().await;
+    let mexc = adapter(&sim);
+    let mut events = Arc::clone(&mexc).market_stream(&btc());
+    // Wait for data, then let the venue go silent without closing the socket.
+    loop {
+        if let MarketEvent::Trade(_) =
+            tokio::time::timeout(Duration::from_secs(10), events.recv()).await.unwrap().unwrap()
+        {
+            break;
+        }
+    }
+    sim.set_faults(Faults { ws_stall: true, ..Faults::default() });
+    loop {
+        match tokio::time::timeout(Duration::from_secs(15), events.recv()).await.unwrap().unwrap() {
+            MarketEvent::Reconnected { .. } => break,
+            _ => continue,
+        }
+    }
+    sim.set_faults(Faults::default());
+
+    // A connection older than its lifetime is replaced before the venue's 24 h cut.
+    let mut config = MexcConfig::new(&sim.rest_url(), &sim.ws_url(), DEMO_API_KEY, DEMO_API_SECRET);
+    config.streams = StreamSettings {
+        max_lifetime: Duration::from_secs(1),
+        min_backoff: Duration::from_millis(10),
+        ..StreamSettings::default()
+    };
+    let short_lived = Arc::new(Mexc::new(&config).unwrap());
+    let mut events = short_lived.market_stream(&btc());
+    loop {
+        match tokio::time::timeout(Duration::from_secs(15), events.recv()).await.unwrap().unwrap() {
+            MarketEvent::Reconnected { .. } => break,
+            _ => continue,
+        }
+    }
+}

@@ -14,8 +14,11 @@ use std::{
     time::Duration,
 };
 
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use tokio::time::Instant;
+use governor::{
+    DefaultDirectRateLimiter, Quota, RateLimiter,
+    clock::{Clock, DefaultClock},
+};
+use tokio::{sync::Notify, time::Instant};
 
 use crate::error::Error;
 
@@ -62,6 +65,9 @@ pub(crate) struct Limiter {
     weight_capacity: u32,
     orders: DefaultDirectRateLimiter,
     cancels_waiting: AtomicUsize,
+    /// Wakes creates waiting behind cancels.
+    released: Notify,
+    clock: DefaultClock,
     backoff: Mutex<Option<(Instant, BackOff)>>,
     max_wait: Duration,
 }
@@ -78,6 +84,8 @@ impl Limiter {
             weight_capacity: limits.weight_per_second.max(1),
             orders: RateLimiter::direct(Quota::per_second(nonzero(limits.order_actions_per_second))),
             cancels_waiting: AtomicUsize::new(0),
+            released: Notify::new(),
+            clock: DefaultClock::default(),
             backoff: Mutex::new(None),
             max_wait: limits.max_wait,
         }
@@ -92,6 +100,38 @@ impl Limiter {
             *guard = Some((until, kind));
         }
         tracing::warn!(?retry_after, banned, "venue asked to back off; no request until it passes");
+    }
+
+    /// Takes an order-action token. A create never takes one while a cancel waits: it re-checks
+    /// each time a token could be free, so a cancel queued later still goes first.
+    async fn order_action(&self, cancel: bool) {
+        if cancel {
+            self.cancels_waiting.fetch_add(1, Ordering::SeqCst);
+        }
+        loop {
+            // Registered before the check, so a release between the two is not missed.
+            let released = self.released.notified();
+            tokio::pin!(released);
+            released.as_mut().enable();
+            if !cancel && self.cancels_waiting.load(Ordering::SeqCst) > 0 {
+                released.await;
+                continue;
+            }
+            match self.orders.check() {
+                Ok(()) => break,
+                Err(not_until) => {
+                    let wait = not_until.wait_time_from(self.clock.now());
+                    tokio::select! {
+                        () = tokio::time::sleep(wait) => {}
+                        () = released => {}
+                    }
+                }
+            }
+        }
+        if cancel {
+            self.cancels_waiting.fetch_sub(1, Ordering::SeqCst);
+            self.released.notify_waiters();
+        }
     }
 
     /// Waits until a request of this kind may be sent: the back-off has passed and the
@@ -114,21 +154,56 @@ impl Limiter {
                 let weight = nonzero(weight.min(self.weight_capacity));
                 self.weight.until_n_ready(weight).await.unwrap_or(());
             }
-            Action::Cancel => {
-                self.cancels_waiting.fetch_add(1, Ordering::SeqCst);
-                self.orders.until_ready().await;
-                self.cancels_waiting.fetch_sub(1, Ordering::SeqCst);
-                self.weight.until_ready().await;
-            }
-            Action::Create => {
-                // Creates queue behind every waiting cancel.
-                while self.cancels_waiting.load(Ordering::SeqCst) > 0 {
-                    tokio::time::sleep(Duration::from_millis(2)).await;
-                }
-                self.orders.until_ready().await;
+            Action::Cancel | Action::Create => {
+                self.order_action(action == Action::Cancel).await;
                 self.weight.until_ready().await;
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_waiting_cancel_goes_before_a_waiting_create() {
+        let limiter = Arc::new(Limiter::new(RateLimits {
+            weight_per_second: 1000,
+            order_actions_per_second: 2,
+            max_wait: Duration::from_secs(5),
+        }));
+        // Spend the order-action burst so that both below have to wait.
+        limiter.admit(Action::Create).await.unwrap();
+        limiter.admit(Action::Create).await.unwrap();
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let create = tokio::spawn({
+            let (limiter, order) = (Arc::clone(&limiter), Arc::clone(&order));
+            async move {
+                limiter.admit(Action::Create).await.unwrap();
+                order.lock().unwrap().push("create");
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let cancel = tokio::spawn({
+            let (limiter, order) = (Arc::clone(&limiter), Arc::clone(&order));
+            async move {
+                limiter.admit(Action::Cancel).await.unwrap();
+                order.lock().unwrap().push("cancel");
+            }
+        });
+        create.await.unwrap();
+        cancel.await.unwrap();
+        assert_eq!(*order.lock().unwrap(), ["cancel", "create"]);
+    }
+
+    #[tokio::test]
+    async fn a_back_off_longer_than_the_limit_fails_at_once() {
+        let limiter = Limiter::new(RateLimits { max_wait: Duration::from_secs(1), ..RateLimits::default() });
+        limiter.back_off(Duration::from_secs(120), true);
+        assert!(matches!(limiter.admit(Action::Read(1)).await, Err(Error::Banned { .. })));
     }
 }

@@ -371,3 +371,63 @@ impl Exchange for Mexc {
         ws::account(self)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use domain::{money::Price, symbol::SymbolRules};
+    use rust_decimal_macros::dec;
+
+    use super::*;
+
+    /// An adapter whose rule cache holds one symbol, so `prepare` needs no venue.
+    async fn with_symbol(api_trading_allowed: bool, order_kinds: Vec<OrderKind>) -> Mexc {
+        let mexc = Mexc::new(&MexcConfig::new("http://127.0.0.1:9", "ws://127.0.0.1:9/ws", "", "")).unwrap();
+        let pair: Pair = "BTC/USDT".parse().unwrap();
+        let info = SymbolInfo {
+            symbol: pair.symbol(),
+            rules: SymbolRules {
+                pair,
+                price_scale: 2,
+                qty_scale: 6,
+                min_qty: Qty::new(dec!(0.000001)),
+                min_notional: Quote::new(dec!(1)),
+            },
+            api_trading_allowed,
+            order_kinds,
+            maker_fee: dec!(0),
+            taker_fee: dec!(0.0002),
+        };
+        mexc.symbols.write().await.insert(info.symbol.clone(), info);
+        mexc
+    }
+
+    fn limit_buy(price: &str, qty: &str) -> NewOrder {
+        NewOrder {
+            pair: "BTC/USDT".parse().unwrap(),
+            side: Side::Buy,
+            kind: OrderKind::Limit,
+            price: Some(Price::new(price.parse().unwrap())),
+            size: OrderSize::Base(Qty::new(qty.parse().unwrap())),
+            client_order_id: "t-1".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn symbols_closed_to_the_api_and_disabled_order_types_are_refused_up_front() {
+        let closed = with_symbol(false, vec![OrderKind::Limit]).await;
+        assert!(matches!(closed.prepare(&limit_buy("100", "1")).await, Err(Error::SymbolNotTradable { .. })));
+        let no_limit = with_symbol(true, vec![OrderKind::Market]).await;
+        let err = no_limit.prepare(&limit_buy("100", "1")).await.unwrap_err();
+        assert_eq!(err.to_string(), "BTCUSDT does not accept LIMIT orders");
+    }
+
+    #[tokio::test]
+    async fn orders_are_rounded_to_the_symbol_precision_in_the_safe_direction() {
+        let mexc = with_symbol(true, vec![OrderKind::Limit]).await;
+        let params = mexc.prepare(&limit_buy("43210.559", "0.0012349")).await.unwrap();
+        let get = |key: &str| params.iter().find(|(k, _)| *k == key).map(|(_, v)| v.as_str());
+        assert_eq!(get("price"), Some("43210.55"));
+        assert_eq!(get("quantity"), Some("0.001234"));
+        assert_eq!(get("newClientOrderId"), Some("t-1"));
+    }
+}
