@@ -6,6 +6,8 @@ use std::{
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
+const MINUTE_MS: i64 = 60_000;
+
 /// The market clock.
 #[derive(Debug)]
 pub(crate) struct Clock {
@@ -16,9 +18,12 @@ pub(crate) struct Clock {
 }
 
 impl Clock {
-    /// Starts at the wall clock's current time; `speed` must be finite and non-negative.
+    /// Starts at the beginning of the wall clock's current minute, a bar boundary, so that the
+    /// market played is the same for a seed whatever second the simulator starts in; `speed`
+    /// must be finite and non-negative.
     pub(crate) fn new(speed: f64) -> Self {
-        Self { started: Instant::now(), start_ms: wall_ms(), speed, manual_ms: AtomicI64::new(0) }
+        let start_ms = wall_ms().div_euclid(MINUTE_MS) * MINUTE_MS;
+        Self { started: Instant::now(), start_ms, speed, manual_ms: AtomicI64::new(0) }
     }
 
     /// The market time now (epoch ms).

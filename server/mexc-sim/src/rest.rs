@@ -4,7 +4,12 @@
 //! POST/PUT/DELETE, `recvWindow` ≤ 60000, the timestamp window, and the HMAC-SHA256 of the raw
 //! query string followed by the raw body (without the `signature` pair), exactly as received.
 
-use std::{collections::BTreeMap, net::SocketAddr, sync::Arc, time::Duration};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    net::SocketAddr,
+    sync::Arc,
+    time::Duration,
+};
 
 use axum::{
     Json, Router,
@@ -57,6 +62,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v3/account", get(account))
         .route("/api/v3/order", post(create_order).get(query_order).delete(cancel_order))
         .route("/api/v3/order/test", post(test_order))
+        .route("/api/v3/batchOrders", post(batch_orders))
         .route("/api/v3/openOrders", get(open_orders).delete(cancel_open_orders))
         .route("/api/v3/allOrders", get(all_orders))
         .route("/api/v3/myTrades", get(my_trades))
@@ -674,6 +680,55 @@ async fn create_order(State(shared): AppState, req: Req) -> Result<Response, Rej
         return Ok(Reject::http(StatusCode::GATEWAY_TIMEOUT, "Gateway Timeout").into_response());
     }
     Ok(Json(ack).into_response())
+}
+
+/// Most orders one `batchOrders` request may carry.
+const MAX_BATCH: usize = 20;
+
+/// `POST /api/v3/batchOrders`: up to 20 orders of one symbol, each answered on its own (an
+/// order id, or the venue's code and message).
+async fn batch_orders(State(shared): AppState, req: Req) -> ApiResult {
+    let (account, params) = req.signed(&shared)?;
+    let items: Vec<serde_json::Map<String, Value>> = serde_json::from_str(params.required("batchOrders")?)
+        .map_err(|e| Reject::param(format!("batchOrders is not a JSON list of orders: {e}")))?;
+    if items.is_empty() || items.len() > MAX_BATCH {
+        return Err(Reject::param(format!("batchOrders must hold 1 to {MAX_BATCH} orders")));
+    }
+    let symbols: BTreeSet<String> =
+        items.iter().map(|i| i.get("symbol").map(ToString::to_string).unwrap_or_default()).collect();
+    if symbols.len() != 1 {
+        return Err(Reject::param("all orders of a batch must be for the same symbol"));
+    }
+    let mut venue = shared.venue();
+    venue.partial_fill = shared.faults().partial_fill;
+    let now = shared.server_time();
+    let answers = items
+        .into_iter()
+        .map(|item| {
+            let fields = item.into_iter().map(|(k, v)| {
+                let text = match v {
+                    Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                (k, text)
+            });
+            let params = Params(fields.collect());
+            let client_id = params.get("newClientOrderId").map(str::to_owned);
+            let placed = new_order(&venue, &params).and_then(|order| venue.place(account, order, now, false));
+            match placed {
+                Ok(index) => {
+                    let o = &venue.orders[index.unwrap_or_default()];
+                    let mut answer = json!({"symbol": venue.spec(o.symbol).symbol, "orderId": o.id, "orderListId": -1});
+                    if let Some(id) = client_id {
+                        answer["newClientOrderId"] = json!(id);
+                    }
+                    answer
+                }
+                Err(reject) => json!({"newClientOrderId": client_id, "code": reject.code, "msg": reject.msg}),
+            }
+        })
+        .collect();
+    Ok(Json(Value::Array(answers)))
 }
 
 async fn test_order(State(shared): AppState, req: Req) -> ApiResult {

@@ -29,6 +29,7 @@ use crate::{
 const DEALS: &str = "spot@public.aggre.deals.v3.api.pb";
 const KLINE: &str = "spot@public.kline.v3.api.pb";
 const BOOK_TICKER: &str = "spot@public.aggre.bookTicker.v3.api.pb";
+const LIMIT_DEPTH: &str = "spot@public.limit.depth.v3.api.pb";
 const PRIVATE: [&str; 3] =
     ["spot@private.orders.v3.api.pb", "spot@private.deals.v3.api.pb", "spot@private.account.v3.api.pb"];
 
@@ -41,6 +42,8 @@ enum Public {
     Kline { symbol: usize, name: String, interval: i64 },
     /// `bookTicker@<rate>@SYM`.
     BookTicker { symbol: usize, rate: String },
+    /// `limit.depth@SYM@<5|10|20>`: the top levels, a snapshot per update.
+    LimitDepth { symbol: usize, levels: usize },
 }
 
 /// Parses a public channel name against the venue's symbols.
@@ -54,6 +57,15 @@ fn parse_public(venue: &Venue, channel: &str) -> Option<Public> {
     match format!("spot@{stream}").as_str() {
         DEALS if rate_ok(a) => Some(Public::Deals { symbol: venue.symbol(b).ok()?, rate: (*a).to_owned() }),
         BOOK_TICKER if rate_ok(a) => Some(Public::BookTicker { symbol: venue.symbol(b).ok()?, rate: (*a).to_owned() }),
+        LIMIT_DEPTH => {
+            let levels = match *b {
+                "5" => 5,
+                "10" => 10,
+                "20" => 20,
+                _ => return None,
+            };
+            Some(Public::LimitDepth { symbol: venue.symbol(a).ok()?, levels })
+        }
         KLINE => {
             let minutes = match *b {
                 "Min1" => 1,
@@ -241,6 +253,27 @@ impl Connection {
                                 ask_price: ask.normalize().to_string(),
                                 ask_quantity: ask_qty.normalize().to_string(),
                                 version: venue.markets[*s].version.to_string(),
+                                last_order_create_time: 0,
+                            })
+                        }
+                        Public::LimitDepth { symbol: s, levels } if s == symbol && !trades.is_empty() => {
+                            let market = &venue.markets[*s];
+                            let (bids, asks) = market.book();
+                            let side = |levels_of: Vec<(rust_decimal::Decimal, rust_decimal::Decimal)>| {
+                                levels_of
+                                    .into_iter()
+                                    .take(*levels)
+                                    .map(|(price, qty)| pb::PublicAggreDepthV3ApiItem {
+                                        price: price.normalize().to_string(),
+                                        quantity: qty.normalize().to_string(),
+                                    })
+                                    .collect()
+                            };
+                            Body::PublicLimitDepths(pb::PublicLimitDepthsV3Api {
+                                asks: side(asks),
+                                bids: side(bids),
+                                event_type: LIMIT_DEPTH.to_owned(),
+                                version: market.version.to_string(),
                                 last_order_create_time: 0,
                             })
                         }

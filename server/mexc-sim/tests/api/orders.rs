@@ -200,3 +200,26 @@ async fn with_the_partial_fill_fault_fills_come_in_parts_and_a_cancel_is_partial
     assert_eq!(sim.balance("USDT").await.1, dec!(0), "nothing stays locked");
     sim.handle.shutdown().await;
 }
+
+#[tokio::test]
+async fn batch_orders_answer_each_order_on_its_own() {
+    let sim = spawn(config()).await;
+    let book = sim.book("BTCUSDT").await;
+    let below = (dec(&book["bids"][0][0]) * dec!(0.9)).round_dp(2);
+    let batch = format!(
+        r#"[{{"symbol":"BTCUSDT","side":"BUY","type":"LIMIT","quantity":"0.001","price":"{below}","newClientOrderId":"b-1"}},{{"symbol":"BTCUSDT","side":"BUY","type":"LIMIT","quantity":"0.000001","price":"{below}","newClientOrderId":"b-2"}}]"#
+    );
+    let query =
+        format!("batchOrders={}", percent_encoding::utf8_percent_encode(&batch, percent_encoding::NON_ALPHANUMERIC));
+    let (status, answers) = sim.signed(Method::POST, "/api/v3/batchOrders", &query).await;
+    assert_eq!(status, StatusCode::OK, "{answers}");
+    assert!(answers[0]["orderId"].is_string() && answers[0]["newClientOrderId"] == "b-1");
+    assert_eq!(answers[1]["code"], 30002, "the too-small order is refused on its own: {answers}");
+    assert_eq!(answers[1]["newClientOrderId"], "b-2");
+    let mixed = r#"[{"symbol":"BTCUSDT","side":"BUY","type":"MARKET","quantity":"0.001"},{"symbol":"ETHUSDT","side":"BUY","type":"MARKET","quantity":"0.01"}]"#;
+    let query =
+        format!("batchOrders={}", percent_encoding::utf8_percent_encode(mixed, percent_encoding::NON_ALPHANUMERIC));
+    let refused = sim.signed(Method::POST, "/api/v3/batchOrders", &query).await;
+    assert_code(&refused, 33333);
+    sim.handle.shutdown().await;
+}

@@ -35,7 +35,7 @@ async fn next_json(socket: &mut Socket) -> Value {
 }
 
 #[tokio::test]
-async fn public_channels_push_protobuf_deals_klines_and_book_tickers() {
+async fn public_channels_push_protobuf_deals_klines_book_tickers_and_depth() {
     let sim = spawn(config()).await;
     let mut socket = connect(&sim.handle.ws_url()).await;
     send(&mut socket, json!({"method": "PING"})).await;
@@ -45,17 +45,18 @@ async fn public_channels_push_protobuf_deals_klines_and_book_tickers() {
     let deals = "spot@public.aggre.deals.v3.api.pb@100ms@BTCUSDT";
     let kline = "spot@public.kline.v3.api.pb@BTCUSDT@Min1";
     let ticker = "spot@public.aggre.bookTicker.v3.api.pb@100ms@BTCUSDT";
+    let depth = "spot@public.limit.depth.v3.api.pb@BTCUSDT@5";
     send(&mut socket, json!({"method": "SUBSCRIPTION", "params": [deals]})).await;
     assert_eq!(next_json(&mut socket).await, json!({"id": 0, "code": 0, "msg": deals}));
-    send(&mut socket, json!({"method": "SUBSCRIPTION", "params": [kline, ticker]})).await;
-    assert_eq!(next_json(&mut socket).await["msg"], format!("{kline},{ticker}"));
+    send(&mut socket, json!({"method": "SUBSCRIPTION", "params": [kline, ticker, depth]})).await;
+    assert_eq!(next_json(&mut socket).await["msg"], format!("{kline},{ticker},{depth}"));
     send(&mut socket, json!({"method": "SUBSCRIPTION", "params": ["spot@public.nope@BTCUSDT"]})).await;
     assert!(next_json(&mut socket).await["msg"].as_str().unwrap().starts_with("Not Subscribed successfully"));
 
     sim.handle.advance(30_000);
-    // One tick pushes on all three channels, in any order.
+    // One tick pushes on all four channels, in any order.
     let mut pushes = std::collections::BTreeMap::new();
-    while pushes.len() < 3 {
+    while pushes.len() < 4 {
         let message = tokio::time::timeout(Duration::from_secs(5), socket.next()).await.unwrap().unwrap().unwrap();
         if let Message::Binary(bytes) = message {
             let push = pb::PushDataV3ApiWrapper::decode(bytes).unwrap();
@@ -71,6 +72,9 @@ async fn public_channels_push_protobuf_deals_klines_and_book_tickers() {
     assert!(k.window_start < 10_000_000_000, "seconds, not milliseconds");
     let Some(pb::push_data_v3_api_wrapper::Body::PublicAggreBookTicker(t)) = pushes.remove(ticker) else { panic!() };
     assert!(t.bid_price.parse::<f64>().unwrap() < t.ask_price.parse::<f64>().unwrap());
+    let Some(pb::push_data_v3_api_wrapper::Body::PublicLimitDepths(book)) = pushes.remove(depth) else { panic!() };
+    assert_eq!((book.bids.len(), book.asks.len()), (5, 5));
+    assert!(book.bids[0].price.parse::<f64>().unwrap() < book.asks[0].price.parse::<f64>().unwrap());
 
     send(&mut socket, json!({"method": "UNSUBSCRIPTION", "params": [deals]})).await;
     assert_eq!(next_json(&mut socket).await["msg"], deals);
