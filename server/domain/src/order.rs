@@ -1,7 +1,5 @@
-//! Orders, fills and positions as stored and reported.
-//!
-//! The order lifecycle table and the execution rules arrive with the engine; this module
-//! holds the records every layer reads.
+//! Orders, fills and positions: the records every layer reads, the order lifecycle table,
+//! and deterministic client order ids.
 
 use std::collections::BTreeMap;
 
@@ -57,6 +55,94 @@ impl OrderStatus {
     pub const fn is_open(self) -> bool {
         matches!(self, Self::Pending | Self::Open | Self::PartiallyFilled | Self::Unknown)
     }
+
+    /// The status after `event`: the one lifecycle table of an order.
+    ///
+    /// # Errors
+    /// [`TransitionError`] for an event that cannot happen in this status; the caller must
+    /// reconcile with the venue rather than guess.
+    #[rustfmt::skip]
+    pub fn transition(self, event: OrderEvent) -> Result<Self, TransitionError> {
+        use OrderEvent::{Accepted, CancelConfirmed, Expired as Expiry, Filled as Fill, NotFound, OutcomeUnknown, PartiallyFilled as PartialFill, Rejected};
+        use OrderStatus::{Cancelled, Expired, Failed, Filled, Open, PartiallyFilled, Pending, Unknown};
+        match (self, event) {
+            (Pending, Accepted)                          => Ok(Open),
+            (Pending, Rejected)                          => Ok(Failed),
+            // Timeout or 5xx on create: it may exist; resolve by client order id.
+            (Pending, OutcomeUnknown)                    => Ok(Unknown),
+            // The fill stream can overtake the create's answer.
+            (Pending | Unknown, PartialFill)             => Ok(PartiallyFilled),
+            (Pending | Unknown, Fill)                    => Ok(Filled),
+            // Resolution found the order on the venue.
+            (Unknown, Accepted)                          => Ok(Open),
+            // Resolution established that the venue never took it.
+            (Unknown, NotFound | Rejected)               => Ok(Failed),
+            (Unknown, CancelConfirmed)                   => Ok(Cancelled),
+            (Open | PartiallyFilled, PartialFill)        => Ok(PartiallyFilled),
+            (Open | PartiallyFilled, Fill)               => Ok(Filled),
+            (Open | PartiallyFilled, CancelConfirmed)    => Ok(Cancelled),
+            (Open | PartiallyFilled, Expiry)             => Ok(Expired),
+            // Fill after cancel: executed before the cancel took effect, reported late. The
+            // fill still counts; the order stays cancelled.
+            (Cancelled, PartialFill | Fill)              => Ok(Cancelled),
+            // A repeated cancel confirmation changes nothing.
+            (Cancelled, CancelConfirmed)                 => Ok(Cancelled),
+            (status, event)                              => Err(TransitionError { status, event }),
+        }
+    }
+}
+
+/// Something that happened to an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum OrderEvent {
+    /// The venue acknowledged it.
+    Accepted,
+    /// The venue (or a local check) refused it.
+    Rejected,
+    /// The create's answer was lost (timeout, 5xx): it may or may not exist.
+    OutcomeUnknown,
+    /// A lookup by client order id established that it does not exist.
+    NotFound,
+    /// Part of it executed; some remains.
+    PartiallyFilled,
+    /// All of it executed.
+    Filled,
+    /// The venue confirmed a cancel.
+    CancelConfirmed,
+    /// The venue expired it.
+    Expired,
+}
+
+impl OrderEvent {
+    /// Every event.
+    pub const ALL: [Self; 8] = [
+        Self::Accepted,
+        Self::Rejected,
+        Self::OutcomeUnknown,
+        Self::NotFound,
+        Self::PartiallyFilled,
+        Self::Filled,
+        Self::CancelConfirmed,
+        Self::Expired,
+    ];
+}
+
+/// An order event that cannot happen in the order's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("order event {event:?} cannot happen to an order that is {status}")]
+pub struct TransitionError {
+    /// Status the order was in.
+    pub status: OrderStatus,
+    /// Event refused.
+    pub event: OrderEvent,
+}
+
+/// The client order id of a bot's `seq`-th order: deterministic, so a restart or a replay
+/// names the same order the same way, and unique across bots. Only letters, digits and `-`,
+/// which every venue accepts.
+#[must_use]
+pub fn client_order_id(bot: BotId, seq: u64) -> String {
+    format!("tb-{}-{seq:06}", bot.0)
 }
 
 /// One risk or wallet check an order passed (or failed).
@@ -155,4 +241,55 @@ pub struct Position {
     pub created_at: Timestamp,
     /// Last change.
     pub updated_at: Timestamp,
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const TERMINAL: [OrderStatus; 3] = [OrderStatus::Filled, OrderStatus::Failed, OrderStatus::Expired];
+
+    #[test]
+    fn the_happy_paths() {
+        use OrderEvent::*;
+        let run = |events: &[OrderEvent]| events.iter().try_fold(OrderStatus::Pending, |s, e| s.transition(*e));
+        assert_eq!(run(&[Accepted, PartiallyFilled, Filled]), Ok(OrderStatus::Filled));
+        assert_eq!(run(&[Accepted, PartiallyFilled, CancelConfirmed, Filled]), Ok(OrderStatus::Cancelled));
+        assert_eq!(run(&[OutcomeUnknown, Accepted, Filled]), Ok(OrderStatus::Filled));
+        assert_eq!(run(&[OutcomeUnknown, NotFound]), Ok(OrderStatus::Failed));
+        assert_eq!(run(&[Rejected]), Ok(OrderStatus::Failed));
+        assert!(
+            run(&[OutcomeUnknown, NotFound, Filled]).is_err(),
+            "a fill for an order we declared failed must be reconciled"
+        );
+    }
+
+    #[test]
+    fn client_order_ids_are_deterministic_and_plain() {
+        assert_eq!(client_order_id(BotId(12), 42), "tb-12-000042");
+        assert_ne!(client_order_id(BotId(1), 23), client_order_id(BotId(12), 3));
+    }
+
+    proptest! {
+        /// The table answers every pair, terminal states absorb every event, and an open
+        /// order never goes back to pending.
+        #[test]
+        fn the_table_is_total_and_terminal_states_absorb(
+            events in proptest::collection::vec(proptest::sample::select(OrderEvent::ALL.to_vec()), 0..12)
+        ) {
+            let mut status = OrderStatus::Pending;
+            for event in events {
+                match status.transition(event) {
+                    Ok(next) => {
+                        prop_assert!(!TERMINAL.contains(&status), "{status} left a terminal state on {event:?}");
+                        prop_assert!(next != OrderStatus::Pending);
+                        status = next;
+                    }
+                    Err(e) => prop_assert_eq!(e.status, status),
+                }
+            }
+        }
+    }
 }
