@@ -14,6 +14,16 @@ use crate::{
 };
 
 named_enum!(
+    /// Buy or sell.
+    Side, "side" {
+        /// Buy the base asset with the quote asset.
+        Buy => "buy",
+        /// Sell the base asset for the quote asset.
+        Sell => "sell",
+    }
+);
+
+named_enum!(
     /// Market or limit, buy or sell.
     OrderType, "order type" {
         /// Buy at market, sized by quote amount.

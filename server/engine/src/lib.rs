@@ -3,12 +3,15 @@
 //! Owns (as the engine issue fills it in): the bot as a value driven by
 //! `handle(now, input) -> outputs`, strategies, indicators, auto mode, risk approval, the
 //! virtual wallet, the paper-fill model and the backtest driver. The same code runs in
-//! backtests, dry runs and live trading. Built so far: [`wallet`] and [`paper`].
+//! backtests, dry runs and live trading. Built so far: [`wallet`], [`paper`], [`intent`] and [`risk`] (the only maker of
+//! [`risk::Approved`]).
 //!
 //! **Architecture Invariant:** no I/O, no clock, no randomness, no hash-ordered collections:
 //! the crate depends on `domain` (and the decimal and error crates) only, checked by
 //! `tests/e2e/architecture.rs`; its `clippy.toml` bans the clock and randomness APIs.
 #![deny(clippy::float_arithmetic)]
 
+pub mod intent;
 pub mod paper;
+pub mod risk;
 pub mod wallet;

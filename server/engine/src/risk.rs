@@ -1,0 +1,182 @@
+//! Risk approval: the one door between what a strategy wants and what an executor sends.
+//!
+//! Every intent passes here: its size is rounded to the symbol's precision and checked against
+//! the venue's minimums, and the wallet reserves the budget (buys) or the holdings (sells)
+//! before anything can be sent. The checks and the budget before and after are written into
+//! the intent's decision record. Stop-loss, drawdown, loss limits and sizing rules join here.
+
+use domain::{
+    money::{Price, Quote},
+    order::{Check, Side},
+    symbol::SymbolRules,
+};
+
+use crate::{
+    intent::{IntentKind, IntentSize, OrderIntent},
+    wallet::{Wallet, WalletError},
+};
+
+/// An intent that passed every risk and wallet check and holds its reservation. Only
+/// [`approve`] can make one (its constructor is private to this module), so an unchecked order
+/// cannot be expressed: executors accept nothing else.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Approved<T>(T);
+
+impl<T> Approved<T> {
+    /// Wraps an approved value; private to this module on purpose.
+    const fn new(value: T) -> Self {
+        Self(value)
+    }
+
+    /// The approved value.
+    #[must_use]
+    pub const fn get(&self) -> &T {
+        &self.0
+    }
+
+    /// The approved value, for the executor that sends it.
+    #[must_use]
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+/// Why an intent was refused; recorded and shown, never silently dropped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// The order breaks the venue's size rules after rounding.
+    #[error("{0}")]
+    Rules(#[from] domain::symbol::RuleViolation),
+    /// The wallet cannot cover it.
+    #[error("{0}")]
+    Wallet(#[from] WalletError),
+    /// The intent's shape makes no sense (a sell sized in quote, a market price needed but absent).
+    #[error("{0}")]
+    Malformed(&'static str),
+}
+
+/// Approves `intent` against the symbol's rules and the wallet, reserving what it needs.
+/// `reference` is the current price, used to value market sells.
+///
+/// # Errors
+/// [`Refusal`] naming the rule or limit the intent breaks; nothing is reserved then.
+pub fn approve(
+    mut intent: OrderIntent,
+    rules: &SymbolRules,
+    wallet: &mut Wallet,
+    reference: Price,
+) -> Result<Approved<OrderIntent>, Refusal> {
+    let budget_before = wallet.free();
+    let buying = intent.side == Side::Buy;
+    let (size, price) = match (intent.kind, intent.size) {
+        (IntentKind::Market, IntentSize::Quote(quote)) if buying => {
+            let quote = rules.round_quote_down(quote);
+            rules.check_notional(quote)?;
+            (IntentSize::Quote(quote), None)
+        }
+        (IntentKind::Market, IntentSize::Base(qty)) => {
+            let qty = rules.round_qty_down(qty);
+            rules.check_qty(qty, reference)?;
+            (IntentSize::Base(qty), None)
+        }
+        (IntentKind::Limit(price), IntentSize::Base(qty)) => {
+            let price = rules.round_price(price, buying);
+            let qty = rules.round_qty_down(qty);
+            rules.check_qty(qty, price)?;
+            (IntentSize::Base(qty), Some(price))
+        }
+        _ => return Err(Refusal::Malformed("only market buys can be sized in quote")),
+    };
+    let id = intent.client_order_id.clone();
+    let detail = match (intent.side, size) {
+        (Side::Buy, IntentSize::Quote(quote)) => {
+            wallet.reserve_buy(&id, quote)?;
+            format!("reserved {quote} of {budget_before} free")
+        }
+        (Side::Buy, IntentSize::Base(qty)) => {
+            let cost = Quote::new(qty.value() * price.unwrap_or(reference).value());
+            wallet.reserve_buy(&id, cost)?;
+            format!("reserved {cost} of {budget_before} free")
+        }
+        (Side::Sell, IntentSize::Base(qty)) => {
+            let sellable = wallet.sellable();
+            wallet.reserve_sell(&id, qty)?;
+            format!("reserved {qty} of {sellable} held")
+        }
+        (Side::Sell, IntentSize::Quote(_)) => return Err(Refusal::Malformed("a sell is sized in base quantity")),
+    };
+    if let Some(price) = price {
+        intent.kind = IntentKind::Limit(price);
+    }
+    intent.size = size;
+    intent.decision.checks.push(Check {
+        name: "symbol_rules".to_owned(),
+        passed: true,
+        detail: "precision and minimums".to_owned(),
+    });
+    intent.decision.checks.push(Check { name: "virtual_wallet".to_owned(), passed: true, detail });
+    intent.decision.budget_before = budget_before;
+    intent.decision.budget_after = wallet.free();
+    Ok(Approved::new(intent))
+}
+
+#[cfg(test)]
+mod tests {
+    use domain::{
+        money::{Qty, Quote},
+        order::DecisionRecord,
+    };
+    use rust_decimal_macros::dec;
+
+    use super::*;
+
+    fn rules() -> SymbolRules {
+        SymbolRules {
+            pair: "BTC/USDT".parse().unwrap(),
+            price_scale: 2,
+            qty_scale: 6,
+            min_qty: Qty::new(dec!(0.000001)),
+            min_notional: Quote::new(dec!(1)),
+        }
+    }
+
+    fn intent(id: &str, side: Side, kind: IntentKind, size: IntentSize) -> OrderIntent {
+        OrderIntent {
+            client_order_id: id.into(),
+            pair: "BTC/USDT".parse().unwrap(),
+            side,
+            kind,
+            size,
+            decision: DecisionRecord::default(),
+        }
+    }
+
+    #[test]
+    fn approval_reserves_and_records_the_budget() {
+        let mut wallet = Wallet::new(Quote::new(dec!(100)), false);
+        let buy = intent("b1", Side::Buy, IntentKind::Market, IntentSize::Quote(Quote::new(dec!(30.555))));
+        let approved = approve(buy, &rules(), &mut wallet, Price::new(dec!(50000))).unwrap();
+        assert_eq!(
+            approved.get().size,
+            IntentSize::Quote(Quote::new(dec!(30.55))),
+            "rounded down to the quote precision"
+        );
+        assert_eq!(approved.get().decision.budget_before, Quote::new(dec!(100)));
+        assert_eq!(approved.get().decision.budget_after, Quote::new(dec!(69.45)));
+        assert_eq!(wallet.reserved(), Quote::new(dec!(30.55)));
+    }
+
+    #[test]
+    fn refusals_name_the_limit_and_reserve_nothing() {
+        let mut wallet = Wallet::new(Quote::new(dec!(100)), false);
+        let too_big =
+            intent("b1", Side::Buy, IntentKind::Limit(Price::new(dec!(50000))), IntentSize::Base(Qty::new(dec!(0.01))));
+        let refusal = approve(too_big, &rules(), &mut wallet, Price::new(dec!(50000))).unwrap_err();
+        assert_eq!(refusal.to_string(), "the buy needs 500 but only 100 of the budget is free");
+        let dust = intent("b2", Side::Buy, IntentKind::Market, IntentSize::Quote(Quote::new(dec!(0.5))));
+        assert!(matches!(approve(dust, &rules(), &mut wallet, Price::new(dec!(50000))), Err(Refusal::Rules(_))));
+        let unowned = intent("s1", Side::Sell, IntentKind::Market, IntentSize::Base(Qty::new(dec!(0.001))));
+        assert!(matches!(approve(unowned, &rules(), &mut wallet, Price::new(dec!(50000))), Err(Refusal::Wallet(_))));
+        assert_eq!(wallet.reserved(), Quote::ZERO);
+    }
+}
