@@ -3,8 +3,8 @@
 //! Owns (as the engine issue fills it in): the bot as a value driven by
 //! `handle(now, input) -> outputs`, strategies, indicators, auto mode, risk approval, the
 //! virtual wallet, the paper-fill model and the backtest driver. The same code runs in
-//! backtests, dry runs and live trading. Built so far: [`wallet`], [`paper`], [`intent`] and [`risk`] (the only maker of
-//! [`risk::Approved`]).
+//! backtests, dry runs and live trading. Built so far: [`wallet`], [`paper`], [`intent`], [`risk`] (the only maker of
+//! [`risk::Approved`]) and the DCA Accumulator decision in [`strategy`].
 //!
 //! **Architecture Invariant:** no I/O, no clock, no randomness, no hash-ordered collections:
 //! the crate depends on `domain` (and the decimal and error crates) only, checked by
@@ -14,4 +14,5 @@
 pub mod intent;
 pub mod paper;
 pub mod risk;
+pub mod strategy;
 pub mod wallet;
