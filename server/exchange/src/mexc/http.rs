@@ -119,7 +119,14 @@ impl Rest {
             self.sync_clock().await?;
         }
         match action {
-            Action::Create => self.send_once(method, path, params, true, action).await,
+            Action::Create => {
+                let result = self.send_once(method, path, params, true, action).await;
+                if let Err(Error::Timestamp(_)) = &result {
+                    // Refused, so not placed; re-measure so the caller's next decision can go out.
+                    self.sync_clock().await?;
+                }
+                result
+            }
             Action::Read(_) | Action::Cancel => self.with_retries(method, path, params, true, action).await,
         }
     }

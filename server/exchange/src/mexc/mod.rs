@@ -300,32 +300,35 @@ impl Exchange for Mexc {
 
     async fn place_order(&self, order: &NewOrder) -> Result<VenueOrder> {
         let params = self.prepare(order).await?;
-        match self.rest.signed(&Method::POST, "/api/v3/order", &params, Action::Create).await {
-            Ok(ack) => {
-                let venue_id = ack["orderId"]
-                    .as_str()
-                    .map(str::to_owned)
-                    .or_else(|| ack["orderId"].as_i64().map(|n| n.to_string()))
-                    .ok_or_else(|| Error::Decode("order ack without orderId".to_owned()))?;
-                Ok(VenueOrder {
-                    venue_id,
-                    client_order_id: Some(order.client_order_id.clone()),
-                    pair: order.pair.clone(),
-                    side: order.side,
-                    kind: order.kind,
-                    price: order.price,
-                    orig_qty: match order.size {
-                        OrderSize::Base(qty) => Some(qty),
-                        OrderSize::Quote(_) => None,
-                    },
-                    executed_qty: Qty::ZERO,
-                    cumulative_quote: Quote::ZERO,
-                    status: VenueOrderStatus::New,
-                    created_at: Timestamp::from_millis(ack["transactTime"].as_i64().unwrap_or_default()),
-                })
-            }
-            // The request may have reached the venue: find out by client id, never resend.
-            Err(cause @ Error::VenueUnavailable(_)) => self.resolve(order, &cause).await,
+        let answer = self.rest.signed(&Method::POST, "/api/v3/order", &params, Action::Create).await;
+        let acked = answer.and_then(|ack| {
+            let venue_id = ack["orderId"]
+                .as_str()
+                .map(str::to_owned)
+                .or_else(|| ack["orderId"].as_i64().map(|n| n.to_string()))
+                .ok_or_else(|| Error::Decode("order ack without orderId".to_owned()))?;
+            Ok((ack, venue_id))
+        });
+        match acked {
+            Ok((ack, venue_id)) => Ok(VenueOrder {
+                venue_id,
+                client_order_id: Some(order.client_order_id.clone()),
+                pair: order.pair.clone(),
+                side: order.side,
+                kind: order.kind,
+                price: order.price,
+                orig_qty: match order.size {
+                    OrderSize::Base(qty) => Some(qty),
+                    OrderSize::Quote(_) => None,
+                },
+                executed_qty: Qty::ZERO,
+                cumulative_quote: Quote::ZERO,
+                status: VenueOrderStatus::New,
+                created_at: Timestamp::from_millis(ack["transactTime"].as_i64().unwrap_or_default()),
+            }),
+            // The request may have reached the venue (or did, and its answer is unreadable):
+            // find out by client id, never resend.
+            Err(cause @ (Error::VenueUnavailable(_) | Error::Decode(_))) => self.resolve(order, &cause).await,
             Err(other) => Err(other),
         }
     }
