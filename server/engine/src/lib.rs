@@ -4,13 +4,15 @@
 //! `handle(now, input) -> outputs`, strategies, indicators, auto mode, risk approval, the
 //! virtual wallet, the paper-fill model and the backtest driver. The same code runs in
 //! backtests, dry runs and live trading. Built so far: [`wallet`], [`paper`], [`intent`], [`risk`] (the only maker of
-//! [`risk::Approved`]) and the DCA Accumulator decision in [`strategy`].
+//! [`risk::Approved`]) the DCA Accumulator decision in [`strategy`], and the
+//! [`bot::Bot`] that ties them together.
 //!
 //! **Architecture Invariant:** no I/O, no clock, no randomness, no hash-ordered collections:
 //! the crate depends on `domain` (and the decimal and error crates) only, checked by
 //! `tests/e2e/architecture.rs`; its `clippy.toml` bans the clock and randomness APIs.
 #![deny(clippy::float_arithmetic)]
 
+pub mod bot;
 pub mod intent;
 pub mod paper;
 pub mod risk;

@@ -1,0 +1,561 @@
+//! The sans-IO bot: a value driven by `handle(now, input) -> outputs`.
+//!
+//! It never reads a clock, the network or the database: whoever drives it (a backtest loop, the
+//! dry-run executor, the live executor) hands it `now` and what happened, and carries out what
+//! it returns. The same code therefore runs in all three modes, and any run can be replayed.
+//!
+//! Guarantees, each covered by a property test below:
+//! * after a kill, no `Place` is ever output until a person starts the bot again;
+//! * every `Place` carries an [`Approved`] intent, so the wallet reserved for it first;
+//! * while any order's outcome is unknown, nothing new is placed;
+//! * an order event the lifecycle table refuses, or a fill the wallet refuses, pauses the bot
+//!   with an alert instead of guessing.
+
+use std::collections::BTreeMap;
+
+use domain::{
+    alert::AlertKind,
+    bot::{BotId, BotStatus, LifecycleCommand},
+    money::{Price, Quote},
+    order::{DecisionRecord, OrderEvent, OrderStatus, Side, client_order_id},
+    pair::Pair,
+    symbol::SymbolRules,
+    time::Timestamp,
+};
+use rust_decimal::Decimal;
+
+use crate::{
+    intent::{IntentKind, IntentSize, OrderIntent},
+    risk::{Approved, approve},
+    strategy::{
+        Desire,
+        dca::{self, DcaMemory, DcaParams, Holding},
+    },
+    wallet::{FillSide, Wallet, WalletFill},
+};
+
+/// A person's command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    /// Start, resume, or re-arm after a kill.
+    Start,
+    /// No new orders; pending ones stay.
+    Pause,
+    /// Stop, cancelling pending orders when asked.
+    Stop {
+        /// Cancel the bot's open orders.
+        cancel_pending: bool,
+    },
+    /// Emergency stop: cancel everything, send nothing more, never sell.
+    Kill,
+}
+
+/// The executed part of an order, as reported with an order event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FillReport {
+    /// Base quantity executed by this fill.
+    pub qty: domain::money::Qty,
+    /// Quote value executed by this fill.
+    pub quote: Quote,
+    /// Fee charged.
+    pub fee: Decimal,
+    /// Whether the fee is in the quote asset (else the base asset).
+    pub fee_in_quote: bool,
+}
+
+/// Something that happened, handed to the bot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// The market's last price (from a trade, a candle close or the book).
+    Price(Price),
+    /// A timer the bot asked for through [`Bot::next_wakeup`].
+    Tick,
+    /// One of the bot's orders changed.
+    Order {
+        /// Which order.
+        client_order_id: String,
+        /// What happened.
+        event: OrderEvent,
+        /// The execution it reports, if any.
+        fill: Option<FillReport>,
+    },
+    /// A person's command.
+    Command(Command),
+}
+
+/// What the bot wants done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// Send this approved order (written to the database first).
+    Place(Approved<OrderIntent>),
+    /// Cancel this order.
+    Cancel {
+        /// Which order.
+        client_order_id: String,
+    },
+    /// The bot's status changed.
+    Status {
+        /// New status.
+        status: BotStatus,
+        /// Why.
+        reason: String,
+    },
+    /// An intent risk refused: recorded, not sent.
+    Refused {
+        /// What the strategy wanted.
+        intent: OrderIntent,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// A critical event for the alert log, the UI and email.
+    Alert {
+        /// Kind of event.
+        kind: AlertKind,
+        /// What happened.
+        message: String,
+    },
+}
+
+/// The strategies the core can run so far.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StrategyState {
+    /// DCA Accumulator with its memory.
+    Dca(DcaParams, DcaMemory),
+}
+
+/// An order the bot is following.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Tracked {
+    side: Side,
+    status: OrderStatus,
+}
+
+/// A bot's trading state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bot {
+    id: BotId,
+    pair: Pair,
+    rules: SymbolRules,
+    strategy: StrategyState,
+    wallet: Wallet,
+    status: BotStatus,
+    killed: bool,
+    next_seq: u64,
+    ends_at: Option<Timestamp>,
+    last_price: Option<Price>,
+    orders: BTreeMap<String, Tracked>,
+    /// After a refusal, the next decision waits until then instead of repeating at every price.
+    quiet_until: Option<Timestamp>,
+}
+
+/// How long the bot stays quiet after a refused intent.
+const QUIET_AFTER_REFUSAL_MS: i64 = 60_000;
+
+impl Bot {
+    /// A bot in `status` (killed or not), placing its next order with sequence `next_seq`.
+    #[must_use]
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        id: BotId,
+        rules: SymbolRules,
+        strategy: StrategyState,
+        wallet: Wallet,
+        status: BotStatus,
+        killed: bool,
+        next_seq: u64,
+        ends_at: Option<Timestamp>,
+    ) -> Self {
+        Self {
+            id,
+            pair: rules.pair.clone(),
+            rules,
+            strategy,
+            wallet,
+            status,
+            killed,
+            next_seq,
+            ends_at,
+            last_price: None,
+            orders: BTreeMap::new(),
+            quiet_until: None,
+        }
+    }
+
+    /// Lifecycle status.
+    #[must_use]
+    pub const fn status(&self) -> BotStatus {
+        self.status
+    }
+
+    /// Whether a kill switch is in force.
+    #[must_use]
+    pub const fn killed(&self) -> bool {
+        self.killed
+    }
+
+    /// The virtual wallet.
+    #[must_use]
+    pub const fn wallet(&self) -> &Wallet {
+        &self.wallet
+    }
+
+    /// When the bot next needs a [`Input::Tick`] (a due buy, the end of its running time).
+    #[must_use]
+    pub fn next_wakeup(&self) -> Option<Timestamp> {
+        let StrategyState::Dca(params, memory) = &self.strategy;
+        let next_buy = memory.last_buy_at.map(|t| Timestamp::from_millis(t.millis() + params.interval_ms));
+        [next_buy, self.ends_at].into_iter().flatten().min()
+    }
+
+    fn open_orders(&self) -> Vec<String> {
+        self.orders.iter().filter(|(_, o)| o.status.is_open()).map(|(id, _)| id.clone()).collect()
+    }
+
+    fn set_status(&mut self, status: BotStatus, reason: impl Into<String>, out: &mut Vec<Output>) {
+        self.status = status;
+        out.push(Output::Status { status, reason: reason.into() });
+    }
+
+    /// Pauses with an alert: the core does not guess when its books and the venue disagree.
+    fn halt(&mut self, message: String, out: &mut Vec<Output>) {
+        out.push(Output::Alert { kind: AlertKind::BotError, message: message.clone() });
+        if self.status == BotStatus::Running {
+            self.set_status(BotStatus::Paused, message, out);
+        }
+    }
+
+    /// Handles one input at `now`; returns what must be done, in order.
+    pub fn handle(&mut self, now: Timestamp, input: Input) -> Vec<Output> {
+        let mut out = Vec::new();
+        match input {
+            Input::Command(command) => self.command(command, &mut out),
+            Input::Order { client_order_id, event, fill } => self.order_update(&client_order_id, event, fill, &mut out),
+            Input::Price(price) => self.last_price = Some(price),
+            Input::Tick => {}
+        }
+        if self.status == BotStatus::Running && self.ends_at.is_some_and(|end| now >= end) {
+            self.set_status(BotStatus::Stopped, "the running time elapsed", &mut out);
+        }
+        self.trade(now, &mut out);
+        out
+    }
+
+    fn command(&mut self, command: Command, out: &mut Vec<Output>) {
+        let lifecycle = match command {
+            Command::Start => LifecycleCommand::Start,
+            Command::Pause => LifecycleCommand::Pause,
+            Command::Stop { .. } => LifecycleCommand::Stop,
+            Command::Kill => LifecycleCommand::Kill,
+        };
+        // The daemon checked the command against the same table; a refusal changes nothing.
+        let Ok(status) = self.status.apply(lifecycle) else { return };
+        match command {
+            Command::Kill => {
+                self.killed = true;
+                for id in self.open_orders() {
+                    out.push(Output::Cancel { client_order_id: id });
+                }
+                out.push(Output::Alert {
+                    kind: AlertKind::KillSwitch,
+                    message: format!("bot {} killed: open orders cancelled, holdings kept", self.id),
+                });
+                self.set_status(status, "kill switch", out);
+            }
+            Command::Stop { cancel_pending } => {
+                if cancel_pending {
+                    for id in self.open_orders() {
+                        out.push(Output::Cancel { client_order_id: id });
+                    }
+                }
+                self.set_status(status, "stopped by request", out);
+            }
+            Command::Start => {
+                self.killed = false;
+                self.set_status(status, "started by request", out);
+            }
+            Command::Pause => self.set_status(status, "paused by request", out),
+        }
+    }
+
+    fn order_update(&mut self, id: &str, event: OrderEvent, fill: Option<FillReport>, out: &mut Vec<Output>) {
+        let Some(tracked) = self.orders.get_mut(id) else {
+            self.halt(format!("bot {}: event {event:?} for an order it does not know ({id})", self.id), out);
+            return;
+        };
+        let next = match tracked.status.transition(event) {
+            Ok(next) => next,
+            Err(e) => {
+                let message = format!("bot {}: order {id}: {e}", self.id);
+                self.halt(message, out);
+                return;
+            }
+        };
+        tracked.status = next;
+        let side = tracked.side;
+        if let Some(fill) = fill {
+            let wallet_fill = WalletFill {
+                client_order_id: id.to_owned(),
+                side: if side == Side::Buy { FillSide::Buy } else { FillSide::Sell },
+                qty: fill.qty,
+                quote: fill.quote,
+                fee: fill.fee,
+                fee_in_quote: fill.fee_in_quote,
+            };
+            if let Err(e) = self.wallet.apply_fill(&wallet_fill) {
+                self.halt(format!("bot {}: order {id}: {e}", self.id), out);
+                return;
+            }
+        }
+        if !next.is_open() {
+            self.wallet.release(id);
+        }
+    }
+
+    fn trade(&mut self, now: Timestamp, out: &mut Vec<Output>) {
+        // Nothing new while stopped, paused, killed, or while any order is still in flight
+        // (pending, unknown, or resting): one decision at a time.
+        let busy = self.orders.values().any(|o| o.status.is_open());
+        let Some(price) = self.last_price else { return };
+        if self.status != BotStatus::Running || self.killed || busy || self.quiet_until.is_some_and(|t| now < t) {
+            return;
+        }
+        let StrategyState::Dca(params, memory) = &self.strategy;
+        let holding = Holding { qty: self.wallet.sellable(), cost: self.wallet.cost() };
+        let Some(desire) = dca::decide(params, memory, now, price, holding) else { return };
+        let (side, size, reason) = match desire {
+            Desire::Buy { quote, reason } => (Side::Buy, IntentSize::Quote(quote), reason),
+            Desire::Sell { qty, reason } => (Side::Sell, IntentSize::Base(qty), reason),
+        };
+        let id = client_order_id(self.id, self.next_seq);
+        self.next_seq += 1;
+        let mut decision = DecisionRecord { summary: reason, ..DecisionRecord::default() };
+        decision.signals.insert("price".to_owned(), price.to_string());
+        let intent = OrderIntent {
+            client_order_id: id.clone(),
+            pair: self.pair.clone(),
+            side,
+            kind: IntentKind::Market,
+            size,
+            decision,
+        };
+        match approve(intent.clone(), &self.rules, &mut self.wallet, price) {
+            Ok(approved) => {
+                if side == Side::Buy {
+                    let StrategyState::Dca(_, memory) = &mut self.strategy;
+                    *memory = DcaMemory { last_buy_at: Some(now), last_buy_price: Some(price) };
+                }
+                self.orders.insert(id, Tracked { side, status: OrderStatus::Pending });
+                out.push(Output::Place(approved));
+            }
+            Err(refusal) => {
+                // A refused regular buy waits for the next interval rather than retrying at once.
+                if side == Side::Buy {
+                    let StrategyState::Dca(_, memory) = &mut self.strategy;
+                    memory.last_buy_at = Some(now);
+                }
+                self.quiet_until = Some(Timestamp::from_millis(now.millis() + QUIET_AFTER_REFUSAL_MS));
+                out.push(Output::Refused { intent, reason: refusal.to_string() });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use domain::money::{Percent, Qty};
+    use proptest::prelude::*;
+    use rust_decimal_macros::dec;
+
+    use super::*;
+
+    const HOUR: i64 = 3_600_000;
+
+    fn bot(budget: Decimal, take_profit: Decimal, ends_at: Option<i64>) -> Bot {
+        let rules = SymbolRules {
+            pair: "BTC/USDT".parse().unwrap(),
+            price_scale: 2,
+            qty_scale: 6,
+            min_qty: Qty::new(dec!(0.000001)),
+            min_notional: Quote::new(dec!(1)),
+        };
+        let params = DcaParams {
+            quote_amount: Quote::new(dec!(10)),
+            interval_ms: HOUR,
+            drop_trigger: Percent::new(dec!(0)),
+            drop_extra: Quote::new(dec!(0)),
+            take_profit: Percent::new(take_profit),
+        };
+        Bot::new(
+            BotId(7),
+            rules,
+            StrategyState::Dca(params, DcaMemory::default()),
+            Wallet::new(Quote::new(budget), false),
+            BotStatus::Created,
+            false,
+            1,
+            ends_at.map(Timestamp::from_millis),
+        )
+    }
+
+    fn at(ms: i64) -> Timestamp {
+        Timestamp::from_millis(ms)
+    }
+
+    fn placed(outputs: &[Output]) -> Vec<OrderIntent> {
+        outputs.iter().filter_map(|o| if let Output::Place(a) = o { Some(a.get().clone()) } else { None }).collect()
+    }
+
+    fn filled(id: &str, qty: Decimal, quote: Decimal) -> Input {
+        Input::Order {
+            client_order_id: id.into(),
+            event: OrderEvent::Filled,
+            fill: Some(FillReport {
+                qty: Qty::new(qty),
+                quote: Quote::new(quote),
+                fee: Decimal::ZERO,
+                fee_in_quote: true,
+            }),
+        }
+    }
+
+    #[test]
+    fn a_running_dca_bot_buys_once_per_interval_with_deterministic_ids() {
+        let mut b = bot(dec!(100), dec!(0), None);
+        assert!(placed(&b.handle(at(0), Input::Price(Price::new(dec!(100))))).is_empty(), "created bots do not trade");
+        // Started with a known price, it buys at once.
+        let first = placed(&b.handle(at(0), Input::Command(Command::Start)));
+        assert_eq!(first.len(), 1);
+        assert_eq!(first[0].client_order_id, "tb-7-000001");
+        assert_eq!(first[0].decision.budget_after, Quote::new(dec!(90)));
+        b.handle(
+            at(2),
+            Input::Order { client_order_id: "tb-7-000001".into(), event: OrderEvent::Accepted, fill: None },
+        );
+        b.handle(at(3), filled("tb-7-000001", dec!(0.1), dec!(10)));
+        assert!(placed(&b.handle(at(HOUR - 1), Input::Price(Price::new(dec!(100))))).is_empty(), "not due yet");
+        assert_eq!(b.next_wakeup(), Some(at(HOUR)));
+        let second = placed(&b.handle(at(HOUR), Input::Tick));
+        assert_eq!(second[0].client_order_id, "tb-7-000002");
+    }
+
+    #[test]
+    fn the_budget_stops_buying_with_a_recorded_refusal() {
+        let mut b = bot(dec!(15), dec!(0), None);
+        b.handle(at(0), Input::Command(Command::Start));
+        b.handle(at(0), Input::Price(Price::new(dec!(100))));
+        b.handle(at(1), filled("tb-7-000001", dec!(0.1), dec!(10)));
+        let out = b.handle(at(HOUR), Input::Tick);
+        let Some(Output::Refused { reason, .. }) = out.first() else { panic!("{out:?}") };
+        assert_eq!(reason, "the buy needs 10 but only 5 of the budget is free");
+        assert!(b.handle(at(HOUR + 1), Input::Price(Price::new(dec!(99)))).is_empty(), "no repeat at every price");
+    }
+
+    #[test]
+    fn kill_cancels_open_orders_and_sends_nothing_more() {
+        let mut b = bot(dec!(100), dec!(0), None);
+        b.handle(at(0), Input::Command(Command::Start));
+        b.handle(at(0), Input::Price(Price::new(dec!(100))));
+        let out = b.handle(at(1), Input::Command(Command::Kill));
+        assert!(out.contains(&Output::Cancel { client_order_id: "tb-7-000001".into() }));
+        assert!(out.iter().any(|o| matches!(o, Output::Alert { kind: AlertKind::KillSwitch, .. })));
+        assert!(b.killed() && b.status() == BotStatus::Stopped);
+        b.handle(
+            at(2),
+            Input::Order { client_order_id: "tb-7-000001".into(), event: OrderEvent::CancelConfirmed, fill: None },
+        );
+        assert!(placed(&b.handle(at(10 * HOUR), Input::Price(Price::new(dec!(50))))).is_empty());
+    }
+
+    #[test]
+    fn take_profit_sells_only_what_the_bot_holds() {
+        let mut b = bot(dec!(100), dec!(10), None);
+        b.handle(at(0), Input::Command(Command::Start));
+        b.handle(at(0), Input::Price(Price::new(dec!(100))));
+        b.handle(at(1), filled("tb-7-000001", dec!(0.1), dec!(10)));
+        let sell = placed(&b.handle(at(2), Input::Price(Price::new(dec!(111)))));
+        assert_eq!(sell[0].side, Side::Sell);
+        assert_eq!(sell[0].size, IntentSize::Base(Qty::new(dec!(0.1))));
+    }
+
+    #[test]
+    fn an_impossible_order_event_pauses_the_bot_with_an_alert() {
+        let mut b = bot(dec!(100), dec!(0), None);
+        b.handle(at(0), Input::Command(Command::Start));
+        b.handle(at(0), Input::Price(Price::new(dec!(100))));
+        b.handle(
+            at(1),
+            Input::Order { client_order_id: "tb-7-000001".into(), event: OrderEvent::Rejected, fill: None },
+        );
+        let out = b.handle(at(2), filled("tb-7-000001", dec!(0.1), dec!(10)));
+        assert!(out.iter().any(|o| matches!(o, Output::Alert { kind: AlertKind::BotError, .. })));
+        assert_eq!(b.status(), BotStatus::Paused);
+    }
+
+    #[test]
+    fn the_running_time_stops_the_bot() {
+        let mut b = bot(dec!(100), dec!(0), Some(2 * HOUR));
+        b.handle(at(0), Input::Command(Command::Start));
+        let out = b.handle(at(2 * HOUR), Input::Tick);
+        assert!(
+            out.contains(&Output::Status { status: BotStatus::Stopped, reason: "the running time elapsed".into() })
+        );
+    }
+
+    /// One generated input.
+    fn input() -> impl Strategy<Value = (i64, u8, u32, u32)> {
+        (0i64..(2 * HOUR), 0u8..8, 1u32..200_000, 0u32..=100)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+        /// Whatever happens, nothing is placed after a kill (until a start), every placement
+        /// is within the wallet, and the bot never sells more than it owns.
+        #[test]
+        fn no_order_after_kill_and_the_wallet_always_holds(steps in proptest::collection::vec(input(), 1..60)) {
+            let mut b = bot(dec!(50), dec!(5), None);
+            let mut now = 0;
+            let mut last_placed: Option<OrderIntent> = None;
+            for (dt, kind, price, fill_percent) in steps {
+                now += dt;
+                let input = match kind {
+                    0 => Input::Command(Command::Start),
+                    1 => Input::Command(Command::Pause),
+                    2 => Input::Command(Command::Kill),
+                    3 => Input::Command(Command::Stop { cancel_pending: fill_percent % 2 == 0 }),
+                    4 | 5 => Input::Price(Price::new(Decimal::from(price))),
+                    6 => Input::Tick,
+                    _ => match &last_placed {
+                        // The venue executes at most what was asked.
+                        Some(intent) => {
+                            let share = Decimal::from(fill_percent) / dec!(100);
+                            let p = b.last_price.map_or(Decimal::ONE, |p| p.value());
+                            let (qty, quote) = match intent.size {
+                                IntentSize::Quote(q) => (q.value() * share / p, q.value() * share),
+                                IntentSize::Base(q) => (q.value() * share, q.value() * share * p),
+                            };
+                            Input::Order {
+                                client_order_id: intent.client_order_id.clone(),
+                                event: OrderEvent::Filled,
+                                fill: Some(FillReport { qty: Qty::new(qty), quote: Quote::new(quote), fee: Decimal::ZERO, fee_in_quote: true }),
+                            }
+                        }
+                        None => Input::Tick,
+                    },
+                };
+                let killed_before = b.killed();
+                let out = b.handle(at(now), input.clone());
+                let new_orders = placed(&out);
+                if killed_before && input != Input::Command(Command::Start) {
+                    prop_assert!(new_orders.is_empty(), "an order after a kill: {out:?}");
+                }
+                if let Some(intent) = new_orders.into_iter().last() {
+                    last_placed = Some(intent);
+                }
+                let w = b.wallet();
+                prop_assert!(w.reserved().value() + w.cost().value() <= w.cap().value(), "budget exceeded: {w:?}");
+                prop_assert!(w.holdings().value() >= Decimal::ZERO && w.sellable().value() >= Decimal::ZERO);
+            }
+        }
+    }
+}
