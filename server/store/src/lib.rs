@@ -11,6 +11,7 @@ mod alerts;
 mod bots;
 mod codec;
 mod error;
+mod execution;
 mod orders;
 mod reports;
 
@@ -21,6 +22,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 pub use crate::{
     bots::{BotFilter, StatusChange},
     error::Error,
+    execution::{FillRow, NewOrderRow, OrderUpdateRow},
     reports::{FeeRow, PnlGrouping, PnlPoint, PnlRow, ReportFilter, Stats, TaxRow},
 };
 

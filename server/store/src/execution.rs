@@ -1,0 +1,303 @@
+//! Writes of the execution path: write-ahead order rows, order updates and idempotent fills.
+//!
+//! **Invariant (DESIGN 4):** an order row (status pending, client order id) is committed, with
+//! the bot's next order sequence, before the order may be sent.
+//! **Invariant (DESIGN 5):** a fill is stored once per venue trade id (per bot for simulated
+//! fills); storing it again changes nothing and says so.
+
+use domain::{
+    bot::BotId,
+    money::{Price, Qty, Quote},
+    order::{DecisionRecord, OrderStatus, OrderType, Side},
+    pair::Pair,
+    time::Timestamp,
+};
+
+use crate::{Error, Store};
+
+/// A new order, written before it is sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOrderRow {
+    /// Owning bot.
+    pub bot: BotId,
+    /// Deterministic client order id.
+    pub client_order_id: String,
+    /// The bot's order sequence after this order (persisted with it).
+    pub next_seq: u64,
+    /// Market or limit, buy or sell.
+    pub order_type: OrderType,
+    /// Pair traded.
+    pub pair: Pair,
+    /// Base quantity (none for a market buy by quote).
+    pub amount: Option<Qty>,
+    /// Limit price.
+    pub price: Option<Price>,
+    /// Quote amount of a market buy.
+    pub quote_amount: Option<Quote>,
+    /// Strategy that decided it.
+    pub strategy: String,
+    /// Why it was placed.
+    pub decision: DecisionRecord,
+    /// Dry-run order (kept in `simulated_orders`).
+    pub simulated: bool,
+}
+
+/// A change of an order's state on the venue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderUpdateRow {
+    /// New status.
+    pub status: OrderStatus,
+    /// Venue id, once known.
+    pub exchange_order_id: Option<String>,
+    /// Executed base quantity so far.
+    pub filled_amount: Qty,
+    /// Average execution price so far.
+    pub average_price: Option<Price>,
+    /// Fees so far, and their asset.
+    pub fees: Qty,
+    /// Asset of the fees.
+    pub fee_asset: Option<String>,
+    /// Venue error or local reason, for failures.
+    pub error: Option<String>,
+}
+
+/// One execution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FillRow {
+    /// Owning bot.
+    pub bot: BotId,
+    /// The order's client id.
+    pub client_order_id: String,
+    /// Venue account name.
+    pub exchange: String,
+    /// Venue trade id (synthetic for simulated fills), the idempotency key.
+    pub venue_trade_id: String,
+    /// Buy or sell.
+    pub side: Side,
+    /// Pair.
+    pub pair: Pair,
+    /// Execution price.
+    pub price: Price,
+    /// Base quantity.
+    pub qty: Qty,
+    /// Quote value.
+    pub quote: Quote,
+    /// Fee.
+    pub fee: Qty,
+    /// Fee asset.
+    pub fee_asset: String,
+    /// Sells: average cost of what was sold.
+    pub cost_basis: Option<Price>,
+    /// Sells: realised result net of fees.
+    pub realized_pnl: Option<Quote>,
+    /// When it executed.
+    pub at: Timestamp,
+    /// Dry-run fill (kept in `simulated_fills`).
+    pub simulated: bool,
+}
+
+fn tables(simulated: bool) -> (&'static str, &'static str) {
+    if simulated { ("simulated_orders", "simulated_fills") } else { ("orders", "fills") }
+}
+
+impl Store {
+    /// Writes a pending order and the bot's next order sequence in one transaction; only once
+    /// this returns may the order be sent.
+    ///
+    /// # Errors
+    /// [`Error::Database`], for example a reused client order id.
+    pub async fn insert_order(&self, order: &NewOrderRow, now: Timestamp) -> Result<i64, Error> {
+        let (orders, _) = tables(order.simulated);
+        let decision = serde_json::to_string(&order.decision).map_err(|e| Error::Corrupt {
+            table: orders,
+            column: "decision",
+            reason: e.to_string(),
+        })?;
+        let mut tx = self.pool.begin().await?;
+        let id: i64 = sqlx::query_scalar(&format!(
+            "INSERT INTO {orders} (bot_id, client_order_id, order_type, trading_pair, amount, price, quote_amount,
+                status, strategy_used, is_simulated, decision, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?) RETURNING id"
+        ))
+        .bind(order.bot.0)
+        .bind(&order.client_order_id)
+        .bind(order.order_type.as_str())
+        .bind(order.pair.to_string())
+        .bind(order.amount.map(|v| v.to_string()))
+        .bind(order.price.map(|v| v.to_string()))
+        .bind(order.quote_amount.map(|v| v.to_string()))
+        .bind(&order.strategy)
+        .bind(order.simulated)
+        .bind(decision)
+        .bind(now.millis())
+        .bind(now.millis())
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE bots SET next_order_seq = ?, updated_at = ? WHERE id = ?")
+            .bind(i64::try_from(order.next_seq).unwrap_or(i64::MAX))
+            .bind(now.millis())
+            .bind(order.bot.0)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Records an order's new state.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when the bot has no such order.
+    pub async fn update_order(
+        &self,
+        bot: BotId,
+        client_order_id: &str,
+        simulated: bool,
+        update: &OrderUpdateRow,
+        now: Timestamp,
+    ) -> Result<(), Error> {
+        let (orders, _) = tables(simulated);
+        let filled_at = (update.status == OrderStatus::Filled).then_some(now.millis());
+        let done = sqlx::query(&format!(
+            "UPDATE {orders} SET status = ?, exchange_order_id = COALESCE(?, exchange_order_id), filled_amount = ?,
+                average_price = ?, fees = ?, fee_asset = COALESCE(?, fee_asset), error = COALESCE(?, error),
+                updated_at = ?, filled_at = COALESCE(?, filled_at)
+             WHERE bot_id = ? AND client_order_id = ?"
+        ))
+        .bind(update.status.as_str())
+        .bind(update.exchange_order_id.as_deref())
+        .bind(update.filled_amount.to_string())
+        .bind(update.average_price.map(|p| p.to_string()))
+        .bind(update.fees.to_string())
+        .bind(update.fee_asset.as_deref())
+        .bind(update.error.as_deref())
+        .bind(now.millis())
+        .bind(filled_at)
+        .bind(bot.0)
+        .bind(client_order_id)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(Error::NotFound { what: "order of bot", id: bot.0 });
+        }
+        Ok(())
+    }
+
+    /// Stores a fill unless its trade id is already stored; returns whether it was new.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when the order is unknown, [`Error::Database`] otherwise.
+    pub async fn record_fill(&self, fill: &FillRow) -> Result<bool, Error> {
+        let (orders, fills) = tables(fill.simulated);
+        let order_id: Option<i64> =
+            sqlx::query_scalar(&format!("SELECT id FROM {orders} WHERE bot_id = ? AND client_order_id = ?"))
+                .bind(fill.bot.0)
+                .bind(&fill.client_order_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        let order_id = order_id.ok_or(Error::NotFound { what: "order of bot", id: fill.bot.0 })?;
+        let done = sqlx::query(&format!(
+            "INSERT INTO {fills} (bot_id, order_id, exchange, venue_trade_id, side, trading_pair, price, quantity,
+                quote_quantity, fee, fee_asset, cost_basis, realized_pnl, filled_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+        ))
+        .bind(fill.bot.0)
+        .bind(order_id)
+        .bind(&fill.exchange)
+        .bind(&fill.venue_trade_id)
+        .bind(fill.side.as_str())
+        .bind(fill.pair.to_string())
+        .bind(fill.price.to_string())
+        .bind(fill.qty.to_string())
+        .bind(fill.quote.to_string())
+        .bind(fill.fee.to_string())
+        .bind(&fill.fee_asset)
+        .bind(fill.cost_basis.map(|v| v.to_string()))
+        .bind(fill.realized_pnl.map(|v| v.to_string()))
+        .bind(fill.at.millis())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rust_decimal_macros::dec;
+
+    use super::*;
+    use crate::tests::{bot, open};
+
+    fn new_order(bot: BotId, id: &str, simulated: bool) -> NewOrderRow {
+        NewOrderRow {
+            bot,
+            client_order_id: id.into(),
+            next_seq: 2,
+            order_type: OrderType::MarketBuy,
+            pair: "BTC/USDT".parse().unwrap(),
+            amount: None,
+            price: None,
+            quote_amount: Some(Quote::new(dec!(10))),
+            strategy: "dca_accumulator".into(),
+            decision: DecisionRecord { summary: "regular buy".into(), ..DecisionRecord::default() },
+            simulated,
+        }
+    }
+
+    fn fill(bot: BotId, trade: &str, simulated: bool) -> FillRow {
+        FillRow {
+            bot,
+            client_order_id: "tb-1-000001".into(),
+            exchange: "sim".into(),
+            venue_trade_id: trade.into(),
+            side: Side::Buy,
+            pair: "BTC/USDT".parse().unwrap(),
+            price: Price::new(dec!(100)),
+            qty: Qty::new(dec!(0.1)),
+            quote: Quote::new(dec!(10)),
+            fee: Qty::new(dec!(0.0001)),
+            fee_asset: "BTC".into(),
+            cost_basis: None,
+            realized_pnl: None,
+            at: Timestamp::from_millis(5),
+            simulated,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_pending_row_and_the_sequence_are_written_before_sending() {
+        let (_dir, store) = open().await;
+        let b = bot(&store, false).await;
+        store.insert_order(&new_order(b.id, "tb-1-000001", false), Timestamp::from_millis(1)).await.unwrap();
+        let orders = store.orders(b.id, false, None, 10).await.unwrap();
+        assert_eq!((orders[0].status, orders[0].client_order_id.as_str()), (OrderStatus::Pending, "tb-1-000001"));
+        assert_eq!(orders[0].decision.summary, "regular buy");
+        assert!(
+            store.insert_order(&new_order(b.id, "tb-1-000001", false), Timestamp::from_millis(2)).await.is_err(),
+            "client ids are unique"
+        );
+    }
+
+    #[tokio::test]
+    async fn fills_are_idempotent_per_trade_id_and_orders_track_them() {
+        let (_dir, store) = open().await;
+        let b = bot(&store, true).await;
+        store.insert_order(&new_order(b.id, "tb-1-000001", true), Timestamp::from_millis(1)).await.unwrap();
+        assert!(store.record_fill(&fill(b.id, "t1", true)).await.unwrap());
+        assert!(!store.record_fill(&fill(b.id, "t1", true)).await.unwrap(), "the same trade twice is stored once");
+        let update = OrderUpdateRow {
+            status: OrderStatus::Filled,
+            exchange_order_id: Some("SIM-1".into()),
+            filled_amount: Qty::new(dec!(0.1)),
+            average_price: Some(Price::new(dec!(100))),
+            fees: Qty::new(dec!(0.0001)),
+            fee_asset: Some("BTC".into()),
+            error: None,
+        };
+        store.update_order(b.id, "tb-1-000001", true, &update, Timestamp::from_millis(6)).await.unwrap();
+        let order = &store.orders(b.id, true, None, 10).await.unwrap()[0];
+        assert_eq!(order.status, OrderStatus::Filled);
+        assert_eq!(order.filled_at, Some(Timestamp::from_millis(6)));
+        let fees = store.fee_report(&crate::ReportFilter { simulated: true, ..Default::default() }).await.unwrap();
+        assert_eq!((fees[0].fills, fees[0].total.to_string()), (1, "0.0001".to_owned()));
+    }
+}
