@@ -13,7 +13,9 @@ use domain::{
     time::Timestamp,
 };
 
-use crate::{Error, Store};
+use sqlx::Row;
+
+use crate::{Error, Store, codec::parse};
 
 /// A new order, written before it is sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,7 +102,71 @@ fn tables(simulated: bool) -> (&'static str, &'static str) {
     if simulated { ("simulated_orders", "simulated_fills") } else { ("orders", "fills") }
 }
 
+/// A stored fill, as needed to rebuild a bot's wallet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredFill {
+    /// The order's client id.
+    pub client_order_id: String,
+    /// Buy or sell.
+    pub side: Side,
+    /// Base quantity.
+    pub qty: Qty,
+    /// Quote value.
+    pub quote: Quote,
+    /// Fee.
+    pub fee: Qty,
+    /// Fee asset.
+    pub fee_asset: String,
+    /// When it executed.
+    pub at: Timestamp,
+}
+
 impl Store {
+    /// A bot's fills, oldest first: the facts its wallet is rebuilt from after a restart.
+    ///
+    /// # Errors
+    /// [`Error::Database`] or [`Error::Corrupt`].
+    pub async fn bot_fills(&self, bot: BotId, simulated: bool) -> Result<Vec<StoredFill>, Error> {
+        let (orders, fills) = tables(simulated);
+        let rows = sqlx::query(&format!(
+            "SELECT o.client_order_id, f.side, f.quantity, f.quote_quantity, f.fee, f.fee_asset, f.filled_at
+             FROM {fills} f JOIN {orders} o ON o.id = f.order_id WHERE f.bot_id = ? ORDER BY f.filled_at, f.id"
+        ))
+        .bind(bot.0)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(StoredFill {
+                    client_order_id: row.try_get("client_order_id")?,
+                    side: parse(row, fills, "side")?,
+                    qty: parse(row, fills, "quantity")?,
+                    quote: parse(row, fills, "quote_quantity")?,
+                    fee: parse(row, fills, "fee")?,
+                    fee_asset: row.try_get("fee_asset")?,
+                    at: Timestamp::from_millis(row.try_get("filled_at")?),
+                })
+            })
+            .collect()
+    }
+
+    /// The sequence number of the bot's next order.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when there is no such bot.
+    pub async fn next_order_seq(&self, bot: BotId) -> Result<u64, Error> {
+        let seq: Option<i64> = sqlx::query_scalar("SELECT next_order_seq FROM bots WHERE id = ?")
+            .bind(bot.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        let seq = seq.ok_or(Error::NotFound { what: "bot", id: bot.0 })?;
+        u64::try_from(seq).map_err(|_| Error::Corrupt {
+            table: "bots",
+            column: "next_order_seq",
+            reason: seq.to_string(),
+        })
+    }
+
     /// Writes a pending order and the bot's next order sequence in one transaction; only once
     /// this returns may the order be sent.
     ///
@@ -299,5 +365,12 @@ mod tests {
         assert_eq!(order.filled_at, Some(Timestamp::from_millis(6)));
         let fees = store.fee_report(&crate::ReportFilter { simulated: true, ..Default::default() }).await.unwrap();
         assert_eq!((fees[0].fills, fees[0].total.to_string()), (1, "0.0001".to_owned()));
+
+        // What a restart rebuilds the bot from.
+        let fills = store.bot_fills(b.id, true).await.unwrap();
+        assert_eq!(fills.len(), 1);
+        assert_eq!((fills[0].side, fills[0].qty, fills[0].fee_asset.as_str()), (Side::Buy, Qty::new(dec!(0.1)), "BTC"));
+        assert!(store.bot_fills(b.id, false).await.unwrap().is_empty(), "live and simulated fills never mix");
+        assert_eq!(store.next_order_seq(b.id).await.unwrap(), 2);
     }
 }

@@ -22,7 +22,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 pub use crate::{
     bots::{BotFilter, StatusChange},
     error::Error,
-    execution::{FillRow, NewOrderRow, OrderUpdateRow},
+    execution::{FillRow, NewOrderRow, OrderUpdateRow, StoredFill},
     reports::{FeeRow, PnlGrouping, PnlPoint, PnlRow, ReportFilter, Stats, TaxRow},
 };
 
