@@ -18,7 +18,6 @@ use domain::{
     bot::{BotId, BotStatus, LifecycleCommand},
     money::{Price, Quote},
     order::{DecisionRecord, OrderEvent, OrderStatus, Side, client_order_id},
-    pair::Pair,
     symbol::SymbolRules,
     time::Timestamp,
 };
@@ -134,7 +133,6 @@ struct Tracked {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bot {
     id: BotId,
-    pair: Pair,
     rules: SymbolRules,
     strategy: StrategyState,
     wallet: Wallet,
@@ -167,7 +165,6 @@ impl Bot {
     ) -> Self {
         Self {
             id,
-            pair: rules.pair.clone(),
             rules,
             strategy,
             wallet,
@@ -332,7 +329,7 @@ impl Bot {
         decision.signals.insert("price".to_owned(), price.to_string());
         let intent = OrderIntent {
             client_order_id: id.clone(),
-            pair: self.pair.clone(),
+            pair: self.rules.pair.clone(),
             side,
             kind: IntentKind::Market,
             size,
@@ -371,13 +368,7 @@ mod tests {
     const HOUR: i64 = 3_600_000;
 
     fn bot(budget: Decimal, take_profit: Decimal, ends_at: Option<i64>) -> Bot {
-        let rules = SymbolRules {
-            pair: "BTC/USDT".parse().unwrap(),
-            price_scale: 2,
-            qty_scale: 6,
-            min_qty: Qty::new(dec!(0.000001)),
-            min_notional: Quote::new(dec!(1)),
-        };
+        let rules = crate::testing::btc_usdt();
         let params = DcaParams {
             quote_amount: Quote::new(dec!(10)),
             interval_ms: HOUR,

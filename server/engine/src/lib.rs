@@ -18,3 +18,24 @@ pub mod paper;
 pub mod risk;
 pub mod strategy;
 pub mod wallet;
+
+/// Fixtures shared by the crate's tests.
+#[cfg(test)]
+mod testing {
+    use domain::{
+        money::{Qty, Quote},
+        symbol::SymbolRules,
+    };
+    use rust_decimal_macros::dec;
+
+    /// BTC/USDT with MEXC's precision: prices to 0.01, quantities to 0.000001, 1 USDT minimum.
+    pub(crate) fn btc_usdt() -> SymbolRules {
+        SymbolRules {
+            pair: "BTC/USDT".parse().unwrap(),
+            price_scale: 2,
+            qty_scale: 6,
+            min_qty: Qty::new(dec!(0.000001)),
+            min_notional: Quote::new(dec!(1)),
+        }
+    }
+}

@@ -105,13 +105,7 @@ mod tests {
     use super::*;
 
     fn rules() -> SymbolRules {
-        SymbolRules {
-            pair: "BTC/USDT".parse().unwrap(),
-            price_scale: 2,
-            qty_scale: 6,
-            min_qty: Qty::new(dec!(0.000001)),
-            min_notional: Quote::new(dec!(1)),
-        }
+        crate::testing::btc_usdt()
     }
 
     fn level(price: Decimal, qty: Decimal) -> BookLevel {
