@@ -92,6 +92,11 @@ impl OrderStatus {
             (Open | PartiallyFilled, Fill)               => Ok(Filled),
             (Open | PartiallyFilled, CancelConfirmed)    => Ok(Cancelled),
             (Open | PartiallyFilled, Expiry)             => Ok(Expired),
+            // A cancel (a kill, say) sent before the create's answer arrived: the venue took the
+            // order and cancelled it; the acknowledgement was overtaken.
+            (Pending, CancelConfirmed)                   => Ok(Cancelled),
+            // Likewise for an order the venue expired at once (nothing to match).
+            (Pending, Expiry)                            => Ok(Expired),
             // Fill after cancel: executed before the cancel took effect, reported late. The
             // fill still counts; the order stays cancelled.
             (Cancelled, PartialFill | Fill)              => Ok(Cancelled),
@@ -270,6 +275,7 @@ mod tests {
         assert_eq!(run(&[OutcomeUnknown, Accepted, Filled]), Ok(OrderStatus::Filled));
         assert_eq!(run(&[OutcomeUnknown, NotFound]), Ok(OrderStatus::Failed));
         assert_eq!(run(&[Rejected]), Ok(OrderStatus::Failed));
+        assert_eq!(run(&[CancelConfirmed, PartiallyFilled]), Ok(OrderStatus::Cancelled), "a kill overtook the ack");
         assert!(
             run(&[OutcomeUnknown, NotFound, Filled]).is_err(),
             "a fill for an order we declared failed must be reconciled"

@@ -1,0 +1,227 @@
+//! Scenario tests of the sans-IO bot: `tests/scenarios/<name>.yaml` holds a bot and
+//! timestamped inputs; the outputs of every step and the final wallet are compared with
+//! `<name>.snap`. A missing snapshot is written; `UPDATE_EXPECT=1` rewrites them all.
+//! Snapshot diffs are reviewed like code.
+// Test code: a failed unwrap is a failed test with its location.
+#![allow(clippy::unwrap_used)]
+
+use std::{fmt::Write as _, fs, path::PathBuf};
+
+use domain::{
+    bot::{BotId, BotStatus},
+    money::{Percent, Price, Qty, Quote},
+    order::OrderEvent,
+    symbol::SymbolRules,
+    time::Timestamp,
+};
+use engine::{
+    bot::{Bot, Command, FillReport, Input, Output, StrategyState},
+    intent::{IntentKind, IntentSize},
+    strategy::dca::{DcaMemory, DcaParams},
+    wallet::Wallet,
+};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Scenario {
+    bot: BotSpec,
+    steps: Vec<Step>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BotSpec {
+    budget: Decimal,
+    #[serde(default)]
+    compound: bool,
+    quote_amount: Decimal,
+    interval_minutes: i64,
+    #[serde(default)]
+    drop_trigger_percent: Decimal,
+    #[serde(default)]
+    drop_extra_quote: Decimal,
+    #[serde(default)]
+    take_profit_percent: Decimal,
+    #[serde(default)]
+    ends_at: Option<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Step {
+    at: i64,
+    #[serde(default)]
+    command: Option<String>,
+    #[serde(default)]
+    price: Option<Decimal>,
+    #[serde(default)]
+    tick: bool,
+    #[serde(default)]
+    order: Option<OrderStep>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OrderStep {
+    id: String,
+    event: String,
+    #[serde(default)]
+    qty: Option<Decimal>,
+    #[serde(default)]
+    quote: Option<Decimal>,
+    #[serde(default)]
+    fee: Decimal,
+    #[serde(default = "yes")]
+    fee_in_quote: bool,
+}
+
+const fn yes() -> bool {
+    true
+}
+
+fn event(name: &str) -> OrderEvent {
+    match name {
+        "accepted" => OrderEvent::Accepted,
+        "rejected" => OrderEvent::Rejected,
+        "outcome_unknown" => OrderEvent::OutcomeUnknown,
+        "not_found" => OrderEvent::NotFound,
+        "partially_filled" => OrderEvent::PartiallyFilled,
+        "filled" => OrderEvent::Filled,
+        "cancel_confirmed" => OrderEvent::CancelConfirmed,
+        "expired" => OrderEvent::Expired,
+        other => panic!("unknown order event {other}"),
+    }
+}
+
+fn input(step: &Step) -> Input {
+    if let Some(command) = &step.command {
+        return Input::Command(match command.as_str() {
+            "start" => Command::Start,
+            "pause" => Command::Pause,
+            "stop" => Command::Stop { cancel_pending: false },
+            "stop_cancel" => Command::Stop { cancel_pending: true },
+            "kill" => Command::Kill,
+            other => panic!("unknown command {other}"),
+        });
+    }
+    if let Some(price) = step.price {
+        return Input::Price(Price::new(price));
+    }
+    if let Some(order) = &step.order {
+        let fill = order.qty.map(|qty| FillReport {
+            qty: Qty::new(qty),
+            quote: Quote::new(order.quote.expect("a fill needs its quote")),
+            fee: order.fee,
+            fee_in_quote: order.fee_in_quote,
+        });
+        return Input::Order { client_order_id: order.id.clone(), event: event(&order.event), fill };
+    }
+    assert!(step.tick, "a step needs a command, a price, an order or tick: true");
+    Input::Tick
+}
+
+fn render(output: &Output) -> String {
+    match output {
+        Output::Place(approved) => {
+            let i = approved.get();
+            let kind = match i.kind {
+                IntentKind::Market => "market".to_owned(),
+                IntentKind::Limit(p) => format!("limit {p}"),
+            };
+            let size = match i.size {
+                IntentSize::Quote(q) => format!("{q} quote"),
+                IntentSize::Base(q) => format!("{q} base"),
+            };
+            format!(
+                "place {} {} {kind} {size} (budget {} -> {}; {})",
+                i.client_order_id, i.side, i.decision.budget_before, i.decision.budget_after, i.decision.summary
+            )
+        }
+        Output::Cancel { client_order_id } => format!("cancel {client_order_id}"),
+        Output::Status { status, reason } => format!("status {status} ({reason})"),
+        Output::Refused { intent, reason } => format!("refused {} {}: {reason}", intent.client_order_id, intent.side),
+        Output::Alert { kind, message } => format!("alert {kind}: {message}"),
+    }
+}
+
+fn run(scenario: &Scenario) -> String {
+    let spec = &scenario.bot;
+    let params = DcaParams {
+        quote_amount: Quote::new(spec.quote_amount),
+        interval_ms: spec.interval_minutes * 60_000,
+        drop_trigger: Percent::new(spec.drop_trigger_percent),
+        drop_extra: Quote::new(spec.drop_extra_quote),
+        take_profit: Percent::new(spec.take_profit_percent),
+    };
+    let rules = SymbolRules {
+        pair: "BTC/USDT".parse().unwrap(),
+        price_scale: 2,
+        qty_scale: 6,
+        min_qty: Qty::new(Decimal::new(1, 6)),
+        min_notional: Quote::new(Decimal::ONE),
+    };
+    let mut bot = Bot::new(
+        BotId(7),
+        rules,
+        StrategyState::Dca(params, DcaMemory::default()),
+        Wallet::new(Quote::new(spec.budget), spec.compound),
+        BotStatus::Created,
+        false,
+        1,
+        spec.ends_at.map(Timestamp::from_millis),
+    );
+    let mut text = String::new();
+    for step in &scenario.steps {
+        let input = input(step);
+        let outputs = bot.handle(Timestamp::from_millis(step.at), input.clone());
+        let _ = writeln!(text, "t={} {input:?}", step.at);
+        for output in &outputs {
+            let _ = writeln!(text, "    -> {}", render(output));
+        }
+    }
+    let w = bot.wallet();
+    let _ = writeln!(
+        text,
+        "final: status {} killed {} | cap {} reserved {} cost {} holdings {} realized {} free {}",
+        bot.status(),
+        bot.killed(),
+        w.cap(),
+        w.reserved(),
+        w.cost(),
+        w.holdings(),
+        w.realized_pnl(),
+        w.free()
+    );
+    text
+}
+
+#[test]
+fn scenarios_match_their_snapshots() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios");
+    let update = std::env::var_os("UPDATE_EXPECT").is_some();
+    let mut names: Vec<PathBuf> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    names.sort();
+    assert!(!names.is_empty(), "no scenarios in {}", dir.display());
+    let mut failures = Vec::new();
+    for path in names {
+        let scenario: Scenario = serde_yaml::from_str(&fs::read_to_string(&path).unwrap())
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let actual = run(&scenario);
+        let snap = path.with_extension("snap");
+        match fs::read_to_string(&snap) {
+            Ok(expected) if !update => {
+                if expected != actual {
+                    failures.push(format!("{}:\n--- expected\n{expected}--- actual\n{actual}", snap.display()));
+                }
+            }
+            _ => fs::write(&snap, &actual).unwrap(),
+        }
+    }
+    assert!(failures.is_empty(), "scenario snapshots differ (UPDATE_EXPECT=1 rewrites them):\n{}", failures.join("\n"));
+}
