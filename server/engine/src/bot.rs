@@ -149,21 +149,59 @@ pub struct Bot {
 /// How long the bot stays quiet after a refused intent.
 const QUIET_AFTER_REFUSAL_MS: i64 = 60_000;
 
+/// An order still open when the bot is rebuilt, with what it still reserves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenOrder {
+    /// Its client order id.
+    pub client_order_id: String,
+    /// Buy or sell.
+    pub side: Side,
+    /// Where it is in its life (an open status).
+    pub status: OrderStatus,
+    /// What it still holds: quote budget for a buy, base quantity for a sell.
+    pub remaining: Decimal,
+}
+
+/// Everything a bot is built from: at creation, or rebuilt from the database after a restart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BotState {
+    /// The bot's id (the prefix of its client order ids).
+    pub id: BotId,
+    /// Precision and minimums of its pair.
+    pub rules: SymbolRules,
+    /// Its strategy with the strategy's memory.
+    pub strategy: StrategyState,
+    /// Its wallet, rebuilt from its fills (without reservations).
+    pub wallet: Wallet,
+    /// Lifecycle status.
+    pub status: BotStatus,
+    /// Whether a kill switch is in force.
+    pub killed: bool,
+    /// Sequence number of its next order.
+    pub next_seq: u64,
+    /// When its running time ends, if it has one.
+    pub ends_at: Option<Timestamp>,
+    /// Orders still open on the venue, followed again and reserved again.
+    pub open_orders: Vec<OpenOrder>,
+}
+
 impl Bot {
-    /// A bot in `status` (killed or not), placing its next order with sequence `next_seq`.
-    #[must_use]
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        id: BotId,
-        rules: SymbolRules,
-        strategy: StrategyState,
-        wallet: Wallet,
-        status: BotStatus,
-        killed: bool,
-        next_seq: u64,
-        ends_at: Option<Timestamp>,
-    ) -> Self {
-        Self {
+    /// Builds the bot from `state`, reserving what its open orders still hold.
+    ///
+    /// # Errors
+    /// [`WalletError`](crate::wallet::WalletError) when the open orders do not fit the wallet;
+    /// such a bot cannot be reconciled and must not trade.
+    pub fn from_state(state: BotState) -> Result<Self, crate::wallet::WalletError> {
+        let BotState { id, rules, strategy, mut wallet, status, killed, next_seq, ends_at, open_orders } = state;
+        let mut orders = BTreeMap::new();
+        for order in open_orders {
+            match order.side {
+                Side::Buy => wallet.reserve_buy(&order.client_order_id, Quote::new(order.remaining))?,
+                Side::Sell => wallet.reserve_sell(&order.client_order_id, domain::money::Qty::new(order.remaining))?,
+            }
+            orders.insert(order.client_order_id, Tracked { side: order.side, status: order.status });
+        }
+        Ok(Self {
             id,
             rules,
             strategy,
@@ -173,9 +211,39 @@ impl Bot {
             next_seq,
             ends_at,
             last_price: None,
-            orders: BTreeMap::new(),
+            orders,
             quiet_until: None,
-        }
+        })
+    }
+
+    /// The bot's id.
+    #[must_use]
+    pub const fn id(&self) -> BotId {
+        self.id
+    }
+
+    /// Precision and minimums of the bot's pair.
+    #[must_use]
+    pub const fn rules(&self) -> &SymbolRules {
+        &self.rules
+    }
+
+    /// The last market price the bot saw.
+    #[must_use]
+    pub const fn last_price(&self) -> Option<Price> {
+        self.last_price
+    }
+
+    /// Sequence number of its next order (to be stored with every order it places).
+    #[must_use]
+    pub const fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// Whether any of its orders may still change.
+    #[must_use]
+    pub fn has_open_orders(&self) -> bool {
+        self.orders.values().any(|o| o.status.is_open())
     }
 
     /// Lifecycle status.
@@ -204,7 +272,7 @@ impl Bot {
         [next_buy, self.ends_at].into_iter().flatten().min()
     }
 
-    fn open_orders(&self) -> Vec<String> {
+    fn open_order_ids(&self) -> Vec<String> {
         self.orders.iter().filter(|(_, o)| o.status.is_open()).map(|(id, _)| id.clone()).collect()
     }
 
@@ -249,7 +317,7 @@ impl Bot {
         match command {
             Command::Kill => {
                 self.killed = true;
-                for id in self.open_orders() {
+                for id in self.open_order_ids() {
                     out.push(Output::Cancel { client_order_id: id });
                 }
                 out.push(Output::Alert {
@@ -260,7 +328,7 @@ impl Bot {
             }
             Command::Stop { cancel_pending } => {
                 if cancel_pending {
-                    for id in self.open_orders() {
+                    for id in self.open_order_ids() {
                         out.push(Output::Cancel { client_order_id: id });
                     }
                 }
@@ -311,7 +379,7 @@ impl Bot {
     fn trade(&mut self, now: Timestamp, out: &mut Vec<Output>) {
         // Nothing new while stopped, paused, killed, or while any order is still in flight
         // (pending, unknown, or resting): one decision at a time.
-        let busy = self.orders.values().any(|o| o.status.is_open());
+        let busy = self.has_open_orders();
         let Some(price) = self.last_price else { return };
         if self.status != BotStatus::Running || self.killed || busy || self.quiet_until.is_some_and(|t| now < t) {
             return;
@@ -376,16 +444,18 @@ mod tests {
             drop_extra: Quote::new(dec!(0)),
             take_profit: Percent::new(take_profit),
         };
-        Bot::new(
-            BotId(7),
+        Bot::from_state(BotState {
+            id: BotId(7),
             rules,
-            StrategyState::Dca(params, DcaMemory::default()),
-            Wallet::new(Quote::new(budget), false),
-            BotStatus::Created,
-            false,
-            1,
-            ends_at.map(Timestamp::from_millis),
-        )
+            strategy: StrategyState::Dca(params, DcaMemory::default()),
+            wallet: Wallet::new(Quote::new(budget), false),
+            status: BotStatus::Created,
+            killed: false,
+            next_seq: 1,
+            ends_at: ends_at.map(Timestamp::from_millis),
+            open_orders: Vec::new(),
+        })
+        .unwrap()
     }
 
     fn at(ms: i64) -> Timestamp {

@@ -15,7 +15,7 @@ use domain::{
     time::Timestamp,
 };
 use engine::{
-    bot::{Bot, Command, FillReport, Input, Output, StrategyState},
+    bot::{Bot, BotState, Command, FillReport, Input, Output, StrategyState},
     intent::{IntentKind, IntentSize},
     strategy::dca::{DcaMemory, DcaParams},
     wallet::Wallet,
@@ -162,16 +162,18 @@ fn run(scenario: &Scenario) -> String {
         min_qty: Qty::new(Decimal::new(1, 6)),
         min_notional: Quote::new(Decimal::ONE),
     };
-    let mut bot = Bot::new(
-        BotId(7),
+    let mut bot = Bot::from_state(BotState {
+        id: BotId(7),
         rules,
-        StrategyState::Dca(params, DcaMemory::default()),
-        Wallet::new(Quote::new(spec.budget), spec.compound),
-        BotStatus::Created,
-        false,
-        1,
-        spec.ends_at.map(Timestamp::from_millis),
-    );
+        strategy: StrategyState::Dca(params, DcaMemory::default()),
+        wallet: Wallet::new(Quote::new(spec.budget), spec.compound),
+        status: BotStatus::Created,
+        killed: false,
+        next_seq: 1,
+        ends_at: spec.ends_at.map(Timestamp::from_millis),
+        open_orders: Vec::new(),
+    })
+    .unwrap();
     let mut text = String::new();
     for step in &scenario.steps {
         let input = input(step);

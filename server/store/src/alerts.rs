@@ -1,11 +1,38 @@
 //! The alert log.
 
-use domain::{alert::Alert, bot::BotId, time::Timestamp};
+use domain::{
+    alert::{Alert, AlertKind},
+    bot::BotId,
+    time::Timestamp,
+};
 use sqlx::Row;
 
 use crate::{Error, MAX_LIST_LIMIT, Store, codec::parse};
 
 impl Store {
+    /// Records an alert (`bot` is `None` for a global one).
+    ///
+    /// # Errors
+    /// [`Error::Database`].
+    pub async fn insert_alert(
+        &self,
+        bot: Option<BotId>,
+        kind: AlertKind,
+        message: &str,
+        now: Timestamp,
+    ) -> Result<Alert, Error> {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO alerts_log (bot_id, alert_type, message, created_at) VALUES (?, ?, ?, ?) RETURNING id",
+        )
+        .bind(bot.map(|b| b.0))
+        .bind(kind.as_str())
+        .bind(message)
+        .bind(now.millis())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(Alert { id, bot_id: bot, kind, message: message.to_owned(), email_sent: false, created_at: now })
+    }
+
     /// Alerts, newest first: one bot's (`Some`) or all (`None`). `limit` is capped at
     /// [`MAX_LIST_LIMIT`].
     ///

@@ -2,7 +2,9 @@
 
 use domain::{
     bot::BotId,
+    money::{Price, Qty, Quote},
     order::{DecisionRecord, Order, OrderStatus, Position},
+    pair::Pair,
     time::Timestamp,
 };
 use sqlx::{Row, sqlite::SqliteRow};
@@ -11,6 +13,23 @@ use crate::{
     Error, MAX_LIST_LIMIT, Store,
     codec::{parse, parse_opt},
 };
+
+/// A bot's position as the runtime computes it from the bot's own fills.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PositionRow {
+    /// The bot.
+    pub bot: BotId,
+    /// The pair held.
+    pub pair: Pair,
+    /// Average cost of the holdings.
+    pub entry_price: Price,
+    /// The last market price.
+    pub current_price: Price,
+    /// Base quantity held (zero once sold out).
+    pub amount: Qty,
+    /// Value at the current price less cost.
+    pub unrealized_pnl: Quote,
+}
 
 fn decode_order(row: &SqliteRow, table: &'static str) -> Result<Order, Error> {
     let decision: String = row.try_get("decision")?;
@@ -69,6 +88,87 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(|row| decode_order(row, table)).collect()
+    }
+
+    /// A bot's orders that may still change (pending, open, partially filled, unknown), oldest
+    /// first: what a restart reconciles with the venue.
+    ///
+    /// # Errors
+    /// [`Error::Database`] or [`Error::Corrupt`].
+    pub async fn open_orders(&self, bot: BotId, simulated: bool) -> Result<Vec<Order>, Error> {
+        let table = if simulated { "simulated_orders" } else { "orders" };
+        let sql = format!(
+            "SELECT * FROM {table} WHERE bot_id = ? AND status IN ('pending', 'open', 'partially_filled', 'unknown')
+             ORDER BY id"
+        );
+        let rows = sqlx::query(&sql).bind(bot.0).fetch_all(&self.pool).await?;
+        rows.iter().map(|row| decode_order(row, table)).collect()
+    }
+
+    /// One order of a bot by its client order id.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when the bot has no such order.
+    pub async fn order(&self, bot: BotId, simulated: bool, client_order_id: &str) -> Result<Order, Error> {
+        let table = if simulated { "simulated_orders" } else { "orders" };
+        let row = sqlx::query(&format!("SELECT * FROM {table} WHERE bot_id = ? AND client_order_id = ?"))
+            .bind(bot.0)
+            .bind(client_order_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(Error::NotFound { what: "order of bot", id: bot.0 })?;
+        decode_order(&row, table)
+    }
+
+    /// Bots (not deleted) with live or simulated orders that may still change: they need
+    /// following even when not running.
+    ///
+    /// # Errors
+    /// [`Error::Database`].
+    pub async fn bots_with_open_orders(&self) -> Result<Vec<BotId>, Error> {
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT DISTINCT o.bot_id FROM (SELECT bot_id, status FROM orders UNION ALL SELECT bot_id, status FROM simulated_orders) o
+             JOIN bots b ON b.id = o.bot_id
+             WHERE b.deleted_at IS NULL AND o.status IN ('pending', 'open', 'partially_filled', 'unknown')
+             ORDER BY o.bot_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(ids.into_iter().map(BotId).collect())
+    }
+
+    /// Records a bot's position in `pair` (replacing the previous figures).
+    ///
+    /// # Errors
+    /// [`Error::Database`].
+    pub async fn set_position(&self, position: &PositionRow, now: Timestamp) -> Result<Position, Error> {
+        let row = sqlx::query(
+            "INSERT INTO positions (bot_id, trading_pair, entry_price, current_price, amount, unrealized_pnl, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
+             ON CONFLICT (bot_id, trading_pair) DO UPDATE SET entry_price = ?3, current_price = ?4, amount = ?5,
+                unrealized_pnl = ?6, updated_at = ?7
+             RETURNING id, created_at",
+        )
+        .bind(position.bot.0)
+        .bind(position.pair.to_string())
+        .bind(position.entry_price.to_string())
+        .bind(position.current_price.to_string())
+        .bind(position.amount.to_string())
+        .bind(position.unrealized_pnl.to_string())
+        .bind(now.millis())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(Position {
+            id: row.try_get("id")?,
+            bot_id: position.bot,
+            pair: position.pair.clone(),
+            entry_price: position.entry_price,
+            current_price: position.current_price,
+            amount: position.amount,
+            unrealized_pnl: position.unrealized_pnl,
+            created_at: Timestamp::from_millis(row.try_get("created_at")?),
+            updated_at: now,
+        })
     }
 
     /// A bot's non-empty positions.

@@ -6,15 +6,17 @@
 //! that depends on it never interleave with another request.
 
 use domain::{
+    alert::AlertKind,
     bot::{Bot, BotConfigInput, BotId, BotStatus, LifecycleCommand, ValidationContext},
     event::{Event, EventKind},
     order::{Order, OrderStatus, Position},
     validation::Violations,
 };
+use engine::bot::Command;
 use store::{BotFilter, StatusChange, Store};
 use tokio::sync::Mutex;
 
-use crate::{clock, events::EventBus};
+use crate::{clock, events::EventBus, runtime::Runtime};
 
 /// Why a bot request failed.
 #[derive(Debug, thiserror::Error)]
@@ -51,14 +53,16 @@ pub struct Bots {
     store: Store,
     events: EventBus,
     ctx: ValidationContext,
+    runtime: Runtime,
     writes: Mutex<()>,
 }
 
 impl Bots {
-    /// A bot service over `store`, validating with `ctx` and publishing on `events`.
+    /// A bot service over `store`, validating with `ctx`, publishing on `events` and handing
+    /// lifecycle commands to `runtime`.
     #[must_use]
-    pub fn new(store: Store, events: EventBus, ctx: ValidationContext) -> Self {
-        Self { store, events, ctx, writes: Mutex::new(()) }
+    pub fn new(store: Store, events: EventBus, ctx: ValidationContext, runtime: Runtime) -> Self {
+        Self { store, events, ctx, runtime, writes: Mutex::new(()) }
     }
 
     fn publish(&self, bot: &Bot) {
@@ -109,6 +113,7 @@ impl Bots {
             .map_err(|e| BotError::from_store(id, e))?;
         tracing::info!(bot = %id, "bot configuration edited");
         self.publish(&bot);
+        self.runtime.reload(id).await;
         Ok(bot)
     }
 
@@ -129,11 +134,18 @@ impl Bots {
         Ok(())
     }
 
-    /// Applies a lifecycle command through the transition table and records it.
+    /// Applies a lifecycle command through the transition table, records it, and hands it to
+    /// the bot's runtime task (which cancels orders for a kill or a cancelling stop).
     ///
     /// # Errors
     /// [`BotError::Conflict`] when the command makes no sense in the bot's status.
-    pub async fn command(&self, id: BotId, command: LifecycleCommand, reason: &str) -> Result<Bot, BotError> {
+    pub async fn command(&self, id: BotId, order: Command, reason: &str) -> Result<Bot, BotError> {
+        let command = match order {
+            Command::Start => LifecycleCommand::Start,
+            Command::Pause => LifecycleCommand::Pause,
+            Command::Stop { .. } => LifecycleCommand::Stop,
+            Command::Kill => LifecycleCommand::Kill,
+        };
         let _guard = self.writes.lock().await;
         let bot = self.get(id).await?;
         let to = bot.status.apply(command).map_err(|e| BotError::Conflict(format!("bot {id}: {e}")))?;
@@ -146,6 +158,7 @@ impl Bots {
         };
         let bot = self.apply(&[change]).await?.remove(0);
         tracing::info!(bot = %id, status = %bot.status, reason, "bot {}", command.verb());
+        self.runtime.command(id, order).await;
         Ok(bot)
     }
 
@@ -170,6 +183,12 @@ impl Bots {
             .collect();
         let killed = self.apply(&changes).await?;
         tracing::warn!(bots = killed.len(), reason, "global kill switch");
+        self.runtime
+            .alert(AlertKind::KillSwitch, &format!("global kill switch ({} bots): {reason}", killed.len()))
+            .await;
+        for bot in &killed {
+            self.runtime.command(bot.id, Command::Kill).await;
+        }
         Ok(killed)
     }
 
@@ -204,6 +223,7 @@ impl Bots {
             .map_err(|e| BotError::from_store(id, e))?;
         tracing::warn!(bot = %id, "bot promoted to live trading");
         self.publish(&bot);
+        self.runtime.reload(id).await;
         Ok(bot)
     }
 

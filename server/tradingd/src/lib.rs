@@ -12,17 +12,17 @@ mod clock;
 pub mod config;
 pub mod events;
 mod grpc;
+pub mod runtime;
 pub mod venues;
 
 use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 
 use anyhow::Context;
-use domain::bot::BotStatus;
-use store::{BotFilter, Store};
+use store::Store;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::{bots::Bots, config::Config, events::EventBus};
+use crate::{bots::Bots, config::Config, events::EventBus, runtime::Runtime};
 
 /// File name of the database inside the data directory.
 pub const DATABASE_FILE: &str = "tradingbot.db";
@@ -51,15 +51,12 @@ pub async fn run(daemon: Daemon, listener: TcpListener, shutdown: CancellationTo
     let store =
         Store::open(&db_path).await.with_context(|| format!("cannot open the database {}", db_path.display()))?;
 
-    let running = store.bots(BotFilter { status: Some(BotStatus::Running) }).await?;
-    for bot in &running {
-        tracing::info!(bot = %bot.id, name = %bot.config.name, "resuming running bot");
-    }
-
     let events = EventBus::default();
     let config = Arc::new(daemon.config);
-    let bots = Arc::new(Bots::new(store.clone(), events.clone(), config.validation_context()));
     let venues = venues::Venues::new(&config.exchanges).context("cannot set up the venue adapters")?;
+    let runtime = Runtime::new(store.clone(), events.clone(), venues.clone(), daemon.data_dir.join("logs"));
+    runtime.resume().await?;
+    let bots = Arc::new(Bots::new(store.clone(), events.clone(), config.validation_context(), runtime.clone()));
     let services = grpc::Services { bots, store: store.clone(), config, events, venues };
     let address: SocketAddr = listener.local_addr()?;
     tracing::info!(%address, data_dir = %daemon.data_dir.display(), "tradingd serving gRPC (and gRPC-Web)");
@@ -76,6 +73,7 @@ pub async fn run(daemon: Daemon, listener: TcpListener, shutdown: CancellationTo
             Ok(())
         }
     };
+    runtime.shutdown().await;
     store.close().await;
     tracing::info!("tradingd stopped; database closed");
     served

@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use domain::bot::{BotId, LifecycleCommand};
+use domain::bot::BotId;
+use engine::bot::Command;
 use tonic::{Request, Response, Status};
 use tradingbot_proto::v1::{self as pb, bot_service_server::BotService};
 
@@ -23,7 +24,7 @@ fn reply(bot: &domain::bot::Bot) -> Response<pb::Bot> {
 }
 
 impl BotApi {
-    async fn command(&self, id: i64, command: LifecycleCommand, reason: &str) -> Result<Response<pb::Bot>, Status> {
+    async fn command(&self, id: i64, command: Command, reason: &str) -> Result<Response<pb::Bot>, Status> {
         Ok(reply(&self.bots.command(BotId(id), command, reason).await?))
     }
 }
@@ -60,11 +61,11 @@ impl BotService for BotApi {
     }
 
     async fn start_bot(&self, request: Request<pb::StartBotRequest>) -> Result<Response<pb::Bot>, Status> {
-        self.command(request.into_inner().id, LifecycleCommand::Start, "started by request").await
+        self.command(request.into_inner().id, Command::Start, "started by request").await
     }
 
     async fn pause_bot(&self, request: Request<pb::PauseBotRequest>) -> Result<Response<pb::Bot>, Status> {
-        self.command(request.into_inner().id, LifecycleCommand::Pause, "paused by request").await
+        self.command(request.into_inner().id, Command::Pause, "paused by request").await
     }
 
     async fn stop_bot(&self, request: Request<pb::StopBotRequest>) -> Result<Response<pb::Bot>, Status> {
@@ -74,14 +75,14 @@ impl BotService for BotApi {
         } else {
             "stopped by request; keep pending orders"
         };
-        self.command(request.id, LifecycleCommand::Stop, reason).await
+        self.command(request.id, Command::Stop { cancel_pending: request.cancel_pending }, reason).await
     }
 
     async fn kill_bot(&self, request: Request<pb::KillBotRequest>) -> Result<Response<pb::Bot>, Status> {
         let request = request.into_inner();
         let reason =
             format!("kill switch: {}", if request.reason.is_empty() { "no reason given" } else { &request.reason });
-        self.command(request.id, LifecycleCommand::Kill, &reason).await
+        self.command(request.id, Command::Kill, &reason).await
     }
 
     async fn kill_all(&self, request: Request<pb::KillAllRequest>) -> Result<Response<pb::KillAllResponse>, Status> {

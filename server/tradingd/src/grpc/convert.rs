@@ -15,22 +15,10 @@ use domain::{
     validation::Violations,
 };
 use prost_types::{ListValue, Struct, Value, value::Kind};
-use time::{
-    Date, OffsetDateTime, format_description::BorrowedFormatItem, format_description::well_known::Rfc3339,
-    macros::format_description,
-};
+use time::{Date, OffsetDateTime, format_description::well_known::Rfc3339, macros::format_description};
 use tradingbot_proto::v1 as pb;
 
-const RFC3339_MILLIS: &[BorrowedFormatItem<'static>] =
-    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
-
-/// Formats an instant as RFC 3339 UTC with milliseconds.
-pub(crate) fn timestamp(at: Timestamp) -> String {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(at.millis()) * 1_000_000)
-        .ok()
-        .and_then(|t| t.format(RFC3339_MILLIS).ok())
-        .unwrap_or_default()
-}
+pub(crate) use crate::clock::rfc3339 as timestamp;
 
 /// Formats an optional instant; `None` becomes the empty string.
 pub(crate) fn opt_timestamp(at: Option<Timestamp>) -> String {

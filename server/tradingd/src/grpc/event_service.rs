@@ -24,6 +24,14 @@ fn wire(event: &Event) -> pb::Event {
     let kind = match &event.kind {
         EventKind::BotChanged(bot) => pb::event::Kind::Bot(convert::bot(bot)),
         EventKind::BotDeleted(id) => pb::event::Kind::BotDeleted(id.0),
+        EventKind::OrderChanged(order) => pb::event::Kind::Order(convert::order(order)),
+        EventKind::PositionChanged(position) => pb::event::Kind::Position(convert::position(position)),
+        EventKind::Pnl { bot, total_pnl, current_balance } => pb::event::Kind::Pnl(pb::PnlMark {
+            bot_id: bot.0,
+            total_pnl: total_pnl.to_string(),
+            current_balance: current_balance.to_string(),
+        }),
+        EventKind::AlertRaised(alert) => pb::event::Kind::Alert(convert::alert(alert)),
     };
     pb::Event { at: convert::timestamp(event.at), kind: Some(kind) }
 }

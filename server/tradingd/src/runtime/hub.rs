@@ -1,0 +1,124 @@
+//! The market-data hub: one venue subscription per (account, pair), shared by every bot on it.
+//!
+//! Each feed keeps only the latest trade: a bot that is busy for a moment sees the newest
+//! price when it looks again rather than a backlog of stale ones. The venue adapter reconnects,
+//! resubscribes and backfills missed trades; the hub only fans out.
+
+use std::{
+    collections::BTreeMap,
+    sync::{Arc, Mutex, PoisonError},
+};
+
+use domain::{
+    money::{Price, Qty},
+    pair::Pair,
+};
+use exchange::{Exchange, types::MarketEvent};
+use tokio::sync::watch;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+
+/// The latest trade of a pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LastTrade {
+    /// Its price.
+    pub(crate) price: Price,
+    /// Its base quantity (zero for the opening ticker price).
+    pub(crate) qty: Qty,
+}
+
+type Feeds = Arc<Mutex<BTreeMap<(String, Pair), watch::Sender<Option<LastTrade>>>>>;
+
+/// Shares market streams among bots.
+#[derive(Debug, Clone)]
+pub(crate) struct MarketHub {
+    feeds: Feeds,
+    tracker: TaskTracker,
+    shutdown: CancellationToken,
+}
+
+impl MarketHub {
+    /// A hub whose feeds run on `tracker` until `shutdown`.
+    pub(crate) fn new(tracker: TaskTracker, shutdown: CancellationToken) -> Self {
+        Self { feeds: Arc::default(), tracker, shutdown }
+    }
+
+    /// The latest trades of `pair` on `account`, starting the feed if no bot follows it yet.
+    pub(crate) fn subscribe(
+        &self,
+        account: &str,
+        venue: &Arc<dyn Exchange>,
+        pair: &Pair,
+    ) -> watch::Receiver<Option<LastTrade>> {
+        let key = (account.to_owned(), pair.clone());
+        let mut feeds = self.feeds.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(sender) = feeds.get(&key) {
+            return sender.subscribe();
+        }
+        let (sender, receiver) = watch::channel(None);
+        feeds.insert(key.clone(), sender.clone());
+        let feed = Feed { key, venue: Arc::clone(venue), sender, feeds: Arc::clone(&self.feeds) };
+        self.tracker.spawn(feed.run(self.shutdown.clone()));
+        receiver
+    }
+
+    /// How many feeds are running (one per followed account and pair).
+    pub(crate) fn feed_count(&self) -> usize {
+        self.feeds.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+}
+
+/// One pair's subscription.
+struct Feed {
+    key: (String, Pair),
+    venue: Arc<dyn Exchange>,
+    sender: watch::Sender<Option<LastTrade>>,
+    feeds: Feeds,
+}
+
+impl Feed {
+    async fn run(self, shutdown: CancellationToken) {
+        let (account, pair) = &self.key;
+        tracing::info!(account, %pair, "market feed started");
+        // The ticker gives bots a price before the first trade arrives.
+        match self.venue.ticker(pair).await {
+            Ok(ticker) => {
+                self.sender.send_replace(Some(LastTrade { price: ticker.last, qty: Qty::ZERO }));
+            }
+            Err(e) => tracing::warn!(account, %pair, error = %e, "no opening price; waiting for trades"),
+        }
+        let mut stream = Arc::clone(&self.venue).market_stream(pair);
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = self.sender.closed() => {
+                    if self.retire_if_unused() {
+                        return;
+                    }
+                }
+                event = stream.recv() => match event {
+                    Some(MarketEvent::Trade(trade)) => {
+                        self.sender.send_replace(Some(LastTrade { price: trade.price, qty: trade.qty }));
+                    }
+                    Some(MarketEvent::Reconnected { backfilled }) => {
+                        tracing::info!(account, %pair, backfilled, "market feed reconnected");
+                    }
+                    Some(MarketEvent::Candle(_) | MarketEvent::BookTop(_)) => {}
+                    None => break,
+                },
+            }
+        }
+        self.feeds.lock().unwrap_or_else(PoisonError::into_inner).remove(&self.key);
+    }
+
+    /// Removes the feed when no bot follows it any more; a bot that subscribed meanwhile (under
+    /// the same lock) keeps it alive.
+    fn retire_if_unused(&self) -> bool {
+        let mut feeds = self.feeds.lock().unwrap_or_else(PoisonError::into_inner);
+        if !self.sender.is_closed() {
+            return false;
+        }
+        feeds.remove(&self.key);
+        tracing::info!(account = %self.key.0, pair = %self.key.1, "market feed stopped: no bot follows it");
+        true
+    }
+}

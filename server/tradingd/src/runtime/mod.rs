@@ -1,0 +1,310 @@
+//! The bot runtime: a supervised task per active bot, the market-data hub they share, and the
+//! executors behind them.
+//!
+//! A bot has a task while it runs or while it has orders that may still change (a stopped bot
+//! whose pending orders were kept is still followed). Tasks are built from the database, so a
+//! restart resumes every bot after reconciling its open orders with the venue; a bot that
+//! cannot be reconciled is paused with an alert and places nothing. A panic in one bot's task
+//! pauses that bot with an alert and leaves the others running.
+
+mod executor;
+mod hub;
+mod journal;
+mod rebuild;
+mod task;
+
+use std::{
+    collections::BTreeMap,
+    path::PathBuf,
+    sync::{Arc, Mutex, PoisonError},
+    time::Duration,
+};
+
+use domain::{
+    alert::AlertKind,
+    bot::{Bot as BotRow, BotId, BotStatus},
+    event::{Event, EventKind},
+    pair::Pair,
+};
+use engine::bot::Command;
+use exchange::{Exchange, types::SymbolInfo};
+use store::{BotFilter, StatusChange, Store};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+
+use self::{
+    hub::{LastTrade, MarketHub},
+    journal::Journal,
+    rebuild::RebuildError,
+    task::{BotTask, Control},
+};
+use crate::{clock, events::EventBus, venues::Venues};
+
+/// How long shutdown waits for bot tasks to finish their current step.
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(10);
+
+/// What every bot task shares.
+pub(crate) struct Inner {
+    store: Store,
+    events: EventBus,
+    venues: Venues,
+    hub: MarketHub,
+    logs_dir: PathBuf,
+    symbols: tokio::sync::Mutex<BTreeMap<String, Arc<Vec<SymbolInfo>>>>,
+    tasks: Mutex<BTreeMap<BotId, mpsc::UnboundedSender<Control>>>,
+    tracker: TaskTracker,
+    shutdown: CancellationToken,
+}
+
+/// Runs the bots; cheap to clone.
+#[derive(Clone)]
+pub struct Runtime {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime").field("bots", &self.active()).finish_non_exhaustive()
+    }
+}
+
+impl Runtime {
+    /// A runtime trading through `venues`, storing in `store`, publishing on `events`, with
+    /// per-bot logs under `logs_dir`.
+    #[must_use]
+    pub fn new(store: Store, events: EventBus, venues: Venues, logs_dir: PathBuf) -> Self {
+        let tracker = TaskTracker::new();
+        let shutdown = CancellationToken::new();
+        let inner = Inner {
+            store,
+            events,
+            venues,
+            hub: MarketHub::new(tracker.clone(), shutdown.clone()),
+            logs_dir,
+            symbols: tokio::sync::Mutex::default(),
+            tasks: Mutex::default(),
+            tracker,
+            shutdown,
+        };
+        Self { inner: Arc::new(inner) }
+    }
+
+    /// Starts a task for every running bot and every bot with orders that may still change.
+    ///
+    /// # Errors
+    /// [`store::Error`] when the database cannot be read.
+    pub async fn resume(&self) -> Result<(), store::Error> {
+        let mut ids: Vec<BotId> =
+            self.inner.store.bots(BotFilter { status: Some(BotStatus::Running) }).await?.iter().map(|b| b.id).collect();
+        ids.extend(self.inner.store.bots_with_open_orders().await?);
+        ids.sort_unstable();
+        ids.dedup();
+        for id in ids {
+            tracing::info!(bot = %id, "resuming bot");
+            self.inner.spawn(id);
+        }
+        Ok(())
+    }
+
+    /// Ids of the bots that have a task.
+    #[must_use]
+    pub fn active(&self) -> Vec<BotId> {
+        self.inner.tasks.lock().unwrap_or_else(PoisonError::into_inner).keys().copied().collect()
+    }
+
+    /// Hands a person's command (already recorded by the bot service) to the bot's task,
+    /// starting one for a start.
+    pub async fn command(&self, id: BotId, command: Command) {
+        let delivered = {
+            let tasks = self.inner.tasks.lock().unwrap_or_else(PoisonError::into_inner);
+            tasks.get(&id).is_some_and(|sender| sender.send(Control::Command(command)).is_ok())
+        };
+        match (delivered, command) {
+            (true, _) => {}
+            (false, Command::Start) => self.inner.spawn(id),
+            (false, Command::Kill) => {
+                let message = format!("bot {id} killed: it had no open orders; holdings kept");
+                self.inner.alert(Some(id), AlertKind::KillSwitch, &message).await;
+            }
+            (false, Command::Pause | Command::Stop { .. }) => {}
+        }
+    }
+
+    /// Records a global alert (a global kill, say).
+    pub async fn alert(&self, kind: AlertKind, message: &str) {
+        self.inner.alert(None, kind, message).await;
+    }
+
+    /// Rebuilds a bot whose configuration changed (an edit, a promotion to live): its task,
+    /// if any, is retired, and a new one follows whatever still needs following.
+    pub async fn reload(&self, id: BotId) {
+        let sender = self.inner.tasks.lock().unwrap_or_else(PoisonError::into_inner).get(&id).cloned();
+        if let Some(sender) = sender {
+            let (ack, done) = oneshot::channel();
+            if sender.send(Control::Retire(ack)).is_ok() {
+                let _ = done.await;
+            }
+        }
+        let needs_task = match self.inner.store.bot(id).await {
+            Ok(bot) => {
+                bot.status == BotStatus::Running
+                    || self.inner.store.open_orders(id, bot.config.is_dry_run).await.is_ok_and(|o| !o.is_empty())
+            }
+            Err(_) => false,
+        };
+        if needs_task {
+            self.inner.spawn(id);
+        }
+    }
+
+    /// Stops every bot task (state is already stored) and the market feeds.
+    pub async fn shutdown(&self) {
+        self.inner.shutdown.cancel();
+        self.inner.tracker.close();
+        if tokio::time::timeout(SHUTDOWN_WAIT, self.inner.tracker.wait()).await.is_err() {
+            tracing::warn!("bot tasks still busy after {SHUTDOWN_WAIT:?}; stopping anyway");
+        }
+    }
+
+    /// Number of market feeds running (one per followed account and pair).
+    #[must_use]
+    pub fn feed_count(&self) -> usize {
+        self.inner.hub.feed_count()
+    }
+}
+
+impl Inner {
+    /// Starts a supervised task for bot `id`.
+    fn spawn(self: &Arc<Self>, id: BotId) {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        {
+            let mut tasks = self.tasks.lock().unwrap_or_else(PoisonError::into_inner);
+            if tasks.contains_key(&id) {
+                return;
+            }
+            tasks.insert(id, sender);
+        }
+        let inner = Arc::clone(self);
+        self.tracker.spawn(async move {
+            let joined = tokio::spawn(Arc::clone(&inner).run_bot(id, receiver)).await;
+            if let Err(error) = joined
+                && error.is_panic()
+            {
+                inner.forget(id);
+                let message = format!("bot {id} failed unexpectedly and was paused: {error}");
+                tracing::error!(bot = %id, %error, "bot task panicked");
+                inner.record_status(id, BotStatus::Paused, &message).await;
+                inner.alert(Some(id), AlertKind::BotError, &message).await;
+            }
+        });
+    }
+
+    async fn run_bot(self: Arc<Self>, id: BotId, control: mpsc::UnboundedReceiver<Control>) {
+        let row = match self.store.bot(id).await {
+            Ok(row) => row,
+            Err(error) => {
+                tracing::error!(bot = %id, %error, "cannot load the bot");
+                self.forget(id);
+                return;
+            }
+        };
+        let rebuilt = match rebuild::rebuild(&self, &row, clock::now()).await {
+            Ok(rebuilt) => rebuilt,
+            Err(RebuildError::Unsupported(strategy)) => {
+                tracing::warn!(bot = %id, %strategy, "the strategy has no engine yet; the bot places no orders");
+                self.forget(id);
+                return;
+            }
+            Err(RebuildError::Unreconcilable(reason)) => {
+                self.forget(id);
+                let message = format!("bot {id} paused: cannot reconcile it with the venue: {reason}");
+                tracing::error!(bot = %id, %reason, "bot cannot be reconciled; paused");
+                self.record_status(id, BotStatus::Paused, &message).await;
+                self.alert(Some(id), AlertKind::ReconciliationFailure, &message).await;
+                return;
+            }
+        };
+        let prices = self.resubscribe(&row);
+        let task = BotTask {
+            journal: Journal::new(&self.logs_dir, id),
+            inner: Arc::clone(&self),
+            row,
+            bot: rebuilt.bot,
+            executor: rebuilt.executor,
+            prices,
+            progress: rebuilt.progress,
+            marked: None,
+        };
+        tracing::info!(bot = %id, "bot task started");
+        task.run(rebuilt.reports, control).await;
+    }
+
+    /// The latest trades of the bot's pair on its account.
+    fn resubscribe(&self, row: &BotRow) -> watch::Receiver<Option<LastTrade>> {
+        match self.venues.get(&row.config.exchange) {
+            Some((account, venue, _)) => self.hub.subscribe(account, &venue, &row.config.pair),
+            // The account vanished from the configuration: no prices, so no trading.
+            None => watch::channel(None).1,
+        }
+    }
+
+    /// The venue's rules and fees for `pair`, fetched once per account.
+    async fn symbol(&self, account: &str, venue: &Arc<dyn Exchange>, pair: &Pair) -> Result<SymbolInfo, String> {
+        let mut cache = self.symbols.lock().await;
+        let symbols = match cache.get(account) {
+            Some(symbols) => Arc::clone(symbols),
+            None => {
+                let symbols =
+                    Arc::new(venue.symbols().await.map_err(|e| format!("cannot read the venue's symbols: {e}"))?);
+                cache.insert(account.to_owned(), Arc::clone(&symbols));
+                symbols
+            }
+        };
+        symbols.iter().find(|s| &s.rules.pair == pair).cloned().ok_or_else(|| format!("{account} does not list {pair}"))
+    }
+
+    /// Drops the bot's task entry.
+    fn forget(&self, id: BotId) {
+        self.tasks.lock().unwrap_or_else(PoisonError::into_inner).remove(&id);
+    }
+
+    /// Drops the bot's task entry unless a command is waiting for it (commands are only sent
+    /// under the same lock, so none can slip in after this check).
+    fn retire_if_idle(&self, id: BotId, control: &mpsc::UnboundedReceiver<Control>) -> bool {
+        let mut tasks = self.tasks.lock().unwrap_or_else(PoisonError::into_inner);
+        if !control.is_empty() {
+            return false;
+        }
+        tasks.remove(&id);
+        true
+    }
+
+    /// Records a status change the runtime made (a halt, the end of the running time).
+    async fn record_status(&self, id: BotId, status: BotStatus, reason: &str) {
+        let Ok(bot) = self.store.bot(id).await else { return };
+        if bot.status == status {
+            return;
+        }
+        let change = StatusChange { id, from: bot.status, to: status, kill: false, reason: reason.to_owned() };
+        match self.store.change_status(&[change], clock::now()).await {
+            Ok(bots) => {
+                for bot in bots {
+                    tracing::info!(bot = %bot.id, status = %bot.status, reason, "bot status changed by the runtime");
+                    self.events.publish(Event { at: bot.updated_at, kind: EventKind::BotChanged(Box::new(bot)) });
+                }
+            }
+            Err(error) => tracing::error!(bot = %id, %error, "cannot record the bot's status"),
+        }
+    }
+
+    /// Records and publishes an alert.
+    async fn alert(&self, bot: Option<BotId>, kind: AlertKind, message: &str) {
+        tracing::warn!(bot = ?bot.map(|b| b.0), %kind, message, "alert");
+        match self.store.insert_alert(bot, kind, message, clock::now()).await {
+            Ok(alert) => {
+                self.events.publish(Event { at: alert.created_at, kind: EventKind::AlertRaised(Box::new(alert)) });
+            }
+            Err(error) => tracing::error!(%error, "cannot record the alert"),
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! Rebuilding a bot from the database: its wallet from its own fills, its next order sequence,
+//! its strategy's memory, its open orders with what they still reserve, and the executor that
+//! takes those orders over after reconciling them with the venue.
+
+use std::collections::BTreeMap;
+
+use domain::{
+    bot::Bot as BotRow,
+    money::{Price, Quote},
+    order::{Order, OrderType, Side},
+    strategy::StrategyId,
+    time::Timestamp,
+};
+use engine::{
+    bot::{Bot, BotState, OpenOrder, StrategyState},
+    strategy::dca::{DcaMemory, DcaParams},
+    wallet::{FillSide, Wallet, WalletFill},
+};
+use rust_decimal::Decimal;
+use store::StoredFill;
+
+use super::{
+    Inner,
+    executor::{Executor, Live, Paper, Report},
+    task::Progress,
+};
+
+/// A bot ready to run, with what reconciliation found.
+pub(crate) struct Rebuilt {
+    /// The engine's bot.
+    pub(crate) bot: Bot,
+    /// Its executor, following its open orders.
+    pub(crate) executor: Executor,
+    /// What the venue reported about the open orders, still to be recorded.
+    pub(crate) reports: Vec<Report>,
+    /// Fills so far of the open orders.
+    pub(crate) progress: BTreeMap<String, Progress>,
+}
+
+/// Why a bot cannot run.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum RebuildError {
+    /// Its strategy has no engine yet; it stays as it is and places no orders.
+    #[error("the {0} strategy cannot trade yet")]
+    Unsupported(StrategyId),
+    /// Its state could not be established; it must not trade until a person looks.
+    #[error("{0}")]
+    Unreconcilable(String),
+}
+
+fn unreconcilable(error: impl std::fmt::Display) -> RebuildError {
+    RebuildError::Unreconcilable(error.to_string())
+}
+
+/// The wallet's view of a stored fill: a fee in neither asset of the pair (such as MX) does
+/// not change the pair's holdings or cost.
+pub(crate) fn wallet_fill(
+    client_order_id: &str,
+    side: Side,
+    fill: (domain::money::Qty, Quote, Decimal, &str),
+    row: &BotRow,
+) -> WalletFill {
+    let (qty, quote, fee, fee_asset) = fill;
+    let fee_in_quote = fee_asset == row.config.pair.quote();
+    let counted = fee_in_quote || fee_asset == row.config.pair.base();
+    WalletFill {
+        client_order_id: client_order_id.to_owned(),
+        side: if side == Side::Buy { FillSide::Buy } else { FillSide::Sell },
+        qty,
+        quote,
+        fee: if counted { fee } else { Decimal::ZERO },
+        fee_in_quote,
+    }
+}
+
+/// What an open order still reserves: its budget (or quantity) less what its fills used.
+fn remaining(order: &Order, side: Side, progress: &Progress) -> Decimal {
+    let reserved = match (side, order.quote_amount, order.amount, order.price) {
+        (Side::Buy, Some(quote), _, _) => quote.value(),
+        (Side::Buy, None, Some(qty), Some(price)) => qty.value() * price.value(),
+        (Side::Sell, _, Some(qty), _) => qty.value(),
+        _ => Decimal::ZERO,
+    };
+    let used = if side == Side::Buy { progress.quote.value() } else { progress.qty.value() };
+    (reserved - used).max(Decimal::ZERO)
+}
+
+fn side_of(order: &Order) -> Side {
+    if matches!(order.order_type, OrderType::MarketBuy | OrderType::LimitBuy) { Side::Buy } else { Side::Sell }
+}
+
+/// The DCA memory from the last buy: the next regular buy is due an interval after it.
+fn dca_memory(fills: &[StoredFill]) -> DcaMemory {
+    fills.iter().rev().find(|f| f.side == Side::Buy && !f.qty.value().is_zero()).map_or_else(DcaMemory::default, |f| {
+        DcaMemory { last_buy_at: Some(f.at), last_buy_price: Some(Price::new(f.quote.value() / f.qty.value())) }
+    })
+}
+
+/// Rebuilds `row` and reconciles its open orders with the venue.
+///
+/// # Errors
+/// [`RebuildError`] when the bot cannot trade.
+pub(crate) async fn rebuild(inner: &Inner, row: &BotRow, now: Timestamp) -> Result<Rebuilt, RebuildError> {
+    let strategy = match row.config.strategy {
+        StrategyId::DcaAccumulator => DcaParams::from_params(&row.config.strategy_params).map_err(unreconcilable)?,
+        other => return Err(RebuildError::Unsupported(other)),
+    };
+    let (account, venue, _) = inner
+        .venues
+        .get(&row.config.exchange)
+        .ok_or_else(|| unreconcilable(format!("no venue account named {:?}", row.config.exchange)))?;
+    let symbol = inner.symbol(account, &venue, &row.config.pair).await.map_err(unreconcilable)?;
+    let simulated = row.config.is_dry_run;
+    let store = &inner.store;
+    let fills = store.bot_fills(row.id, simulated).await.map_err(unreconcilable)?;
+    let open = store.open_orders(row.id, simulated).await.map_err(unreconcilable)?;
+    let next_seq = store.next_order_seq(row.id).await.map_err(unreconcilable)?;
+
+    let mut executor = if simulated {
+        Executor::Paper(Paper::new(venue, symbol.clone()))
+    } else {
+        Executor::Live(Live::new(venue, row.config.pair.clone()))
+    };
+    let reports = executor.reconcile(&open, now).await.map_err(unreconcilable)?;
+
+    let mut progress = BTreeMap::new();
+    let mut open_orders = Vec::new();
+    for order in &open {
+        let side = side_of(order);
+        let mut p = Progress::new(side);
+        for fill in fills.iter().filter(|f| f.client_order_id == order.client_order_id) {
+            p.add(fill.qty, fill.quote, fill.fee.value(), &fill.fee_asset);
+        }
+        open_orders.push(OpenOrder {
+            client_order_id: order.client_order_id.clone(),
+            side,
+            status: order.status,
+            remaining: remaining(order, side, &p),
+        });
+        progress.insert(order.client_order_id.clone(), p);
+    }
+    let wallet_fills: Vec<WalletFill> = fills
+        .iter()
+        .map(|f| wallet_fill(&f.client_order_id, f.side, (f.qty, f.quote, f.fee.value(), &f.fee_asset), row))
+        .collect();
+    let wallet =
+        Wallet::replay(row.config.budget, row.config.compound_enabled, &wallet_fills).map_err(unreconcilable)?;
+    let ends_at = match (row.config.running_time.hours(), row.started_at) {
+        (Some(hours), Some(started)) => Some(Timestamp::from_millis(started.millis() + i64::from(hours) * 3_600_000)),
+        _ => None,
+    };
+    let state = BotState {
+        id: row.id,
+        rules: symbol.rules.clone(),
+        strategy: StrategyState::Dca(strategy, dca_memory(&fills)),
+        wallet,
+        status: row.status,
+        killed: row.killed_at.is_some(),
+        next_seq,
+        ends_at,
+        open_orders,
+    };
+    let bot =
+        Bot::from_state(state).map_err(|e| unreconcilable(format!("its open orders do not fit its wallet: {e}")))?;
+    Ok(Rebuilt { bot, executor, reports, progress })
+}
