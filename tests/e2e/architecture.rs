@@ -15,7 +15,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("feeds", &["domain"]),
     ("exchange", &["domain"]),
     ("mexc-sim", &["domain"]),
-    ("tradingd", &["domain", "store", "exchange", "tradingbot-proto"]),
+    ("tradingd", &["domain", "store", "engine", "exchange", "tradingbot-proto"]),
     ("tradingctl", &["domain", "tradingbot-proto"]),
     ("gateway", &["tradingbot-proto"]),
 ];
@@ -51,6 +51,38 @@ fn dependencies_point_inward_only() {
             }
         }
     }
+}
+
+/// Every `.rs` file under `dir`, recursively.
+fn rust_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            files.push(path);
+        }
+    }
+    files
+}
+
+#[test]
+fn only_the_live_executor_sends_orders() {
+    // The executor accepts only `risk::Approved` intents, so this pins "no unchecked order".
+    let allowed = repo_root().join("server/tradingd/src/runtime/executor/live.rs");
+    let mut callers = Vec::new();
+    for crate_dir in ["server/tradingd", "server/engine", "server/store", "server/feeds", "gateway", "cli"] {
+        for path in rust_files(&repo_root().join(crate_dir)) {
+            let text = std::fs::read_to_string(&path).unwrap();
+            if text.contains(".place_order(") && path != allowed {
+                callers.push(path.display().to_string());
+            }
+        }
+    }
+    assert!(callers.is_empty(), "orders may only be sent by the live executor; also sent from {callers:?}");
+    let live = std::fs::read_to_string(&allowed).unwrap();
+    assert!(live.contains(".place_order("), "the live executor is where orders are sent");
 }
 
 #[test]

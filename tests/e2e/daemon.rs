@@ -30,13 +30,9 @@ async fn a_started_bot_is_still_running_after_a_restart() {
 async fn acknowledged_changes_survive_kill_9() {
     let data = tempfile::tempdir().unwrap();
     let daemon = Daemon::start(&data).await;
-    let port = daemon.url.rsplit(':').next().unwrap().parse().unwrap();
     let bot = create_bot(&daemon, "durable").await;
     daemon.bots().await.kill_bot(pb::KillBotRequest { id: bot.id, reason: "test".into() }).await.unwrap();
-    daemon.crash().await;
-
-    let config = crate::helpers::repo_root().join("config");
-    let daemon = Daemon::start_with(&config, data.path(), port).await;
+    let daemon = daemon.crash_and_restart().await;
     let after = daemon.bots().await.get_bot(pb::GetBotRequest { id: bot.id }).await.unwrap().into_inner();
     assert!(after.killed, "the kill was acknowledged, so it must survive a crash");
     assert_eq!(after.status(), pb::BotStatus::Stopped);

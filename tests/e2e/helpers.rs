@@ -64,11 +64,18 @@ pub(crate) struct Sim {
 }
 
 impl Sim {
-    /// Starts the simulator on a free port and waits until it answers.
+    /// Starts the simulator on a free port, replaying at 60 times real time, and waits until it
+    /// answers.
     pub(crate) async fn start() -> Self {
+        Self::start_at_speed("60").await
+    }
+
+    /// Starts the simulator with the market clock at `speed` times real time (`0` freezes the
+    /// market: no trades, and a taker order split by the `partial_fill` fault never finishes).
+    pub(crate) async fn start_at_speed(speed: &str) -> Self {
         let port = free_port();
         let child = AsyncCommand::new(bin("mexc-sim"))
-            .args(["--listen", &format!("127.0.0.1:{port}"), "--speed", "60", "--seed", "7", "--data"])
+            .args(["--listen", &format!("127.0.0.1:{port}"), "--speed", speed, "--seed", "7", "--data"])
             .arg(repo_root().join("server/mexc-sim/data"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -87,6 +94,17 @@ impl Sim {
         })
         .await;
         sim
+    }
+
+    /// Replaces the simulator's faults (`serde_json` object of `mexc_sim::Faults` fields).
+    pub(crate) async fn set_faults(&self, faults: serde_json::Value) {
+        let reply = reqwest::Client::new()
+            .post(format!("{}/admin/faults", self.rest_url))
+            .json(&faults)
+            .send()
+            .await
+            .expect("admin endpoint answers");
+        assert!(reply.status().is_success(), "faults refused: {}", reply.text().await.unwrap_or_default());
     }
 
     /// A copy of the shipped configuration whose `sim` account points at this simulator,
@@ -108,6 +126,12 @@ impl Sim {
 /// The demo account's secret, which the simulator accepts.
 pub(crate) const DEMO_SECRET: &str = "demo0secret0for0the0local0simulator0only";
 
+/// A simulator owned by a daemon, with the configuration pointing at it.
+struct OwnVenue {
+    _sim: Sim,
+    _config: tempfile::TempDir,
+}
+
 /// A running `tradingd` process with its own data directory.
 pub(crate) struct Daemon {
     child: Child,
@@ -117,12 +141,19 @@ pub(crate) struct Daemon {
     pub(crate) data_dir: PathBuf,
     config_dir: PathBuf,
     port: u16,
+    /// The simulator started for this daemon, kept across restarts.
+    venue: Option<OwnVenue>,
 }
 
 impl Daemon {
-    /// Starts the daemon with the shipped configuration in a fresh data directory.
+    /// Starts the daemon in a fresh data directory with the shipped configuration, its venue
+    /// account pointing at a simulator of its own.
     pub(crate) async fn start(data: &tempfile::TempDir) -> Self {
-        Self::start_with(&repo_root().join("config"), data.path(), free_port()).await
+        let sim = Sim::start().await;
+        let config = sim.config_dir(DEMO_SECRET);
+        let mut daemon = Self::start_with(config.path(), data.path(), free_port()).await;
+        daemon.venue = Some(OwnVenue { _sim: sim, _config: config });
+        daemon
     }
 
     /// Starts the daemon with `config_dir` and `data_dir` on `port`, and waits until healthy.
@@ -146,6 +177,7 @@ impl Daemon {
             data_dir: data_dir.to_path_buf(),
             config_dir: config_dir.to_path_buf(),
             port,
+            venue: None,
         };
         daemon.wait_healthy().await;
         daemon
@@ -187,16 +219,24 @@ impl Daemon {
         status.code().unwrap_or(-1)
     }
 
-    /// Kills the process abruptly (SIGKILL), as a crash or power cut would.
-    pub(crate) async fn crash(mut self) {
+    /// Kills the process abruptly (SIGKILL), as a crash or power cut would, and starts it
+    /// again on the same port, configuration and data.
+    pub(crate) async fn crash_and_restart(mut self) -> Self {
         self.child.kill().await.expect("kill -9");
+        let venue = self.venue.take();
+        let mut daemon = Self::start_with(&self.config_dir, &self.data_dir, self.port).await;
+        daemon.venue = venue;
+        daemon
     }
 
     /// Stops gracefully and starts again on the same port and data.
-    pub(crate) async fn restart(self) -> Self {
+    pub(crate) async fn restart(mut self) -> Self {
         let (config, data, port) = (self.config_dir.clone(), self.data_dir.clone(), self.port);
+        let venue = self.venue.take();
         assert_eq!(self.terminate().await, 0, "graceful shutdown exits 0");
-        Self::start_with(&config, &data, port).await
+        let mut daemon = Self::start_with(&config, &data, port).await;
+        daemon.venue = venue;
+        daemon
     }
 }
 

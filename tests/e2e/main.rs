@@ -10,5 +10,6 @@ mod daemon;
 mod helpers;
 mod rest;
 mod scripting;
+mod trading;
 mod ui;
 mod venue;

@@ -1,0 +1,218 @@
+//! Bots trading end to end: the daemon's runtime against `mexc-sim` over loopback, with the
+//! replayed real market data. Dry run and live, lifecycle commands, kill switches, restarts
+//! and crashes, and a venue that is gone at start.
+
+use std::time::Duration;
+
+use tonic::transport::Channel;
+use tradingbot_proto::v1::{
+    self as pb, alert_service_client::AlertServiceClient, bot_service_client::BotServiceClient,
+};
+
+use crate::helpers::{DEMO_SECRET, Daemon, Sim, eventually, free_port};
+
+/// How long a bot may take to act on something (placing, cancelling, reconciling).
+const PATIENCE: Duration = Duration::from_secs(30);
+
+/// A DCA bot (buys 10 USDT every hour from a 100 USDT budget) on `pair`.
+async fn dca_bot(daemon: &Daemon, name: &str, pair: &str, dry_run: bool) -> pb::Bot {
+    let config = pb::BotConfig {
+        name: Some(name.to_owned()),
+        trading_pair: Some(pair.to_owned()),
+        strategy: Some("dca_accumulator".to_owned()),
+        budget: Some("100".to_owned()),
+        is_dry_run: Some(dry_run),
+        ..pb::BotConfig::default()
+    };
+    daemon.bots().await.create_bot(pb::CreateBotRequest { config: Some(config) }).await.unwrap().into_inner()
+}
+
+async fn orders(bots: &mut BotServiceClient<Channel>, bot: i64, simulated: bool) -> Vec<pb::Order> {
+    let request = pb::ListOrdersRequest { bot_id: bot, simulated: Some(simulated), ..pb::ListOrdersRequest::default() };
+    bots.list_orders(request).await.unwrap().into_inner().orders
+}
+
+/// Waits until the bot has an order in `status`, and returns the bot's orders.
+async fn until_order(daemon: &Daemon, bot: i64, simulated: bool, status: pb::OrderStatus) -> Vec<pb::Order> {
+    let bots = daemon.bots().await;
+    eventually(&format!("an order of bot {bot} {status:?}"), PATIENCE, || {
+        let mut bots = bots.clone();
+        async move {
+            let all = orders(&mut bots, bot, simulated).await;
+            all.iter().any(|o| o.status() == status).then_some(all)
+        }
+    })
+    .await
+}
+
+async fn alerts(daemon: &Daemon, bot: i64) -> Vec<pb::Alert> {
+    let mut client = AlertServiceClient::new(daemon.channel().await);
+    client.list_alerts(pb::ListAlertsRequest { bot_id: bot, limit: 100 }).await.unwrap().into_inner().alerts
+}
+
+async fn status(daemon: &Daemon, bot: i64) -> pb::Bot {
+    daemon.bots().await.get_bot(pb::GetBotRequest { id: bot }).await.unwrap().into_inner()
+}
+
+#[tokio::test]
+async fn a_dry_run_dca_bot_buys_on_real_data_then_pauses_goes_live_and_is_killed() {
+    let data = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(&data).await;
+    let bot = dca_bot(&daemon, "paper", "BTC/USDT", true).await;
+    let mut bots = daemon.bots().await;
+    bots.start_bot(pb::StartBotRequest { id: bot.id }).await.unwrap();
+
+    let placed = until_order(&daemon, bot.id, true, pb::OrderStatus::Filled).await;
+    assert_eq!(placed.len(), 1, "one buy per interval: {placed:?}");
+    let order = &placed[0];
+    assert_eq!(order.client_order_id, format!("tb-{}-000001", bot.id));
+    assert!(order.is_simulated && order.exchange_order_id.is_empty());
+    assert_eq!(order.quote_amount, "10");
+    assert_eq!(order.fee_asset, "BTC", "a buy pays its fee in what it receives");
+    let decision = order.decision.as_ref().unwrap();
+    assert_eq!((decision.budget_before.as_str(), decision.budget_after.as_str()), ("100", "90"));
+    assert!(!decision.summary.is_empty() && decision.signals.contains_key("price"), "{decision:?}");
+    assert!(orders(&mut bots, bot.id, false).await.is_empty(), "a dry run sends nothing to the venue");
+
+    let positions = eventually("the position", PATIENCE, || {
+        let mut bots = bots.clone();
+        async move {
+            let p = bots.list_positions(pb::ListPositionsRequest { bot_id: bot.id }).await.ok()?.into_inner().positions;
+            (!p.is_empty()).then_some(p)
+        }
+    })
+    .await;
+    assert_eq!(positions[0].trading_pair, "BTC/USDT");
+    assert!(!positions[0].current_price.is_empty() && positions[0].amount != "0");
+    let log = std::fs::read_to_string(data.path().join(format!("logs/{}/orders.log", bot.id))).unwrap();
+    assert!(log.contains(&format!("tb-{}-000001 placed: buy", bot.id)), "{log}");
+    assert!(log.contains("-> filled"), "{log}");
+
+    // Paused, then promoted: history stays simulated, new orders go to the venue.
+    bots.pause_bot(pb::PauseBotRequest { id: bot.id }).await.unwrap();
+    let live = bots.go_live(pb::GoLiveRequest { id: bot.id }).await.unwrap().into_inner();
+    assert!(!live.is_dry_run);
+    bots.start_bot(pb::StartBotRequest { id: bot.id }).await.unwrap();
+    let live_orders = until_order(&daemon, bot.id, false, pb::OrderStatus::Filled).await;
+    assert_eq!(live_orders.len(), 1);
+    assert_eq!(live_orders[0].client_order_id, format!("tb-{}-000002", bot.id), "ids never repeat");
+    assert!(!live_orders[0].exchange_order_id.is_empty());
+    assert_eq!(orders(&mut bots, bot.id, true).await.len(), 1, "the dry-run history is kept");
+
+    let killed = bots.kill_bot(pb::KillBotRequest { id: bot.id, reason: "test".into() }).await.unwrap().into_inner();
+    assert!(killed.killed);
+    let kill_alert = eventually("the kill alert", PATIENCE, || async {
+        alerts(&daemon, bot.id).await.into_iter().find(|a| a.alert_type == "kill_switch")
+    })
+    .await;
+    assert!(kill_alert.message.contains("holdings kept"), "{kill_alert:?}");
+}
+
+#[tokio::test]
+async fn a_live_bot_resumes_after_a_restart_without_a_duplicate_order() {
+    let sim = Sim::start().await;
+    let config = sim.config_dir(DEMO_SECRET);
+    let data = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start_with(config.path(), data.path(), free_port()).await;
+    let bot = dca_bot(&daemon, "live", "ETH/USDT", false).await;
+    daemon.bots().await.start_bot(pb::StartBotRequest { id: bot.id }).await.unwrap();
+    let before = until_order(&daemon, bot.id, false, pb::OrderStatus::Filled).await;
+    assert_eq!(before.len(), 1);
+    assert!(before[0].filled_amount != "0" && !before[0].average_price.is_empty(), "{:?}", before[0]);
+
+    let position = |daemon_bots: BotServiceClient<Channel>| async move {
+        let mut bots = daemon_bots;
+        let listed = bots.list_positions(pb::ListPositionsRequest { bot_id: bot.id }).await.ok()?.into_inner();
+        listed.positions.into_iter().next()
+    };
+    let marked = eventually("the position", PATIENCE, || async { position(daemon.bots().await).await }).await;
+
+    let daemon = daemon.restart().await;
+    assert_eq!(status(&daemon, bot.id).await.status(), pb::BotStatus::Running);
+    // A resumed bot marks its position at the first price it sees; by then it has decided.
+    eventually("the resumed bot to mark its position", PATIENCE, || async {
+        position(daemon.bots().await).await.filter(|p| p.updated_at > marked.updated_at)
+    })
+    .await;
+    let mut bots = daemon.bots().await;
+    let after = orders(&mut bots, bot.id, false).await;
+    assert_eq!(after.len(), 1, "the interval has not elapsed, so nothing new: {after:?}");
+    assert_eq!(after[0].exchange_order_id, before[0].exchange_order_id);
+}
+
+#[tokio::test]
+async fn a_crash_while_a_create_is_unanswered_is_resolved_by_client_id_after_restart() {
+    let sim = Sim::start().await;
+    let config = sim.config_dir(DEMO_SECRET);
+    let data = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start_with(config.path(), data.path(), free_port()).await;
+    sim.set_faults(serde_json::json!({ "lose_create_response_rate": 1.0 })).await;
+    let bot = dca_bot(&daemon, "lost answer", "BTC/USDT", false).await;
+    daemon.bots().await.start_bot(pb::StartBotRequest { id: bot.id }).await.unwrap();
+    // Written ahead, sent, and the answer hangs: the venue has it, the daemon does not know.
+    until_order(&daemon, bot.id, false, pb::OrderStatus::Pending).await;
+    sim.set_faults(serde_json::json!({})).await;
+    let daemon = daemon.crash_and_restart().await;
+
+    let resolved = until_order(&daemon, bot.id, false, pb::OrderStatus::Filled).await;
+    assert_eq!(resolved.len(), 1, "reconciled, not resent: {resolved:?}");
+    assert_eq!(resolved[0].client_order_id, format!("tb-{}-000001", bot.id));
+    assert!(!resolved[0].exchange_order_id.is_empty());
+    assert_eq!(status(&daemon, bot.id).await.status(), pb::BotStatus::Running);
+}
+
+#[tokio::test]
+async fn a_global_kill_cancels_every_open_order_and_keeps_the_holdings() {
+    // A frozen market with split taker fills: each market buy takes a third and then waits.
+    let sim = Sim::start_at_speed("0").await;
+    sim.set_faults(serde_json::json!({ "partial_fill": true })).await;
+    let config = sim.config_dir(DEMO_SECRET);
+    let data = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start_with(config.path(), data.path(), free_port()).await;
+    let mut ids = Vec::new();
+    for pair in ["BTC/USDT", "ETH/USDT"] {
+        let bot = dca_bot(&daemon, pair, pair, false).await;
+        daemon.bots().await.start_bot(pb::StartBotRequest { id: bot.id }).await.unwrap();
+        ids.push(bot.id);
+    }
+    for id in &ids {
+        until_order(&daemon, *id, false, pb::OrderStatus::PartiallyFilled).await;
+    }
+
+    let mut bots = daemon.bots().await;
+    let killed = bots.kill_all(pb::KillAllRequest { reason: "test".into() }).await.unwrap().into_inner();
+    assert_eq!(killed.bots.len(), 2);
+    for id in &ids {
+        let done = until_order(&daemon, *id, false, pb::OrderStatus::Cancelled).await;
+        assert_eq!(done.len(), 1, "no order after the kill: {done:?}");
+        assert!(done[0].filled_amount != "0", "the part filled before the kill stays filled");
+        let positions = bots.list_positions(pb::ListPositionsRequest { bot_id: *id }).await.unwrap().into_inner();
+        assert!(positions.positions.iter().any(|p| p.amount != "0"), "holdings are never sold by a kill");
+    }
+    let global = alerts(&daemon, 0).await;
+    assert!(global.iter().any(|a| a.alert_type == "kill_switch" && a.message.contains("global")), "{global:?}");
+}
+
+#[tokio::test]
+async fn a_bot_whose_venue_is_gone_at_start_is_paused_with_an_alert() {
+    let sim = Sim::start().await;
+    let config = sim.config_dir(DEMO_SECRET);
+    let data = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let daemon = Daemon::start_with(config.path(), data.path(), port).await;
+    let bot = dca_bot(&daemon, "orphan", "BTC/USDT", false).await;
+    daemon.bots().await.start_bot(pb::StartBotRequest { id: bot.id }).await.unwrap();
+    until_order(&daemon, bot.id, false, pb::OrderStatus::Filled).await;
+    assert_eq!(daemon.terminate().await, 0);
+    drop(sim);
+
+    let daemon = Daemon::start_with(config.path(), data.path(), port).await;
+    let alert = eventually("the reconciliation alert", PATIENCE, || async {
+        alerts(&daemon, bot.id).await.into_iter().find(|a| a.alert_type == "reconciliation_failure")
+    })
+    .await;
+    assert!(alert.message.contains("cannot reconcile"), "{alert:?}");
+    assert_eq!(status(&daemon, bot.id).await.status(), pb::BotStatus::Paused);
+    let mut bots = daemon.bots().await;
+    assert_eq!(orders(&mut bots, bot.id, false).await.len(), 1, "nothing is placed to fix it");
+}
