@@ -113,6 +113,47 @@ pub enum Output {
         /// What happened.
         message: String,
     },
+    /// The position and P&L after a fill changed them.
+    Mark(PnlMark),
+}
+
+/// A bot's position and P&L at a market price.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PnlMark {
+    /// The price it is marked at.
+    pub price: Price,
+    /// Base quantity held.
+    pub holdings: domain::money::Qty,
+    /// Average cost of the holdings (zero when none).
+    pub entry_price: Price,
+    /// Value of the holdings at `price` less their cost.
+    pub unrealized: Quote,
+    /// Realised P&L so far.
+    pub realized: Quote,
+    /// Realised plus unrealised.
+    pub total: Quote,
+    /// The budget plus the total P&L: what the virtual wallet is worth.
+    pub equity: Quote,
+}
+
+impl PnlMark {
+    /// Marks `wallet` at `price`.
+    #[must_use]
+    pub fn of(wallet: &Wallet, price: Price) -> Self {
+        let (holdings, cost) = (wallet.holdings(), wallet.cost().value());
+        let entry = if holdings.value().is_zero() { Decimal::ZERO } else { cost / holdings.value() };
+        let unrealized = holdings.value() * price.value() - cost;
+        let total = wallet.realized_pnl().value() + unrealized;
+        Self {
+            price,
+            holdings,
+            entry_price: Price::new(entry),
+            unrealized: Quote::new(unrealized),
+            realized: wallet.realized_pnl(),
+            total: Quote::new(total),
+            equity: Quote::new(wallet.budget().value() + total),
+        }
+    }
 }
 
 /// The strategies the core can run so far.
@@ -238,6 +279,12 @@ impl Bot {
     #[must_use]
     pub const fn next_seq(&self) -> u64 {
         self.next_seq
+    }
+
+    /// The position and P&L at the last price seen (none before the first price).
+    #[must_use]
+    pub fn mark(&self) -> Option<PnlMark> {
+        self.last_price.map(|price| PnlMark::of(&self.wallet, price))
     }
 
     /// Whether any of its orders may still change.
@@ -369,6 +416,9 @@ impl Bot {
             if let Err(e) = self.wallet.apply_fill(&wallet_fill) {
                 self.halt(format!("bot {}: order {id}: {e}", self.id), out);
                 return;
+            }
+            if let Some(mark) = self.mark() {
+                out.push(Output::Mark(mark));
             }
         }
         if !next.is_open() {

@@ -121,6 +121,12 @@ impl Wallet {
         Ok(wallet)
     }
 
+    /// The budget the bot was given.
+    #[must_use]
+    pub const fn budget(&self) -> Quote {
+        self.budget
+    }
+
     /// The most the bot may have committed: the budget, less realised losses, plus realised
     /// profits when compounding.
     #[must_use]

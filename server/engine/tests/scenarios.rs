@@ -143,6 +143,10 @@ fn render(output: &Output) -> String {
         Output::Status { status, reason } => format!("status {status} ({reason})"),
         Output::Refused { intent, reason } => format!("refused {} {}: {reason}", intent.client_order_id, intent.side),
         Output::Alert { kind, message } => format!("alert {kind}: {message}"),
+        Output::Mark(m) => format!(
+            "mark at {}: holding {} (entry {}), unrealised {}, realised {}, equity {}",
+            m.price, m.holdings, m.entry_price, m.unrealized, m.realized, m.equity
+        ),
     }
 }
 

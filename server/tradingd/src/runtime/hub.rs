@@ -1,4 +1,5 @@
-//! The market-data hub: one venue subscription per (account, pair), shared by every bot on it.
+//! The market-data hub: one venue subscription per (account, pair), shared by every bot on it,
+//! and one order-book snapshot per pair shared by the paper fills of every dry-run bot on it.
 //!
 //! Each feed keeps only the latest trade: a bot that is busy for a moment sees the newest
 //! price when it looks again rather than a backlog of stale ones. The venue adapter reconnects,
@@ -7,13 +8,17 @@
 use std::{
     collections::BTreeMap,
     sync::{Arc, Mutex, PoisonError},
+    time::{Duration, Instant},
 };
 
 use domain::{
     money::{Price, Qty},
     pair::Pair,
 };
-use exchange::{Exchange, types::MarketEvent};
+use exchange::{
+    Exchange,
+    types::{MarketEvent, OrderBook},
+};
 use tokio::sync::watch;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
@@ -28,10 +33,19 @@ pub(crate) struct LastTrade {
 
 type Feeds = Arc<Mutex<BTreeMap<(String, Pair), watch::Sender<Option<LastTrade>>>>>;
 
-/// Shares market streams among bots.
+/// A pair's last book snapshot and when it was taken.
+type BookSlot = Arc<tokio::sync::Mutex<Option<(Instant, Arc<OrderBook>)>>>;
+
+/// How long a book snapshot serves paper fills before it is fetched again.
+const BOOK_MAX_AGE: Duration = Duration::from_secs(1);
+/// Levels a side in a book snapshot.
+const BOOK_DEPTH: u32 = 100;
+
+/// Shares market streams and book snapshots among bots.
 #[derive(Debug, Clone)]
 pub(crate) struct MarketHub {
     feeds: Feeds,
+    books: Arc<Mutex<BTreeMap<(String, Pair), BookSlot>>>,
     tracker: TaskTracker,
     shutdown: CancellationToken,
 }
@@ -39,7 +53,33 @@ pub(crate) struct MarketHub {
 impl MarketHub {
     /// A hub whose feeds run on `tracker` until `shutdown`.
     pub(crate) fn new(tracker: TaskTracker, shutdown: CancellationToken) -> Self {
-        Self { feeds: Arc::default(), tracker, shutdown }
+        Self { feeds: Arc::default(), books: Arc::default(), tracker, shutdown }
+    }
+
+    /// The order book of `pair` on `account`, at most [`BOOK_MAX_AGE`] old: bots ordering at
+    /// the same moment share one venue request.
+    ///
+    /// # Errors
+    /// The venue's error when a fresh snapshot is needed and cannot be fetched.
+    pub(crate) async fn book(
+        &self,
+        account: &str,
+        venue: &Arc<dyn Exchange>,
+        pair: &Pair,
+    ) -> Result<Arc<OrderBook>, exchange::Error> {
+        let slot = {
+            let mut books = self.books.lock().unwrap_or_else(PoisonError::into_inner);
+            Arc::clone(books.entry((account.to_owned(), pair.clone())).or_default())
+        };
+        let mut snapshot = slot.lock().await;
+        if let Some((taken, book)) = snapshot.as_ref()
+            && taken.elapsed() < BOOK_MAX_AGE
+        {
+            return Ok(Arc::clone(book));
+        }
+        let book = Arc::new(venue.order_book(pair, BOOK_DEPTH).await?);
+        *snapshot = Some((Instant::now(), Arc::clone(&book)));
+        Ok(book)
     }
 
     /// The latest trades of `pair` on `account`, starting the feed if no bot follows it yet.

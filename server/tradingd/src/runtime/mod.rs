@@ -12,6 +12,8 @@ mod hub;
 mod journal;
 mod rebuild;
 mod task;
+#[cfg(test)]
+mod tests;
 
 use std::{
     collections::BTreeMap,
@@ -184,9 +186,14 @@ impl Inner {
             }
             tasks.insert(id, sender);
         }
+        self.supervise(id, Arc::clone(self).run_bot(id, receiver));
+    }
+
+    /// Runs a bot's task; a panic in it pauses that bot with an alert and harms no other.
+    fn supervise(self: &Arc<Self>, id: BotId, task: impl Future<Output = ()> + Send + 'static) {
         let inner = Arc::clone(self);
         self.tracker.spawn(async move {
-            let joined = tokio::spawn(Arc::clone(&inner).run_bot(id, receiver)).await;
+            let joined = tokio::spawn(task).await;
             if let Err(error) = joined
                 && error.is_panic()
             {

@@ -21,7 +21,7 @@ use store::StoredFill;
 
 use super::{
     Inner,
-    executor::{Executor, Live, Paper, Report},
+    executor::{BookSource, Executor, Live, Paper, Report},
     task::Progress,
 };
 
@@ -117,7 +117,8 @@ pub(crate) async fn rebuild(inner: &Inner, row: &BotRow, now: Timestamp) -> Resu
     let next_seq = store.next_order_seq(row.id).await.map_err(unreconcilable)?;
 
     let mut executor = if simulated {
-        Executor::Paper(Paper::new(venue, symbol.clone()))
+        let books = BookSource { hub: inner.hub.clone(), account: account.to_owned(), venue };
+        Executor::Paper(Paper::new(books, symbol.clone()))
     } else {
         Executor::Live(Live::new(venue, row.config.pair.clone()))
     };

@@ -17,7 +17,7 @@ use domain::{
     time::Timestamp,
 };
 use engine::{
-    bot::{Bot, Command, FillReport, Input, Output},
+    bot::{Bot, Command, FillReport, Input, Output, PnlMark},
     intent::{IntentKind, IntentSize, OrderIntent},
     risk::Approved,
 };
@@ -38,6 +38,8 @@ use crate::clock;
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
 /// Least time between two price-driven P&L marks of a bot.
 const MARK_INTERVAL_MS: i64 = 5_000;
+/// Decimal places of stored averages and P&L figures.
+const STORED_DP: u32 = 12;
 
 /// A message to a bot task.
 #[derive(Debug)]
@@ -189,10 +191,9 @@ impl BotTask {
     /// Runs inputs through the bot and carries out its outputs, including the inputs those
     /// produce, until nothing is left.
     async fn step(&mut self, mut inputs: VecDeque<Input>) {
-        let mut filled = false;
+        let mut marked = None;
         while let Some(input) = inputs.pop_front() {
             let now = clock::now();
-            filled |= matches!(input, Input::Order { fill: Some(_), .. });
             for output in self.bot.handle(now, input) {
                 match output {
                     Output::Place(order) => {
@@ -214,10 +215,11 @@ impl BotTask {
                         self.journal.audit(now, &format!("{} refused: {reason}", intent.client_order_id)).await;
                     }
                     Output::Alert { kind, message } => self.inner.alert(Some(self.id()), kind, &message).await,
+                    Output::Mark(mark) => marked = Some(mark),
                 }
             }
         }
-        self.mark(filled).await;
+        self.mark(marked, marked.is_some()).await;
     }
 
     /// Writes the order ahead, then sends it.
@@ -394,38 +396,33 @@ impl BotTask {
         self.inner.alert(Some(self.id()), AlertKind::BotError, message).await;
     }
 
-    /// Marks the position and P&L: after a fill at once, on price moves at most every few
-    /// seconds.
-    async fn mark(&mut self, filled: bool) {
-        let Some(price) = self.bot.last_price() else { return };
+    /// Marks the position and P&L at the last price: after a fill at once, on price moves
+    /// at most every few seconds and only while the bot holds something.
+    async fn mark(&mut self, mark: Option<PnlMark>, filled: bool) {
+        let Some(mark) = mark.or_else(|| self.bot.mark()) else { return };
         let now = clock::now();
-        let wallet = self.bot.wallet();
-        let holdings = wallet.holdings();
         let due = match self.marked {
             None => true,
             Some((at, held)) => {
                 filled
-                    || held != holdings
-                    || (now.millis() - at.millis() >= MARK_INTERVAL_MS && !holdings.value().is_zero())
+                    || held != mark.holdings
+                    || (now.millis() - at.millis() >= MARK_INTERVAL_MS && !mark.holdings.value().is_zero())
             }
         };
         if !due {
             return;
         }
-        self.marked = Some((now, holdings));
-        let cost = wallet.cost().value();
-        let unrealized = holdings.value() * price.value() - cost;
-        let entry = if holdings.value().is_zero() { Decimal::ZERO } else { cost / holdings.value() };
+        self.marked = Some((now, mark.holdings));
         let position = PositionRow {
             bot: self.id(),
             pair: self.row.config.pair.clone(),
-            entry_price: Price::new(entry.round_dp(12)),
-            current_price: price,
-            amount: holdings,
-            unrealized_pnl: Quote::new(unrealized.round_dp(12)),
+            entry_price: Price::new(mark.entry_price.value().round_dp(STORED_DP)),
+            current_price: mark.price,
+            amount: mark.holdings,
+            unrealized_pnl: Quote::new(mark.unrealized.value().round_dp(STORED_DP)),
         };
-        let total = Quote::new((wallet.realized_pnl().value() + unrealized).round_dp(12));
-        let balance = Quote::new(self.row.config.budget.value() + total.value());
+        let total = Quote::new(mark.total.value().round_dp(STORED_DP));
+        let balance = Quote::new(mark.equity.value().round_dp(STORED_DP));
         let store = &self.inner.store;
         match store.set_position(&position, now).await {
             Ok(position) => {

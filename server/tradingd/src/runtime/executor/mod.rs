@@ -16,7 +16,10 @@ use domain::{
 use engine::{intent::OrderIntent, risk::Approved};
 use rust_decimal::Decimal;
 
-pub(crate) use self::{live::Live, paper::Paper};
+pub(crate) use self::{
+    live::Live,
+    paper::{BookSource, Paper},
+};
 use super::hub::LastTrade;
 
 /// One execution of an order.

@@ -16,10 +16,7 @@ use engine::{
 use exchange::{Exchange, types::SymbolInfo};
 
 use super::{Execution, Report};
-use crate::runtime::hub::LastTrade;
-
-/// Book levels a side fetched for a market order.
-const BOOK_DEPTH: u32 = 100;
+use crate::runtime::hub::{LastTrade, MarketHub};
 
 /// A limit order waiting for the market.
 #[derive(Debug)]
@@ -31,17 +28,27 @@ struct Resting {
     filled: Qty,
 }
 
+/// Where a paper executor reads order books: the hub's shared snapshots of one account.
+pub(crate) struct BookSource {
+    /// The hub.
+    pub(crate) hub: MarketHub,
+    /// The venue account's name.
+    pub(crate) account: String,
+    /// Its adapter.
+    pub(crate) venue: Arc<dyn Exchange>,
+}
+
 /// Fills a dry-run bot's orders.
 pub(crate) struct Paper {
-    venue: Arc<dyn Exchange>,
+    books: BookSource,
     symbol: SymbolInfo,
     resting: BTreeMap<String, Resting>,
 }
 
 impl Paper {
-    /// A paper executor for the pair described by `symbol`, reading books from `venue`.
-    pub(crate) fn new(venue: Arc<dyn Exchange>, symbol: SymbolInfo) -> Self {
-        Self { venue, symbol, resting: BTreeMap::new() }
+    /// A paper executor for the pair described by `symbol`, reading books from `books`.
+    pub(crate) fn new(books: BookSource, symbol: SymbolInfo) -> Self {
+        Self { books, symbol, resting: BTreeMap::new() }
     }
 
     fn execution(&self, id: &str, filled_before: Qty, side: Side, fill: &PaperFill, now: Timestamp) -> Report {
@@ -76,7 +83,8 @@ impl Paper {
                 vec![Report::refused(id, OrderEvent::Rejected, "a limit order is sized in base quantity".to_owned())]
             }
             (IntentKind::Market, size) => {
-                let book = match self.venue.order_book(&rules.pair, BOOK_DEPTH).await {
+                let source = &self.books;
+                let book = match source.hub.book(&source.account, &source.venue, &rules.pair).await {
                     Ok(book) => book,
                     Err(error) => {
                         return vec![Report::refused(id, OrderEvent::Rejected, format!("no order book: {error}"))];

@@ -1,0 +1,118 @@
+//! The runtime's own guarantees, against a real SQLite file and (for the hub) the local venue
+//! over loopback.
+// Test code: a failed unwrap is a failed test with its location.
+#![allow(clippy::unwrap_used)]
+
+use std::{path::PathBuf, sync::Arc, time::Duration};
+
+use domain::{
+    bot::{BotConfigInput, BotStatus},
+    pair::Pair,
+};
+use exchange::{
+    Exchange,
+    mexc::{Mexc, MexcConfig},
+};
+use mexc_sim::{DEMO_API_KEY, DEMO_API_SECRET, SimConfig, SimHandle, Simulator};
+use store::{StatusChange, Store};
+
+use super::{Runtime, hub::MarketHub};
+use crate::{bots::Bots, clock, config::Config, events::EventBus, venues::Venues};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+async fn poll_until<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
+    for _ in 0..400 {
+        if let Some(value) = check().await {
+            return value;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[tokio::test]
+async fn a_panicking_bot_task_pauses_that_bot_with_an_alert_and_spares_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("t.db")).await.unwrap();
+    let config = Config::load(&repo().join("config")).unwrap();
+    let venues = Venues::new(&config.exchanges).unwrap();
+    let runtime = Runtime::new(store.clone(), EventBus::default(), venues, dir.path().join("logs"));
+    let bots = Bots::new(store.clone(), EventBus::default(), config.validation_context(), runtime.clone());
+    let input = |name: &str| BotConfigInput {
+        name: Some(name.to_owned()),
+        trading_pair: Some("BTC/USDT".to_owned()),
+        strategy: Some("dca_accumulator".to_owned()),
+        budget: Some("100".to_owned()),
+        ..BotConfigInput::default()
+    };
+    let (faulty, healthy) =
+        (bots.create(&input("faulty")).await.unwrap(), bots.create(&input("healthy")).await.unwrap());
+    let changes: Vec<StatusChange> = [faulty.id, healthy.id]
+        .into_iter()
+        .map(|id| StatusChange {
+            id,
+            from: BotStatus::Created,
+            to: BotStatus::Running,
+            kill: false,
+            reason: "test".into(),
+        })
+        .collect();
+    store.change_status(&changes, clock::now()).await.unwrap();
+
+    let inner = Arc::clone(&runtime.inner);
+    for id in [faulty.id, healthy.id] {
+        inner.tasks.lock().unwrap().insert(id, tokio::sync::mpsc::unbounded_channel().0);
+    }
+    inner.supervise(faulty.id, async { panic!("a bug in one bot") });
+    inner.supervise(healthy.id, inner.shutdown.clone().cancelled_owned());
+
+    let alert = poll_until("the alert", async || {
+        store.alerts(Some(faulty.id), 10).await.unwrap().into_iter().find(|a| a.kind.as_str() == "bot_error")
+    })
+    .await;
+    assert!(alert.message.contains("failed unexpectedly"), "{alert:?}");
+    assert_eq!(store.bot(faulty.id).await.unwrap().status, BotStatus::Paused);
+    assert_eq!(store.bot(healthy.id).await.unwrap().status, BotStatus::Running);
+    assert_eq!(runtime.active(), vec![healthy.id], "the healthy bot keeps its task");
+    runtime.shutdown().await;
+}
+
+async fn venue() -> (SimHandle, Arc<dyn Exchange>) {
+    let mut config = SimConfig::demo(&repo().join("server/mexc-sim/data"));
+    config.speed = 600.0;
+    let sim = Simulator::start(config, tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()).await;
+    let adapter = Mexc::new(&MexcConfig::new(&sim.rest_url(), &sim.ws_url(), DEMO_API_KEY, DEMO_API_SECRET)).unwrap();
+    (sim, Arc::new(adapter))
+}
+
+#[tokio::test]
+async fn bots_on_one_pair_share_one_feed_which_stops_when_the_last_leaves() {
+    let (_sim, venue) = venue().await;
+    let hub = MarketHub::new(tokio_util::task::TaskTracker::new(), tokio_util::sync::CancellationToken::new());
+    let btc: Pair = "BTC/USDT".parse().unwrap();
+    let mut first = hub.subscribe("sim", &venue, &btc);
+    let mut second = hub.subscribe("sim", &venue, &btc);
+    let mut eth = hub.subscribe("sim", &venue, &"ETH/USDT".parse().unwrap());
+    assert_eq!(hub.feed_count(), 2, "one feed per pair, however many bots follow it");
+    for receiver in [&mut first, &mut second, &mut eth] {
+        receiver.changed().await.unwrap();
+        assert!(receiver.borrow().is_some_and(|t| t.price.value() > rust_decimal::Decimal::ZERO));
+    }
+    drop((first, second));
+    poll_until("the unused feed to stop", async || (hub.feed_count() == 1).then_some(())).await;
+}
+
+#[tokio::test]
+async fn paper_fills_at_one_moment_share_one_book_request() {
+    let (sim, venue) = venue().await;
+    let hub = MarketHub::new(tokio_util::task::TaskTracker::new(), tokio_util::sync::CancellationToken::new());
+    let btc: Pair = "BTC/USDT".parse().unwrap();
+    let before = sim.request_count();
+    let first = hub.book("sim", &venue, &btc).await.unwrap();
+    let second = hub.book("sim", &venue, &btc).await.unwrap();
+    assert_eq!(sim.request_count() - before, 1, "the second bot reads the same snapshot");
+    assert!(Arc::ptr_eq(&first, &second) && !first.asks.is_empty());
+}
