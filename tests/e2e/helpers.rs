@@ -158,6 +158,11 @@ impl Daemon {
 
     /// Starts the daemon with `config_dir` and `data_dir` on `port`, and waits until healthy.
     pub(crate) async fn start_with(config_dir: &Path, data_dir: &Path, port: u16) -> Self {
+        Self::start_with_flags(config_dir, data_dir, port, &[]).await
+    }
+
+    /// Like [`Self::start_with`], with extra command-line flags.
+    pub(crate) async fn start_with_flags(config_dir: &Path, data_dir: &Path, port: u16, flags: &[&str]) -> Self {
         let log = std::fs::File::create(data_dir.join(format!("tradingd-{port}.log"))).expect("log file");
         let child = AsyncCommand::new(bin("tradingd"))
             .arg("--config")
@@ -166,6 +171,7 @@ impl Daemon {
             .arg(data_dir)
             .arg("--grpc")
             .arg(format!("127.0.0.1:{port}"))
+            .args(flags)
             .stdout(Stdio::null())
             .stderr(log)
             .kill_on_drop(true)

@@ -4,9 +4,11 @@
 
 use std::time::Duration;
 
+use rust_decimal::Decimal;
 use tonic::transport::Channel;
 use tradingbot_proto::v1::{
     self as pb, alert_service_client::AlertServiceClient, bot_service_client::BotServiceClient,
+    event_service_client::EventServiceClient,
 };
 
 use crate::helpers::{DEMO_SECRET, Daemon, Sim, eventually, free_port};
@@ -45,6 +47,11 @@ async fn until_order(daemon: &Daemon, bot: i64, simulated: bool, status: pb::Ord
     .await
 }
 
+async fn position(bots: &BotServiceClient<Channel>, bot: i64) -> Option<pb::Position> {
+    let listed = bots.clone().list_positions(pb::ListPositionsRequest { bot_id: bot }).await.ok()?.into_inner();
+    listed.positions.into_iter().next()
+}
+
 async fn alerts(daemon: &Daemon, bot: i64) -> Vec<pb::Alert> {
     let mut client = AlertServiceClient::new(daemon.channel().await);
     client.list_alerts(pb::ListAlertsRequest { bot_id: bot, limit: 100 }).await.unwrap().into_inner().alerts
@@ -59,6 +66,8 @@ async fn a_dry_run_dca_bot_buys_on_real_data_then_pauses_goes_live_and_is_killed
     let data = tempfile::tempdir().unwrap();
     let daemon = Daemon::start(&data).await;
     let bot = dca_bot(&daemon, "paper", "BTC/USDT", true).await;
+    let mut watch = EventServiceClient::new(daemon.channel().await);
+    let mut events = watch.watch_events(pb::WatchEventsRequest { bot_id: bot.id }).await.unwrap().into_inner();
     let mut bots = daemon.bots().await;
     bots.start_bot(pb::StartBotRequest { id: bot.id }).await.unwrap();
 
@@ -72,18 +81,23 @@ async fn a_dry_run_dca_bot_buys_on_real_data_then_pauses_goes_live_and_is_killed
     let decision = order.decision.as_ref().unwrap();
     assert_eq!((decision.budget_before.as_str(), decision.budget_after.as_str()), ("100", "90"));
     assert!(!decision.summary.is_empty() && decision.signals.contains_key("price"), "{decision:?}");
+    assert!(decision.checks.iter().any(|c| c.name == "virtual_wallet" && c.passed), "{decision:?}");
     assert!(orders(&mut bots, bot.id, false).await.is_empty(), "a dry run sends nothing to the venue");
 
-    let positions = eventually("the position", PATIENCE, || {
-        let mut bots = bots.clone();
-        async move {
-            let p = bots.list_positions(pb::ListPositionsRequest { bot_id: bot.id }).await.ok()?.into_inner().positions;
-            (!p.is_empty()).then_some(p)
-        }
-    })
-    .await;
-    assert_eq!(positions[0].trading_pair, "BTC/USDT");
-    assert!(!positions[0].current_price.is_empty() && positions[0].amount != "0");
+    let held = eventually("the position", PATIENCE, || position(&bots, bot.id)).await;
+    assert_eq!(held.trading_pair, "BTC/USDT");
+    assert!(!held.current_price.is_empty() && held.amount != "0");
+    // Orders, positions and P&L marks are published as they change.
+    let mut seen = std::collections::BTreeSet::new();
+    while seen.len() < 3 {
+        let event = tokio::time::timeout(PATIENCE, events.message()).await.unwrap().unwrap().unwrap();
+        match event.kind {
+            Some(pb::event::Kind::Order(order)) if order.status() == pb::OrderStatus::Filled => seen.insert("order"),
+            Some(pb::event::Kind::Position(_)) => seen.insert("position"),
+            Some(pb::event::Kind::Pnl(_)) => seen.insert("pnl"),
+            _ => false,
+        };
+    }
     let log = std::fs::read_to_string(data.path().join(format!("logs/{}/orders.log", bot.id))).unwrap();
     assert!(log.contains(&format!("tb-{}-000001 placed: buy", bot.id)), "{log}");
     assert!(log.contains("-> filled"), "{log}");
@@ -114,24 +128,33 @@ async fn a_live_bot_resumes_after_a_restart_without_a_duplicate_order() {
     let config = sim.config_dir(DEMO_SECRET);
     let data = tempfile::tempdir().unwrap();
     let daemon = Daemon::start_with(config.path(), data.path(), free_port()).await;
-    let bot = dca_bot(&daemon, "live", "ETH/USDT", false).await;
-    daemon.bots().await.start_bot(pb::StartBotRequest { id: bot.id }).await.unwrap();
+    let bot = dca_bot(&daemon, "live", "BTC/USDT", false).await;
+    let neighbour = dca_bot(&daemon, "neighbour", "BTC/USDT", false).await;
+    let mut bots = daemon.bots().await;
+    for id in [bot.id, neighbour.id] {
+        bots.start_bot(pb::StartBotRequest { id }).await.unwrap();
+    }
     let before = until_order(&daemon, bot.id, false, pb::OrderStatus::Filled).await;
     assert_eq!(before.len(), 1);
     assert!(before[0].filled_amount != "0" && !before[0].average_price.is_empty(), "{:?}", before[0]);
-
-    let position = |daemon_bots: BotServiceClient<Channel>| async move {
-        let mut bots = daemon_bots;
-        let listed = bots.list_positions(pb::ListPositionsRequest { bot_id: bot.id }).await.ok()?.into_inner();
-        listed.positions.into_iter().next()
-    };
-    let marked = eventually("the position", PATIENCE, || async { position(daemon.bots().await).await }).await;
+    until_order(&daemon, neighbour.id, false, pb::OrderStatus::Filled).await;
+    // Two bots on one pair and one account: each position is exactly the bot's own fills.
+    for id in [bot.id, neighbour.id] {
+        let order = orders(&mut bots, id, false).await.remove(0);
+        let decimal = |text: &str| text.parse::<Decimal>().unwrap();
+        assert_eq!(order.fee_asset, "BTC", "a buy pays its fee in what it receives");
+        let own = decimal(&order.filled_amount) - decimal(&order.fees);
+        let held = eventually("the position", PATIENCE, || position(&bots, id)).await;
+        assert_eq!(decimal(&held.amount), own, "bot {id} holds its own fills only");
+    }
+    let marked = position(&bots, bot.id).await.unwrap();
 
     let daemon = daemon.restart().await;
     assert_eq!(status(&daemon, bot.id).await.status(), pb::BotStatus::Running);
     // A resumed bot marks its position at the first price it sees; by then it has decided.
+    let bots = daemon.bots().await;
     eventually("the resumed bot to mark its position", PATIENCE, || async {
-        position(daemon.bots().await).await.filter(|p| p.updated_at > marked.updated_at)
+        position(&bots, bot.id).await.filter(|p| p.updated_at > marked.updated_at)
     })
     .await;
     let mut bots = daemon.bots().await;
@@ -163,9 +186,7 @@ async fn a_crash_while_a_create_is_unanswered_is_resolved_by_client_id_after_res
 
 #[tokio::test]
 async fn a_global_kill_cancels_every_open_order_and_keeps_the_holdings() {
-    // A frozen market with split taker fills: each market buy takes a third and then waits.
-    let sim = Sim::start_at_speed("0").await;
-    sim.set_faults(serde_json::json!({ "partial_fill": true })).await;
+    let sim = frozen_sim().await;
     let config = sim.config_dir(DEMO_SECRET);
     let data = tempfile::tempdir().unwrap();
     let daemon = Daemon::start_with(config.path(), data.path(), free_port()).await;
@@ -186,11 +207,63 @@ async fn a_global_kill_cancels_every_open_order_and_keeps_the_holdings() {
         let done = until_order(&daemon, *id, false, pb::OrderStatus::Cancelled).await;
         assert_eq!(done.len(), 1, "no order after the kill: {done:?}");
         assert!(done[0].filled_amount != "0", "the part filled before the kill stays filled");
-        let positions = bots.list_positions(pb::ListPositionsRequest { bot_id: *id }).await.unwrap().into_inner();
-        assert!(positions.positions.iter().any(|p| p.amount != "0"), "holdings are never sold by a kill");
+        let held = position(&bots, *id).await.unwrap();
+        assert!(held.amount != "0", "holdings are never sold by a kill");
     }
     let global = alerts(&daemon, 0).await;
     assert!(global.iter().any(|a| a.alert_type == "kill_switch" && a.message.contains("global")), "{global:?}");
+}
+
+/// A frozen market with split taker fills: each market buy takes a third, then rests.
+async fn frozen_sim() -> Sim {
+    let sim = Sim::start_at_speed("0").await;
+    sim.set_faults(serde_json::json!({ "partial_fill": true })).await;
+    sim
+}
+
+#[tokio::test]
+async fn stop_cancels_pending_orders_only_when_asked_and_a_kept_order_is_still_followed() {
+    let sim = frozen_sim().await;
+    let config = sim.config_dir(DEMO_SECRET);
+    let data = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start_with(config.path(), data.path(), free_port()).await;
+    let (cancelling, keeping) =
+        (dca_bot(&daemon, "cancels", "BTC/USDT", false).await, dca_bot(&daemon, "keeps", "ETH/USDT", false).await);
+    let mut bots = daemon.bots().await;
+    for bot in [&cancelling, &keeping] {
+        bots.start_bot(pb::StartBotRequest { id: bot.id }).await.unwrap();
+        until_order(&daemon, bot.id, false, pb::OrderStatus::PartiallyFilled).await;
+    }
+    bots.stop_bot(pb::StopBotRequest { id: cancelling.id, cancel_pending: true }).await.unwrap();
+    bots.stop_bot(pb::StopBotRequest { id: keeping.id, cancel_pending: false }).await.unwrap();
+    until_order(&daemon, cancelling.id, false, pb::OrderStatus::Cancelled).await;
+    let kept = orders(&mut bots, keeping.id, false).await;
+    assert_eq!(kept[0].status(), pb::OrderStatus::PartiallyFilled, "a kept order stays on the venue");
+    assert_eq!(status(&daemon, keeping.id).await.status(), pb::BotStatus::Stopped);
+
+    // The stopped bot still follows its kept order: a kill now cancels it.
+    bots.kill_bot(pb::KillBotRequest { id: keeping.id, reason: "test".into() }).await.unwrap();
+    until_order(&daemon, keeping.id, false, pb::OrderStatus::Cancelled).await;
+}
+
+#[tokio::test]
+async fn shutdown_can_cancel_open_orders_and_the_bots_resume_afterwards() {
+    let sim = frozen_sim().await;
+    let config = sim.config_dir(DEMO_SECRET);
+    let data = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let daemon = Daemon::start_with_flags(config.path(), data.path(), port, &["--cancel-on-shutdown"]).await;
+    let bot = dca_bot(&daemon, "tidy", "ETH/USDT", false).await;
+    daemon.bots().await.start_bot(pb::StartBotRequest { id: bot.id }).await.unwrap();
+    until_order(&daemon, bot.id, false, pb::OrderStatus::PartiallyFilled).await;
+    assert_eq!(daemon.terminate().await, 0);
+
+    let daemon = Daemon::start_with(config.path(), data.path(), port).await;
+    let mut bots = daemon.bots().await;
+    let after = orders(&mut bots, bot.id, false).await;
+    assert_eq!(after.len(), 1);
+    assert_eq!(after[0].status(), pb::OrderStatus::Cancelled, "cancelled and recorded before the exit");
+    assert_eq!(status(&daemon, bot.id).await.status(), pb::BotStatus::Running, "shutdown is not a stop");
 }
 
 #[tokio::test]

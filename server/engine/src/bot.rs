@@ -319,7 +319,9 @@ impl Bot {
         [next_buy, self.ends_at].into_iter().flatten().min()
     }
 
-    fn open_order_ids(&self) -> Vec<String> {
+    /// Client ids of its orders that may still change.
+    #[must_use]
+    pub fn open_order_ids(&self) -> Vec<String> {
         self.orders.iter().filter(|(_, o)| o.status.is_open()).map(|(id, _)| id.clone()).collect()
     }
 

@@ -37,6 +37,9 @@ pub struct Daemon {
     pub config: Config,
     /// Directory holding the database and `logs/`.
     pub data_dir: PathBuf,
+    /// Cancel every bot's open orders when shutting down (bots keep their status and resume
+    /// at the next start).
+    pub cancel_on_shutdown: bool,
 }
 
 /// Runs the daemon on `listener` until `shutdown` is cancelled: opens (and migrates) the
@@ -52,6 +55,7 @@ pub async fn run(daemon: Daemon, listener: TcpListener, shutdown: CancellationTo
         Store::open(&db_path).await.with_context(|| format!("cannot open the database {}", db_path.display()))?;
 
     let events = EventBus::default();
+    let daemon_cancel = daemon.cancel_on_shutdown;
     let config = Arc::new(daemon.config);
     let venues = venues::Venues::new(&config.exchanges).context("cannot set up the venue adapters")?;
     let runtime = Runtime::new(store.clone(), events.clone(), venues.clone(), daemon.data_dir.join("logs"));
@@ -73,7 +77,7 @@ pub async fn run(daemon: Daemon, listener: TcpListener, shutdown: CancellationTo
             Ok(())
         }
     };
-    runtime.shutdown().await;
+    runtime.shutdown(daemon_cancel).await;
     store.close().await;
     tracing::info!("tradingd stopped; database closed");
     served

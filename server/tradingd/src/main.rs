@@ -19,6 +19,9 @@ struct Args {
     /// Address of the gRPC API. Binding anything but loopback exposes trading control.
     #[arg(long, default_value = "127.0.0.1:50051")]
     grpc: SocketAddr,
+    /// On shutdown, cancel every bot's open orders first (bots resume at the next start).
+    #[arg(long)]
+    cancel_on_shutdown: bool,
 }
 
 /// Exit code for an invalid configuration (as distinct from a runtime failure).
@@ -63,7 +66,8 @@ async fn serve(config: Config, args: Args) -> anyhow::Result<()> {
         tracing::info!("shutdown requested");
         signal.cancel();
     });
-    tradingd::run(Daemon { config, data_dir: args.data_dir }, listener, shutdown).await
+    let daemon = Daemon { config, data_dir: args.data_dir, cancel_on_shutdown: args.cancel_on_shutdown };
+    tradingd::run(daemon, listener, shutdown).await
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -159,8 +159,25 @@ impl Runtime {
         }
     }
 
-    /// Stops every bot task (state is already stored) and the market feeds.
-    pub async fn shutdown(&self) {
+    /// Stops every bot task (state is already stored) and the market feeds; with
+    /// `cancel_pending`, every bot's open orders are cancelled first.
+    pub async fn shutdown(&self, cancel_pending: bool) {
+        if cancel_pending {
+            let senders: Vec<_> =
+                self.inner.tasks.lock().unwrap_or_else(PoisonError::into_inner).values().cloned().collect();
+            let mut acks = Vec::new();
+            for sender in senders {
+                let (ack, done) = oneshot::channel();
+                if sender.send(Control::CancelOpenOrders(ack)).is_ok() {
+                    acks.push(done);
+                }
+            }
+            tracing::info!(bots = acks.len(), "cancelling open orders before shutdown");
+            let all = futures::future::join_all(acks);
+            if tokio::time::timeout(SHUTDOWN_WAIT, all).await.is_err() {
+                tracing::warn!("some cancels were not confirmed before shutdown; a restart reconciles them");
+            }
+        }
         self.inner.shutdown.cancel();
         self.inner.tracker.close();
         if tokio::time::timeout(SHUTDOWN_WAIT, self.inner.tracker.wait()).await.is_err() {

@@ -48,7 +48,13 @@ pub(crate) enum Control {
     Command(Command),
     /// Stop following the bot (its configuration changed); acknowledged once the task is gone.
     Retire(oneshot::Sender<()>),
+    /// Cancel every open order (the daemon is shutting down and was asked to); acknowledged
+    /// once the venue has answered or the wait ran out.
+    CancelOpenOrders(oneshot::Sender<()>),
 }
+
+/// How many polls a shutdown waits for cancels to be confirmed.
+const CANCEL_POLLS: u32 = 20;
 
 /// The fills so far of one open order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,6 +151,10 @@ impl BotTask {
                         let _ = ack.send(());
                         return;
                     }
+                    Some(Control::CancelOpenOrders(ack)) => {
+                        self.cancel_open_orders().await;
+                        let _ = ack.send(());
+                    }
                     None => return,
                 },
                 changed = self.prices.changed() => {
@@ -173,6 +183,24 @@ impl BotTask {
                 tracing::info!(bot = %self.id(), status = %self.bot.status(), "bot task finished: nothing left to follow");
                 return;
             }
+        }
+    }
+
+    /// Cancels every open order and follows them until the venue confirms (or the wait ends).
+    async fn cancel_open_orders(&mut self) {
+        for id in self.bot.open_order_ids() {
+            let now = clock::now();
+            self.journal.audit(now, &format!("{id} cancel requested: the daemon is shutting down")).await;
+            let reports = self.executor.cancel(&id, now).await;
+            self.apply(reports).await;
+        }
+        for _ in 0..CANCEL_POLLS {
+            if !self.executor.needs_polling() {
+                break;
+            }
+            tokio::time::sleep(POLL_INTERVAL).await;
+            let reports = self.executor.poll(clock::now()).await;
+            self.apply(reports).await;
         }
     }
 

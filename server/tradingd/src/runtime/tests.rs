@@ -77,7 +77,7 @@ async fn a_panicking_bot_task_pauses_that_bot_with_an_alert_and_spares_the_other
     assert_eq!(store.bot(faulty.id).await.unwrap().status, BotStatus::Paused);
     assert_eq!(store.bot(healthy.id).await.unwrap().status, BotStatus::Running);
     assert_eq!(runtime.active(), vec![healthy.id], "the healthy bot keeps its task");
-    runtime.shutdown().await;
+    runtime.shutdown(false).await;
 }
 
 async fn venue() -> (SimHandle, Arc<dyn Exchange>) {
