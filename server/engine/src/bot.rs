@@ -404,6 +404,7 @@ impl Bot {
                 return;
             }
         };
+        let was_open = tracked.status.is_open();
         tracked.status = next;
         let side = tracked.side;
         if let Some(fill) = fill {
@@ -421,6 +422,15 @@ impl Bot {
             }
             if let Some(mark) = self.mark() {
                 out.push(Output::Mark(mark));
+            }
+            // A fill the reservation did not cover (reported after its order ended, when the
+            // freed budget may be reserved again, or larger than asked): the venue and the bot
+            // disagree, so the bot stops buying until a person looks.
+            let w = &self.wallet;
+            if w.reserved().value() + w.cost().value() > w.cap().value() {
+                let late = if was_open { "" } else { "late " };
+                let message = format!("bot {}: a {late}fill of {id} took the bot over its budget", self.id);
+                self.halt(message, out);
             }
         }
         if !next.is_open() {
@@ -518,6 +528,20 @@ mod tests {
         outputs.iter().filter_map(|o| if let Output::Place(a) = o { Some(a.get().clone()) } else { None }).collect()
     }
 
+    impl Input {
+        /// This order event with a fill of `quote` at 100.
+        fn with_fill(self, quote: Decimal) -> Self {
+            let Self::Order { client_order_id, event, .. } = self else { return self };
+            let fill = FillReport {
+                qty: Qty::new(quote / dec!(100)),
+                quote: Quote::new(quote),
+                fee: Decimal::ZERO,
+                fee_in_quote: true,
+            };
+            Self::Order { client_order_id, event, fill: Some(fill) }
+        }
+    }
+
     fn filled(id: &str, qty: Decimal, quote: Decimal) -> Input {
         Input::Order {
             client_order_id: id.into(),
@@ -605,6 +629,32 @@ mod tests {
     }
 
     #[test]
+    fn a_late_fill_that_breaks_the_budget_pauses_the_bot_with_an_alert() {
+        let mut b = bot(dec!(20), dec!(0), None);
+        b.handle(at(0), Input::Command(Command::Start));
+        b.handle(at(0), Input::Price(Price::new(dec!(100))));
+        let cancel =
+            Input::Order { client_order_id: "tb-7-000001".into(), event: OrderEvent::CancelConfirmed, fill: None };
+        b.handle(at(1), cancel);
+        // The next buy reserves the budget the cancel freed ...
+        assert_eq!(placed(&b.handle(at(HOUR), Input::Tick)).len(), 1);
+        // ... then the cancelled order reports a fill after all.
+        let late = Input::Order {
+            client_order_id: "tb-7-000001".into(),
+            event: OrderEvent::PartiallyFilled,
+            fill: Some(FillReport {
+                qty: Qty::new(dec!(0.15)),
+                quote: Quote::new(dec!(15)),
+                fee: dec!(0),
+                fee_in_quote: true,
+            }),
+        };
+        let out = b.handle(at(HOUR + 1), late);
+        assert!(out.iter().any(|o| matches!(o, Output::Alert { kind: AlertKind::BotError, message } if message.contains("over its budget"))), "{out:?}");
+        assert_eq!(b.status(), BotStatus::Paused);
+    }
+
+    #[test]
     fn the_running_time_stops_the_bot() {
         let mut b = bot(dec!(100), dec!(0), Some(2 * HOUR));
         b.handle(at(0), Input::Command(Command::Start));
@@ -620,7 +670,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
 
         /// Whatever happens, nothing is placed after a kill (until a start), every placement
         /// is within the wallet, and the bot never sells more than it owns.
@@ -668,6 +718,49 @@ mod tests {
                 let w = b.wallet();
                 prop_assert!(w.reserved().value() + w.cost().value() <= w.cap().value(), "budget exceeded: {w:?}");
                 prop_assert!(w.holdings().value() >= Decimal::ZERO && w.sellable().value() >= Decimal::ZERO);
+            }
+        }
+
+        /// Fills may arrive late (after a cancel confirmed, when the freed budget is already
+        /// reserved again): the bot then either stays within its budget or pauses with an
+        /// alert, and never places an order while over it.
+        #[test]
+        fn late_fills_never_go_unnoticed(steps in proptest::collection::vec((0u8..5, 1u32..100, 1u32..200), 1..80)) {
+            let mut b = bot(dec!(40), dec!(0), None);
+            b.handle(at(0), Input::Command(Command::Start));
+            let mut now = 0;
+            // Each order with its quote size and what has filled of it: the venue never fills
+            // more than was asked, but may report it after the cancel.
+            let mut placed_ids: Vec<(String, Decimal)> = Vec::new();
+            let mut filled: BTreeMap<String, Decimal> = BTreeMap::new();
+            for (kind, percent, price) in steps {
+                now += HOUR / 2;
+                let input = match (kind, placed_ids.last()) {
+                    (0, _) => Input::Price(Price::new(Decimal::from(price))),
+                    (1, _) | (_, None) => Input::Tick,
+                    (2, Some((id, _))) => Input::Order { client_order_id: id.clone(), event: OrderEvent::CancelConfirmed, fill: None },
+                    // A fill of the last order, or of any earlier one, open or not.
+                    (_, Some(last)) => {
+                        let (id, quote) = if kind == 3 { last } else { &placed_ids[usize::try_from(price).unwrap() % placed_ids.len()] };
+                        let done = filled.entry(id.clone()).or_default();
+                        let part = (*quote * Decimal::from(percent) / dec!(100)).min(*quote - *done);
+                        *done += part;
+                        let event = if kind == 3 { OrderEvent::Filled } else { OrderEvent::PartiallyFilled };
+                        Input::Order { client_order_id: id.clone(), event, fill: None }.with_fill(part)
+                    }
+                };
+                let was_over = { let w = b.wallet(); w.reserved().value() + w.cost().value() > w.cap().value() };
+                let out = b.handle(at(now), input);
+                for intent in placed(&out) {
+                    prop_assert!(!was_over, "placed while over budget: {intent:?}");
+                    if let IntentSize::Quote(q) = intent.size {
+                        placed_ids.push((intent.client_order_id.clone(), q.value()));
+                    }
+                }
+                let w = b.wallet();
+                if w.reserved().value() + w.cost().value() > w.cap().value() {
+                    prop_assert!(b.status() != BotStatus::Running, "over budget and still running: {w:?}");
+                }
             }
         }
     }
