@@ -19,6 +19,9 @@ pub struct SimConfig {
     pub speed: f64,
     /// Where prices come from.
     pub market: MarketSource,
+    /// Extra symbols following a seeded random walk from 100 beside the market's own (for load
+    /// tests with more pairs than the recorded data has).
+    pub synthetic: Vec<String>,
     /// The API keys the venue accepts, each with its own balances.
     pub accounts: Vec<Account>,
     /// Faults injected from the start (switchable at run time).
@@ -105,6 +108,7 @@ impl SimConfig {
             seed: 1,
             speed: 60.0,
             market: MarketSource::Replay(files),
+            synthetic: Vec::new(),
             accounts: vec![Account {
                 api_key: DEMO_API_KEY.to_owned(),
                 api_secret: DEMO_API_SECRET.to_owned(),

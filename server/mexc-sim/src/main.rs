@@ -26,6 +26,9 @@ struct Args {
     /// Follow a seeded random walk instead of replaying the recorded candles.
     #[arg(long)]
     random_walk: bool,
+    /// Add this many seeded random-walk pairs (SYNAUSDT, SYNBUSDT, ...) for load tests.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=26))]
+    synthetic: u8,
 }
 
 /// The bundled data directory: beside the crate sources for `cargo run`, relative to the
@@ -61,6 +64,7 @@ async fn main() -> anyhow::Result<()> {
     };
     config.speed = args.speed;
     config.seed = args.seed;
+    config.synthetic = (b'A'..b'A' + args.synthetic).map(|letter| format!("SYN{}USDT", char::from(letter))).collect();
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;

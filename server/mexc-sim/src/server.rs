@@ -11,6 +11,7 @@ use std::{
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use rust_decimal::Decimal;
 use tokio::{net::TcpListener, sync::broadcast, sync::watch, task::JoinHandle};
 
 use crate::{
@@ -108,7 +109,7 @@ impl Simulator {
         let addr = listener.local_addr()?;
         let clock = Clock::new(config.speed);
         let anchor = clock.now().div_euclid(MINUTE) * MINUTE;
-        let series = match &config.market {
+        let mut series = match &config.market {
             MarketSource::Replay(files) => files
                 .iter()
                 .enumerate()
@@ -128,6 +129,12 @@ impl Simulator {
                 })
                 .collect(),
         };
+        let offset = series.len();
+        series.extend(config.synthetic.iter().enumerate().map(|(i, symbol)| {
+            let spec = SymbolSpec::for_symbol(symbol);
+            let candles = random_walk(config.seed, offset + i, &spec, Decimal::from(100));
+            Series::new(spec, offset + i, candles, anchor, config.seed)
+        }));
         if series.is_empty() {
             return Err(Error::Config("no symbol to simulate".to_owned()));
         }

@@ -148,3 +148,15 @@ async fn a_random_walk_market_serves_the_same_api() {
     assert_eq!(rows.as_array().unwrap().len(), 5);
     sim.handle.shutdown().await;
 }
+
+#[tokio::test]
+async fn synthetic_pairs_trade_beside_the_replayed_ones() {
+    let mut config = config();
+    config.synthetic = vec!["SYNAUSDT".into(), "SYNBUSDT".into()];
+    let sim = spawn(config).await;
+    let (_, all) = sim.get("/api/v3/exchangeInfo").await;
+    assert_eq!(all["symbols"].as_array().unwrap().len(), 4, "two replayed, two synthetic");
+    let (status, ticker) = sim.get("/api/v3/ticker/price?symbol=SYNBUSDT").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(dec(&ticker["price"]) > Decimal::ZERO, "{ticker}");
+}

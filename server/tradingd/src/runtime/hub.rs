@@ -29,6 +29,8 @@ pub(crate) struct LastTrade {
     pub(crate) price: Price,
     /// Its base quantity (zero for the opening ticker price).
     pub(crate) qty: Qty,
+    /// When the hub received it.
+    pub(crate) received: Instant,
 }
 
 type Feeds = Arc<Mutex<BTreeMap<(String, Pair), watch::Sender<Option<LastTrade>>>>>;
@@ -122,7 +124,11 @@ impl Feed {
         // The ticker gives bots a price before the first trade arrives.
         match self.venue.ticker(pair).await {
             Ok(ticker) => {
-                self.sender.send_replace(Some(LastTrade { price: ticker.last, qty: Qty::ZERO }));
+                self.sender.send_replace(Some(LastTrade {
+                    price: ticker.last,
+                    qty: Qty::ZERO,
+                    received: Instant::now(),
+                }));
             }
             Err(e) => tracing::warn!(account, %pair, error = %e, "no opening price; waiting for trades"),
         }
@@ -137,7 +143,11 @@ impl Feed {
                 }
                 event = stream.recv() => match event {
                     Some(MarketEvent::Trade(trade)) => {
-                        self.sender.send_replace(Some(LastTrade { price: trade.price, qty: trade.qty }));
+                        self.sender.send_replace(Some(LastTrade {
+                            price: trade.price,
+                            qty: trade.qty,
+                            received: Instant::now(),
+                        }));
                     }
                     Some(MarketEvent::Reconnected { backfilled }) => {
                         tracing::info!(account, %pair, backfilled, "market feed reconnected");

@@ -11,6 +11,7 @@ mod executor;
 mod hub;
 mod journal;
 mod rebuild;
+mod stats;
 mod task;
 #[cfg(test)]
 mod tests;
@@ -38,12 +39,15 @@ use self::{
     hub::{LastTrade, MarketHub},
     journal::Journal,
     rebuild::RebuildError,
+    stats::LoadStats,
     task::{BotTask, Control},
 };
 use crate::{clock, events::EventBus, venues::Venues};
 
 /// How long shutdown waits for bot tasks to finish their current step.
 const SHUTDOWN_WAIT: Duration = Duration::from_secs(10);
+/// How often the load figures are logged.
+const STATS_EVERY: Duration = Duration::from_secs(60);
 
 /// What every bot task shares.
 pub(crate) struct Inner {
@@ -54,6 +58,7 @@ pub(crate) struct Inner {
     logs_dir: PathBuf,
     symbols: tokio::sync::Mutex<BTreeMap<String, Arc<Vec<SymbolInfo>>>>,
     tasks: Mutex<BTreeMap<BotId, mpsc::UnboundedSender<Control>>>,
+    stats: LoadStats,
     tracker: TaskTracker,
     shutdown: CancellationToken,
 }
@@ -85,10 +90,13 @@ impl Runtime {
             logs_dir,
             symbols: tokio::sync::Mutex::default(),
             tasks: Mutex::default(),
+            stats: LoadStats::default(),
             tracker,
             shutdown,
         };
-        Self { inner: Arc::new(inner) }
+        let runtime = Self { inner: Arc::new(inner) };
+        runtime.inner.tracker.spawn(Arc::clone(&runtime.inner).log_load());
+        runtime
     }
 
     /// Starts a task for every running bot and every bot with orders that may still change.
@@ -179,6 +187,7 @@ impl Runtime {
             }
         }
         self.inner.shutdown.cancel();
+        tracing::info!(bots = self.active().len(), "runtime stopping: {}", self.inner.stats.summary());
         self.inner.tracker.close();
         if tokio::time::timeout(SHUTDOWN_WAIT, self.inner.tracker.wait()).await.is_err() {
             tracing::warn!("bot tasks still busy after {SHUTDOWN_WAIT:?}; stopping anyway");
@@ -193,6 +202,23 @@ impl Runtime {
 }
 
 impl Inner {
+    /// Logs the load figures every [`STATS_EVERY`] while bots run.
+    async fn log_load(self: Arc<Self>) {
+        let mut every = tokio::time::interval(STATS_EVERY);
+        every.tick().await;
+        loop {
+            tokio::select! {
+                () = self.shutdown.cancelled() => return,
+                _ = every.tick() => {
+                    let bots = self.tasks.lock().unwrap_or_else(PoisonError::into_inner).len();
+                    if bots > 0 {
+                        tracing::info!(bots, feeds = self.hub.feed_count(), "runtime load: {}", self.stats.summary());
+                    }
+                }
+            }
+        }
+    }
+
     /// Starts a supervised task for bot `id`.
     fn spawn(self: &Arc<Self>, id: BotId) {
         let (sender, receiver) = mpsc::unbounded_channel();

@@ -168,6 +168,7 @@ impl BotTask {
                         let reports = self.executor.on_trade(trade, clock::now());
                         self.apply(reports).await;
                         self.step(VecDeque::from([Input::Price(trade.price)])).await;
+                        self.inner.stats.event(trade.received.elapsed());
                     }
                 }
                 () = tokio::time::sleep(wake.unwrap_or_default()), if wake.is_some() => {
@@ -289,6 +290,7 @@ impl BotTask {
         );
         self.journal.audit(now, &line).await;
         self.publish_order(&id).await;
+        self.inner.stats.order();
         self.executor.place(&order, now).await
     }
 
