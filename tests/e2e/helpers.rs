@@ -73,9 +73,16 @@ impl Sim {
     /// Starts the simulator with the market clock at `speed` times real time (`0` freezes the
     /// market: no trades, and a taker order split by the `partial_fill` fault never finishes).
     pub(crate) async fn start_at_speed(speed: &str) -> Self {
+        Self::start_with_flags(&["--speed", speed]).await
+    }
+
+    /// Starts the simulator with extra command-line flags (`--speed`, `--synthetic`, ...).
+    pub(crate) async fn start_with_flags(flags: &[&str]) -> Self {
         let port = free_port();
         let child = AsyncCommand::new(bin("mexc-sim"))
-            .args(["--listen", &format!("127.0.0.1:{port}"), "--speed", speed, "--seed", "7", "--data"])
+            .args(["--listen", &format!("127.0.0.1:{port}"), "--seed", "7"])
+            .args(flags)
+            .arg("--data")
             .arg(repo_root().join("server/mexc-sim/data"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -201,6 +208,11 @@ impl Daemon {
             }
         })
         .await;
+    }
+
+    /// The process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id().expect("still running")
     }
 
     /// A channel to the daemon.
