@@ -211,6 +211,7 @@ impl Daemon {
     }
 
     /// The process id.
+    #[allow(dead_code, reason = "used by the fleet benchmark, which shares this file")]
     pub(crate) fn pid(&self) -> u32 {
         self.child.id().expect("still running")
     }
