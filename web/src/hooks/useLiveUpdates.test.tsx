@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FakeWebSocket } from '../test/fakeWebSocket';
 import { newQueryClient } from '../test/utils';
 import { queryKeys } from './queries';
-import { liveUrl, useLiveUpdates } from './useLiveUpdates';
+import { REFRESH_EVERY_MS, liveUrl, useLiveUpdates } from './useLiveUpdates';
 
 function setup() {
   const client = newQueryClient();
@@ -34,6 +34,22 @@ describe('useLiveUpdates', () => {
 
     expect(invalidate).toHaveBeenCalledWith({ queryKey: queryKeys.bots });
     expect(invalidate).toHaveBeenCalledWith({ queryKey: queryKeys.stats });
+  });
+
+  it('coalesces a burst of events into one refresh per window', () => {
+    vi.useFakeTimers();
+    const { invalidate } = setup();
+    const bots = () => invalidate.mock.calls.filter(([arg]) => arg?.queryKey === queryKeys.bots).length;
+    const event = { type: 'position', at: '2026-11-27T13:27:53Z', position: {} };
+
+    act(() => {
+      for (let i = 0; i < 50; i++) FakeWebSocket.instances[0].emit(event);
+    });
+    expect(bots()).toBe(1);
+    act(() => vi.advanceTimersByTime(REFRESH_EVERY_MS));
+    expect(bots()).toBe(2);
+    act(() => vi.advanceTimersByTime(10 * REFRESH_EVERY_MS));
+    expect(bots()).toBe(2);
   });
 
   it('reconnects with growing delays after the socket closes', () => {

@@ -4,6 +4,8 @@ import { queryKeys } from './queries';
 
 const MIN_DELAY_MS = 1_000;
 const MAX_DELAY_MS = 30_000;
+/** Refreshes at most this often; a burst of events (fills, P&L marks) becomes one refresh. */
+export const REFRESH_EVERY_MS = 1_000;
 
 /** WebSocket URL of the gateway's `/ws`, matching the page's protocol. */
 export function liveUrl(loc: Location = window.location): string {
@@ -11,8 +13,10 @@ export function liveUrl(loc: Location = window.location): string {
 }
 
 /**
- * Keeps React Query caches fresh: any message on `/ws` invalidates bots,
- * stats and P&L. Reconnects with exponential backoff when the socket closes.
+ * Keeps React Query caches fresh: a message on `/ws` invalidates bots, stats
+ * and P&L at once, and further messages within REFRESH_EVERY_MS are coalesced
+ * into one refresh at the end of that window. Reconnects with exponential
+ * backoff when the socket closes.
  */
 export function useLiveUpdates(): void {
   const queryClient = useQueryClient();
@@ -20,19 +24,40 @@ export function useLiveUpdates(): void {
   useEffect(() => {
     let socket: WebSocket | null = null;
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let refreshTimer: ReturnType<typeof setTimeout> | undefined;
+    let pending = false;
     let delay = MIN_DELAY_MS;
     let disposed = false;
+
+    const refresh = () => {
+      void queryClient.invalidateQueries({ queryKey: queryKeys.bots });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.stats });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.pnl });
+    };
+    const onEvent = () => {
+      if (refreshTimer !== undefined) {
+        pending = true;
+        return;
+      }
+      refresh();
+      const windowEnd = () => {
+        if (pending && !disposed) {
+          pending = false;
+          refresh();
+          refreshTimer = setTimeout(windowEnd, REFRESH_EVERY_MS);
+        } else {
+          refreshTimer = undefined;
+        }
+      };
+      refreshTimer = setTimeout(windowEnd, REFRESH_EVERY_MS);
+    };
 
     const connect = () => {
       socket = new WebSocket(liveUrl());
       socket.onopen = () => {
         delay = MIN_DELAY_MS;
       };
-      socket.onmessage = () => {
-        void queryClient.invalidateQueries({ queryKey: queryKeys.bots });
-        void queryClient.invalidateQueries({ queryKey: queryKeys.stats });
-        void queryClient.invalidateQueries({ queryKey: queryKeys.pnl });
-      };
+      socket.onmessage = onEvent;
       socket.onclose = () => {
         if (disposed) return;
         timer = setTimeout(connect, delay);
@@ -44,6 +69,7 @@ export function useLiveUpdates(): void {
     return () => {
       disposed = true;
       clearTimeout(timer);
+      clearTimeout(refreshTimer);
       socket?.close();
     };
   }, [queryClient]);
