@@ -264,31 +264,6 @@ impl Store {
         Ok(bots)
     }
 
-    /// Records a bot's wallet value (budget plus total P&L) and total P&L (realised plus
-    /// unrealised), as marked by the runtime.
-    ///
-    /// # Errors
-    /// [`Error::NotFound`] when there is no such bot.
-    pub async fn set_bot_results(
-        &self,
-        id: BotId,
-        current_balance: Quote,
-        total_pnl: Quote,
-        now: Timestamp,
-    ) -> Result<(), Error> {
-        let done = sqlx::query("UPDATE bots SET current_balance = ?, total_pnl = ?, updated_at = ? WHERE id = ?")
-            .bind(current_balance.to_string())
-            .bind(total_pnl.to_string())
-            .bind(now.millis())
-            .bind(id.0)
-            .execute(&self.pool)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(Error::NotFound { what: "bot", id: id.0 });
-        }
-        Ok(())
-    }
-
     /// Marks a bot deleted unless it is running. Its orders, fills and history stay.
     ///
     /// # Errors

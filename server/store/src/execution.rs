@@ -373,4 +373,72 @@ mod tests {
         assert!(store.bot_fills(b.id, false).await.unwrap().is_empty(), "live and simulated fills never mix");
         assert_eq!(store.next_order_seq(b.id).await.unwrap(), 2);
     }
+
+    #[tokio::test]
+    async fn open_orders_are_listed_for_reconciliation_until_they_end() {
+        let (_dir, store) = open().await;
+        let (live, paper) = (bot(&store, false).await, bot(&store, true).await);
+        store.insert_order(&new_order(live.id, "tb-1-000001", false), Timestamp::from_millis(1)).await.unwrap();
+        store.insert_order(&new_order(paper.id, "tb-2-000001", true), Timestamp::from_millis(1)).await.unwrap();
+        assert_eq!(store.bots_with_open_orders().await.unwrap(), vec![live.id, paper.id]);
+        assert_eq!(store.open_orders(live.id, false).await.unwrap()[0].client_order_id, "tb-1-000001");
+        assert!(store.open_orders(live.id, true).await.unwrap().is_empty(), "live and simulated never mix");
+
+        let update = OrderUpdateRow {
+            status: OrderStatus::Cancelled,
+            exchange_order_id: None,
+            filled_amount: Qty::ZERO,
+            average_price: None,
+            fees: Qty::ZERO,
+            fee_asset: None,
+            error: None,
+        };
+        store.update_order(live.id, "tb-1-000001", false, &update, Timestamp::from_millis(2)).await.unwrap();
+        assert!(store.open_orders(live.id, false).await.unwrap().is_empty());
+        assert_eq!(store.order(live.id, false, "tb-1-000001").await.unwrap().status, OrderStatus::Cancelled);
+        assert_eq!(store.bots_with_open_orders().await.unwrap(), vec![paper.id]);
+    }
+
+    #[tokio::test]
+    async fn a_mark_updates_the_position_and_the_bot_together() {
+        let (_dir, store) = open().await;
+        let b = bot(&store, false).await;
+        let position = crate::PositionRow {
+            bot: b.id,
+            pair: "BTC/USDT".parse().unwrap(),
+            entry_price: Price::new(dec!(100)),
+            current_price: Price::new(dec!(110)),
+            amount: Qty::new(dec!(0.1)),
+            unrealized_pnl: Quote::new(dec!(1)),
+        };
+        let mark = crate::MarkRow { position, current_balance: Quote::new(dec!(101)), total_pnl: Quote::new(dec!(1)) };
+        store.record_mark(&mark, Timestamp::from_millis(3)).await.unwrap();
+        let mut later = mark.clone();
+        later.position.current_price = Price::new(dec!(90));
+        later.position.unrealized_pnl = Quote::new(dec!(-1));
+        store.record_mark(&later, Timestamp::from_millis(4)).await.unwrap();
+        let positions = store.positions(b.id).await.unwrap();
+        assert_eq!(positions.len(), 1, "one row per bot and pair");
+        assert_eq!(
+            (positions[0].current_price, positions[0].unrealized_pnl),
+            (Price::new(dec!(90)), Quote::new(dec!(-1)))
+        );
+        let stored = store.bot(b.id).await.unwrap();
+        assert_eq!((stored.current_balance, stored.total_pnl), (Quote::new(dec!(101)), Quote::new(dec!(1))));
+        let mut gone = later;
+        gone.position.bot = BotId(999);
+        assert!(store.record_mark(&gone, Timestamp::from_millis(5)).await.is_err(), "no mark for a missing bot");
+        assert!(store.positions(BotId(999)).await.unwrap().is_empty(), "nothing half-written");
+    }
+
+    #[tokio::test]
+    async fn alerts_are_recorded_per_bot_or_global() {
+        let (_dir, store) = open().await;
+        let b = bot(&store, false).await;
+        let kind = domain::alert::AlertKind::KillSwitch;
+        store.insert_alert(Some(b.id), kind, "bot killed", Timestamp::from_millis(1)).await.unwrap();
+        store.insert_alert(None, kind, "global kill", Timestamp::from_millis(2)).await.unwrap();
+        assert_eq!(store.alerts(Some(b.id), 10).await.unwrap()[0].message, "bot killed");
+        assert_eq!(store.alerts(None, 10).await.unwrap().len(), 2);
+    }
 }

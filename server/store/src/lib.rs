@@ -23,7 +23,7 @@ pub use crate::{
     bots::{BotFilter, StatusChange},
     error::Error,
     execution::{FillRow, NewOrderRow, OrderUpdateRow, StoredFill},
-    orders::PositionRow,
+    orders::{MarkRow, PositionRow},
     reports::{FeeRow, PnlGrouping, PnlPoint, PnlRow, ReportFilter, Stats, TaxRow},
 };
 

@@ -31,6 +31,17 @@ pub struct PositionRow {
     pub unrealized_pnl: Quote,
 }
 
+/// A P&L mark of a bot: its position and its wallet figures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarkRow {
+    /// The position.
+    pub position: PositionRow,
+    /// Budget plus total P&L.
+    pub current_balance: Quote,
+    /// Realised plus unrealised P&L.
+    pub total_pnl: Quote,
+}
+
 fn decode_order(row: &SqliteRow, table: &'static str) -> Result<Order, Error> {
     let decision: String = row.try_get("decision")?;
     let decision: DecisionRecord = serde_json::from_str(&decision).map_err(|e| Error::Corrupt {
@@ -137,11 +148,24 @@ impl Store {
         Ok(ids.into_iter().map(BotId).collect())
     }
 
-    /// Records a bot's position in `pair` (replacing the previous figures).
+    /// Records a P&L mark in one transaction: the bot's position in its pair (replacing the
+    /// previous figures), its wallet value (budget plus total P&L) and its total P&L.
     ///
     /// # Errors
-    /// [`Error::Database`].
-    pub async fn set_position(&self, position: &PositionRow, now: Timestamp) -> Result<Position, Error> {
+    /// [`Error::NotFound`] when there is no such bot, [`Error::Database`] otherwise.
+    pub async fn record_mark(&self, mark: &MarkRow, now: Timestamp) -> Result<Position, Error> {
+        let position = &mark.position;
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query("UPDATE bots SET current_balance = ?, total_pnl = ?, updated_at = ? WHERE id = ?")
+            .bind(mark.current_balance.to_string())
+            .bind(mark.total_pnl.to_string())
+            .bind(now.millis())
+            .bind(position.bot.0)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(Error::NotFound { what: "bot", id: position.bot.0 });
+        }
         let row = sqlx::query(
             "INSERT INTO positions (bot_id, trading_pair, entry_price, current_price, amount, unrealized_pnl, created_at, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
@@ -156,8 +180,9 @@ impl Store {
         .bind(position.amount.to_string())
         .bind(position.unrealized_pnl.to_string())
         .bind(now.millis())
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(Position {
             id: row.try_get("id")?,
             bot_id: position.bot,

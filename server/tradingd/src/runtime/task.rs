@@ -22,7 +22,7 @@ use engine::{
     risk::Approved,
 };
 use rust_decimal::Decimal;
-use store::{FillRow, NewOrderRow, OrderUpdateRow, PositionRow};
+use store::{FillRow, MarkRow, NewOrderRow, OrderUpdateRow, PositionRow};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::{
@@ -453,19 +453,15 @@ impl BotTask {
         };
         let total = Quote::new(mark.total.value().round_dp(STORED_DP));
         let balance = Quote::new(mark.equity.value().round_dp(STORED_DP));
-        let store = &self.inner.store;
-        match store.set_position(&position, now).await {
+        let record = MarkRow { position, current_balance: balance, total_pnl: total };
+        match self.inner.store.record_mark(&record, now).await {
             Ok(position) => {
-                self.inner.events.publish(Event { at: now, kind: EventKind::PositionChanged(Box::new(position)) });
+                let events = &self.inner.events;
+                events.publish(Event { at: now, kind: EventKind::PositionChanged(Box::new(position)) });
+                let pnl = EventKind::Pnl { bot: self.id(), total_pnl: total, current_balance: balance };
+                events.publish(Event { at: now, kind: pnl });
             }
-            Err(e) => tracing::error!(bot = %self.id(), error = %e, "cannot record the position"),
-        }
-        match store.set_bot_results(self.id(), balance, total, now).await {
-            Ok(()) => self.inner.events.publish(Event {
-                at: now,
-                kind: EventKind::Pnl { bot: self.id(), total_pnl: total, current_balance: balance },
-            }),
-            Err(e) => tracing::error!(bot = %self.id(), error = %e, "cannot record the P&L"),
+            Err(e) => tracing::error!(bot = %self.id(), error = %e, "cannot record the P&L mark"),
         }
     }
 }
