@@ -62,6 +62,8 @@ pub trait Exchange: Send + Sync {
     async fn order_history(&self, pair: &Pair, from: Option<Timestamp>) -> Result<Vec<VenueOrder>>;
     /// The account's fills on the pair since `from`.
     async fn account_trades(&self, pair: &Pair, from: Option<Timestamp>) -> Result<Vec<AccountTrade>>;
+    /// The fills of one order (by the venue's id), oldest first.
+    async fn order_trades(&self, pair: &Pair, venue_order_id: &str) -> Result<Vec<AccountTrade>>;
     /// Live trades, candles and book top of `pair`, kept connected until the receiver drops;
     /// trades missed during a reconnect are recovered before `Reconnected` is delivered.
     fn market_stream(self: Arc<Self>, pair: &Pair) -> mpsc::Receiver<MarketEvent>;

@@ -100,6 +100,10 @@ async fn orders_rest_fill_and_cancel() {
     assert_eq!(filled.status, VenueOrderStatus::Filled);
     let trades = mexc.account_trades(&btc(), None).await.unwrap();
     assert!(trades.iter().any(|t| t.order_id == bought.venue_id && t.side == Side::Buy));
+    let own = mexc.order_trades(&btc(), &bought.venue_id).await.unwrap();
+    assert!(!own.is_empty() && own.iter().all(|t| t.order_id == bought.venue_id), "only that order's fills");
+    let executed: rust_decimal::Decimal = own.iter().map(|t| t.qty.value()).sum();
+    assert_eq!(executed, filled.executed_qty.value());
     let history = mexc.order_history(&btc(), None).await.unwrap();
     for id in [&resting.venue_id, &bought.venue_id] {
         assert!(history.iter().any(|o| &o.venue_id == id), "{id} missing from the order history");

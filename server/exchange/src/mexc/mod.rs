@@ -366,6 +366,12 @@ impl Exchange for Mexc {
         wire::account_trades(&body, pair)
     }
 
+    async fn order_trades(&self, pair: &Pair, venue_order_id: &str) -> Result<Vec<AccountTrade>> {
+        let params = [("symbol", pair.symbol()), ("orderId", venue_order_id.to_owned()), ("limit", "100".to_owned())];
+        let body = self.rest.signed(&Method::GET, "/api/v3/myTrades", &params, Action::Read(10)).await?;
+        wire::account_trades(&body, pair)
+    }
+
     fn market_stream(self: Arc<Self>, pair: &Pair) -> mpsc::Receiver<MarketEvent> {
         ws::market(self, pair.clone())
     }

@@ -25,8 +25,6 @@ use super::{Execution, ReconcileError, Report};
 
 /// How long after its creation "order does not exist" is believed (the venue's lag).
 const NOT_FOUND_AFTER_MS: i64 = 10_000;
-/// How far before an order's creation its fills are looked up (clock differences).
-const FILL_LOOKBACK_MS: i64 = 60_000;
 
 /// An order being followed.
 #[derive(Debug)]
@@ -209,7 +207,7 @@ impl Live {
                 error: None,
             });
         }
-        reports.extend(self.new_fills(id, &order, created_at).await?);
+        reports.extend(self.new_fills(id, &order).await?);
         let Some(followed) = self.following.get_mut(id) else { return Ok(reports) };
         followed.venue_id = Some(order.venue_id.clone());
         if let Some(event) = final_event(order.status) {
@@ -223,13 +221,12 @@ impl Live {
         Ok(reports)
     }
 
-    async fn new_fills(&mut self, id: &str, order: &VenueOrder, since: Timestamp) -> Result<Vec<Report>, Error> {
+    async fn new_fills(&mut self, id: &str, order: &VenueOrder) -> Result<Vec<Report>, Error> {
         let followed = self.following.get(id);
         if order.executed_qty.value() <= followed.map_or(Qty::ZERO, |f| f.executed).value() {
             return Ok(Vec::new());
         }
-        let from = Timestamp::from_millis(since.millis() - FILL_LOOKBACK_MS);
-        let trades = self.venue.account_trades(&self.pair, Some(from)).await?;
+        let trades = self.venue.order_trades(&self.pair, &order.venue_id).await?;
         let Some(followed) = self.following.get_mut(id) else { return Ok(Vec::new()) };
         let mut reports = Vec::new();
         for trade in trades.into_iter().filter(|t| t.order_id == order.venue_id) {
