@@ -102,8 +102,12 @@ async fn a_dry_run_dca_bot_buys_on_real_data_then_pauses_goes_live_and_is_killed
     assert!(log.contains(&format!("tb-{}-000001 placed: buy", bot.id)), "{log}");
     assert!(log.contains("-> filled"), "{log}");
 
-    // Paused, then promoted: history stays simulated, new orders go to the venue.
-    bots.pause_bot(pb::PauseBotRequest { id: bot.id }).await.unwrap();
+    // Paused, stopped, then promoted: history stays simulated, new orders go to the venue.
+    let paused = bots.pause_bot(pb::PauseBotRequest { id: bot.id }).await.unwrap().into_inner();
+    assert_eq!(paused.status(), pb::BotStatus::Paused);
+    let stopped = bots.stop_bot(pb::StopBotRequest { id: bot.id, cancel_pending: true }).await.unwrap().into_inner();
+    assert_eq!(stopped.status(), pb::BotStatus::Stopped);
+    assert_eq!(orders(&mut bots, bot.id, true).await.len(), 1, "nothing placed while paused or stopped");
     let live = bots.go_live(pb::GoLiveRequest { id: bot.id }).await.unwrap().into_inner();
     assert!(!live.is_dry_run);
     bots.start_bot(pb::StartBotRequest { id: bot.id }).await.unwrap();
@@ -161,6 +165,16 @@ async fn a_live_bot_resumes_after_a_restart_without_a_duplicate_order() {
     let after = orders(&mut bots, bot.id, false).await;
     assert_eq!(after.len(), 1, "the interval has not elapsed, so nothing new: {after:?}");
     assert_eq!(after[0].exchange_order_id, before[0].exchange_order_id);
+
+    // The live bot pauses, stops and is killed; its holdings stay.
+    let paused = bots.pause_bot(pb::PauseBotRequest { id: bot.id }).await.unwrap().into_inner();
+    assert_eq!(paused.status(), pb::BotStatus::Paused);
+    let stopped = bots.stop_bot(pb::StopBotRequest { id: bot.id, cancel_pending: false }).await.unwrap().into_inner();
+    assert_eq!(stopped.status(), pb::BotStatus::Stopped);
+    let killed = bots.kill_bot(pb::KillBotRequest { id: bot.id, reason: "test".into() }).await.unwrap().into_inner();
+    assert!(killed.killed);
+    assert_eq!(orders(&mut bots, bot.id, false).await.len(), 1, "a kill places nothing, sells nothing");
+    assert!(position(&bots, bot.id).await.is_some_and(|p| p.amount != "0"));
 }
 
 #[tokio::test]
