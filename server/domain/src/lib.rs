@@ -11,6 +11,7 @@
 
 pub mod alert;
 pub mod bot;
+pub mod candle;
 pub mod event;
 mod macros;
 pub mod money;

@@ -13,9 +13,11 @@
 
 use std::collections::BTreeMap;
 
+pub use crate::strategy::StrategyState;
 use domain::{
     alert::AlertKind,
     bot::{BotId, BotStatus, LifecycleCommand},
+    candle::Candle,
     money::{Price, Quote},
     order::{DecisionRecord, OrderEvent, OrderStatus, Side, client_order_id},
     symbol::SymbolRules,
@@ -26,10 +28,7 @@ use rust_decimal::Decimal;
 use crate::{
     intent::{IntentKind, IntentSize, OrderIntent},
     risk::{Approved, approve},
-    strategy::{
-        Desire,
-        dca::{self, DcaMemory, DcaParams, Holding},
-    },
+    strategy::{Action, Holding},
     wallet::{FillSide, Wallet, WalletFill},
 };
 
@@ -65,8 +64,10 @@ pub struct FillReport {
 /// Something that happened, handed to the bot.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
-    /// The market's last price (from a trade, a candle close or the book).
+    /// The market's last price (from a trade or the book).
     Price(Price),
+    /// A closed candle of the bot's pair (its close is also the last price).
+    Candle(Candle),
     /// A timer the bot asked for through [`Bot::next_wakeup`].
     Tick,
     /// One of the bot's orders changed.
@@ -156,13 +157,6 @@ impl PnlMark {
     }
 }
 
-/// The strategies the core can run so far.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StrategyState {
-    /// DCA Accumulator with its memory.
-    Dca(DcaParams, DcaMemory),
-}
-
 /// An order the bot is following.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Tracked {
@@ -171,7 +165,7 @@ struct Tracked {
 }
 
 /// A bot's trading state.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Bot {
     id: BotId,
     rules: SymbolRules,
@@ -204,7 +198,7 @@ pub struct OpenOrder {
 }
 
 /// Everything a bot is built from: at creation, or rebuilt from the database after a restart.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BotState {
     /// The bot's id (the prefix of its client order ids).
     pub id: BotId,
@@ -314,9 +308,7 @@ impl Bot {
     /// When the bot next needs a [`Input::Tick`] (a due buy, the end of its running time).
     #[must_use]
     pub fn next_wakeup(&self) -> Option<Timestamp> {
-        let StrategyState::Dca(params, memory) = &self.strategy;
-        let next_buy = memory.last_buy_at.map(|t| Timestamp::from_millis(t.millis() + params.interval_ms));
-        [next_buy, self.ends_at].into_iter().flatten().min()
+        [self.strategy.next_wakeup(), self.ends_at].into_iter().flatten().min()
     }
 
     /// Client ids of its orders that may still change.
@@ -345,6 +337,10 @@ impl Bot {
             Input::Command(command) => self.command(command, &mut out),
             Input::Order { client_order_id, event, fill } => self.order_update(&client_order_id, event, fill, &mut out),
             Input::Price(price) => self.last_price = Some(price),
+            Input::Candle(candle) => {
+                self.last_price = Some(candle.close);
+                self.strategy.on_candle(&candle);
+            }
             Input::Tick => {}
         }
         if self.status == BotStatus::Running && self.ends_at.is_some_and(|end| now >= end) {
@@ -446,17 +442,19 @@ impl Bot {
         if self.status != BotStatus::Running || self.killed || busy || self.quiet_until.is_some_and(|t| now < t) {
             return;
         }
-        let StrategyState::Dca(params, memory) = &self.strategy;
         let holding = Holding { qty: self.wallet.sellable(), cost: self.wallet.cost() };
-        let Some(desire) = dca::decide(params, memory, now, price, holding) else { return };
-        let (side, size, reason) = match desire {
-            Desire::Buy { quote, reason } => (Side::Buy, IntentSize::Quote(quote), reason),
-            Desire::Sell { qty, reason } => (Side::Sell, IntentSize::Base(qty), reason),
+        let Some(desire) = self.strategy.desire(now, price, holding) else { return };
+        let (side, size) = match desire.action {
+            Action::Buy(quote) => (Side::Buy, IntentSize::Quote(quote)),
+            Action::Sell(qty) => (Side::Sell, IntentSize::Base(qty)),
         };
         let id = client_order_id(self.id, self.next_seq);
         self.next_seq += 1;
-        let mut decision = DecisionRecord { summary: reason, ..DecisionRecord::default() };
+        let mut decision = DecisionRecord { summary: desire.reason, ..DecisionRecord::default() };
         decision.signals.insert("price".to_owned(), price.to_string());
+        for (name, value) in desire.signals {
+            decision.signals.insert(name.to_owned(), value);
+        }
         let intent = OrderIntent {
             client_order_id: id.clone(),
             pair: self.rules.pair.clone(),
@@ -467,19 +465,12 @@ impl Bot {
         };
         match approve(intent.clone(), &self.rules, &mut self.wallet, price) {
             Ok(approved) => {
-                if side == Side::Buy {
-                    let StrategyState::Dca(_, memory) = &mut self.strategy;
-                    *memory = DcaMemory { last_buy_at: Some(now), last_buy_price: Some(price) };
-                }
+                self.strategy.placed(desire.action, now, price);
                 self.orders.insert(id, Tracked { side, status: OrderStatus::Pending });
                 out.push(Output::Place(approved));
             }
             Err(refusal) => {
-                // A refused regular buy waits for the next interval rather than retrying at once.
-                if side == Side::Buy {
-                    let StrategyState::Dca(_, memory) = &mut self.strategy;
-                    memory.last_buy_at = Some(now);
-                }
+                self.strategy.refused(desire.action, now);
                 self.quiet_until = Some(Timestamp::from_millis(now.millis() + QUIET_AFTER_REFUSAL_MS));
                 out.push(Output::Refused { intent, reason: refusal.to_string() });
             }
@@ -499,7 +490,7 @@ mod tests {
 
     fn bot(budget: Decimal, take_profit: Decimal, ends_at: Option<i64>) -> Bot {
         let rules = crate::testing::btc_usdt();
-        let params = DcaParams {
+        let params = crate::strategy::dca::DcaParams {
             quote_amount: Quote::new(dec!(10)),
             interval_ms: HOUR,
             drop_trigger: Percent::new(dec!(0)),
@@ -509,7 +500,7 @@ mod tests {
         Bot::from_state(BotState {
             id: BotId(7),
             rules,
-            strategy: StrategyState::Dca(params, DcaMemory::default()),
+            strategy: StrategyState::Dca(params, crate::strategy::dca::DcaMemory::default()),
             wallet: Wallet::new(Quote::new(budget), false),
             status: BotStatus::Created,
             killed: false,

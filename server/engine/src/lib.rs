@@ -13,6 +13,7 @@
 #![deny(clippy::float_arithmetic)]
 
 pub mod bot;
+pub mod indicators;
 pub mod intent;
 pub mod paper;
 pub mod risk;

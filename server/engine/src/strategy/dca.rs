@@ -2,13 +2,18 @@
 //! and optionally take profit on the whole position.
 
 use domain::{
-    money::{Percent, Price, Qty, Quote},
-    strategy::{ParamValue, StrategyParams},
+    money::{Percent, Price, Quote},
+    strategy::StrategyParams,
     time::Timestamp,
 };
 use rust_decimal::Decimal;
 
-use super::Desire;
+use super::{
+    Action, Desire, Holding,
+    params::{decimal, integer},
+};
+
+const NAME: &str = "dca_accumulator";
 
 /// Parameters, read from the validated `strategy_params`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,29 +30,18 @@ pub struct DcaParams {
     pub take_profit: Percent,
 }
 
-fn decimal(params: &StrategyParams, name: &str) -> Result<Decimal, String> {
-    match params.get(name) {
-        Some(ParamValue::Decimal(d)) => Ok(*d),
-        other => Err(format!("dca_accumulator.{name}: expected a decimal, found {other:?}")),
-    }
-}
-
 impl DcaParams {
     /// Reads the parameters validated by the schema.
     ///
     /// # Errors
     /// When a parameter is missing or of the wrong type (the schema prevents both).
     pub fn from_params(params: &StrategyParams) -> Result<Self, String> {
-        let minutes = match params.get("interval_minutes") {
-            Some(ParamValue::Integer(m)) => *m,
-            other => return Err(format!("dca_accumulator.interval_minutes: expected an integer, found {other:?}")),
-        };
         Ok(Self {
-            quote_amount: Quote::new(decimal(params, "quote_amount")?),
-            interval_ms: minutes.saturating_mul(60_000),
-            drop_trigger: Percent::new(decimal(params, "drop_trigger_percent")?),
-            drop_extra: Quote::new(decimal(params, "drop_extra_quote")?),
-            take_profit: Percent::new(decimal(params, "take_profit_percent")?),
+            quote_amount: Quote::new(decimal(params, NAME, "quote_amount")?),
+            interval_ms: integer(params, NAME, "interval_minutes")?.saturating_mul(60_000),
+            drop_trigger: Percent::new(decimal(params, NAME, "drop_trigger_percent")?),
+            drop_extra: Quote::new(decimal(params, NAME, "drop_extra_quote")?),
+            take_profit: Percent::new(decimal(params, NAME, "take_profit_percent")?),
         })
     }
 }
@@ -59,15 +53,6 @@ pub struct DcaMemory {
     pub last_buy_at: Option<Timestamp>,
     /// Price at the last buy.
     pub last_buy_price: Option<Price>,
-}
-
-/// The bot's holding as the strategy sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Holding {
-    /// Base quantity held and not promised to an open sell.
-    pub qty: Qty,
-    /// Cost of the holding.
-    pub cost: Quote,
 }
 
 fn percent_of(value: Decimal, percent: Percent) -> Decimal {
@@ -88,39 +73,35 @@ pub fn decide(
     if !params.take_profit.value().is_zero() && !holding.qty.value().is_zero() {
         let average = holding.cost.value() / holding.qty.value();
         if p >= average + percent_of(average, params.take_profit) {
-            return Some(Desire::Sell {
-                qty: holding.qty,
-                reason: format!(
-                    "take profit: {price} is {}% over the average cost {}",
-                    params.take_profit,
-                    average.round_dp(8)
-                ),
-            });
+            let reason = format!(
+                "take profit: {price} is {}% over the average cost {}",
+                params.take_profit,
+                average.round_dp(8)
+            );
+            return Some(Desire::new(Action::Sell(holding.qty), reason));
         }
     }
     let due = memory.last_buy_at.is_none_or(|last| now.millis() - last.millis() >= params.interval_ms);
     if due {
-        return Some(Desire::Buy {
-            quote: params.quote_amount,
-            reason: "regular buy: the interval has passed".to_owned(),
-        });
+        return Some(Desire::new(Action::Buy(params.quote_amount), "regular buy: the interval has passed".to_owned()));
     }
     if !params.drop_trigger.value().is_zero()
         && !params.drop_extra.value().is_zero()
         && let Some(last) = memory.last_buy_price
         && p <= last.value() - percent_of(last.value(), params.drop_trigger)
     {
-        return Some(Desire::Buy {
-            quote: params.drop_extra,
-            reason: format!("extra buy: {price} is {}% or more below the last buy at {last}", params.drop_trigger),
-        });
+        let reason = format!("extra buy: {price} is {}% or more below the last buy at {last}", params.drop_trigger);
+        return Some(Desire::new(Action::Buy(params.drop_extra), reason));
     }
     None
 }
 
 #[cfg(test)]
 mod tests {
-    use domain::strategy::{StrategyDefaults, StrategyId, validate_params};
+    use domain::{
+        money::Qty,
+        strategy::{StrategyDefaults, StrategyId, validate_params},
+    };
     use rust_decimal_macros::dec;
 
     use super::*;
@@ -151,11 +132,14 @@ mod tests {
         let at = |ms| Timestamp::from_millis(ms);
         assert!(matches!(
             decide(&p, &DcaMemory::default(), at(0), Price::new(dec!(100)), EMPTY),
-            Some(Desire::Buy { .. })
+            Some(Desire { action: Action::Buy(_), .. })
         ));
         let memory = DcaMemory { last_buy_at: Some(at(0)), last_buy_price: Some(Price::new(dec!(100))) };
         assert_eq!(decide(&p, &memory, at(3_599_999), Price::new(dec!(100)), EMPTY), None);
-        assert!(matches!(decide(&p, &memory, at(3_600_000), Price::new(dec!(100)), EMPTY), Some(Desire::Buy { .. })));
+        assert!(matches!(
+            decide(&p, &memory, at(3_600_000), Price::new(dec!(100)), EMPTY),
+            Some(Desire { action: Action::Buy(_), .. })
+        ));
     }
 
     #[test]
@@ -165,11 +149,15 @@ mod tests {
             DcaMemory { last_buy_at: Some(Timestamp::from_millis(0)), last_buy_price: Some(Price::new(dec!(100))) };
         let soon = Timestamp::from_millis(60_000);
         assert_eq!(decide(&p, &memory, soon, Price::new(dec!(95.01)), EMPTY), None);
-        let Some(Desire::Buy { quote, .. }) = decide(&p, &memory, soon, Price::new(dec!(95)), EMPTY) else { panic!() };
+        let Some(Desire { action: Action::Buy(quote), .. }) = decide(&p, &memory, soon, Price::new(dec!(95)), EMPTY)
+        else {
+            panic!()
+        };
         assert_eq!(quote, Quote::new(dec!(5)));
         let holding = Holding { qty: Qty::new(dec!(2)), cost: Quote::new(dec!(200)) };
         assert_eq!(decide(&p, &memory, soon, Price::new(dec!(109.99)), holding), None);
-        let Some(Desire::Sell { qty, .. }) = decide(&p, &memory, soon, Price::new(dec!(110)), holding) else {
+        let Some(Desire { action: Action::Sell(qty), .. }) = decide(&p, &memory, soon, Price::new(dec!(110)), holding)
+        else {
             panic!()
         };
         assert_eq!(qty, Qty::new(dec!(2)));

@@ -1,25 +1,145 @@
 //! Strategies: market state in, desired trades out. They never see the wallet's internals or
 //! an executor; risk approval stands between what they want and what is sent.
+//!
+//! [`StrategyState`] is a bot's strategy with its memory; the bot asks it for a [`Desire`] when
+//! it may trade, and tells it what came of it.
 
 pub mod dca;
+pub mod mean_reversion;
+mod params;
 
-use domain::money::{Qty, Quote};
+use domain::{
+    candle::Candle,
+    money::{Price, Qty, Quote},
+    strategy::{StrategyId, StrategyParams},
+    time::Timestamp,
+};
 
-/// What a strategy wants, before sizing and risk approval.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Desire {
+use self::{
+    dca::{DcaMemory, DcaParams},
+    mean_reversion::MeanReversion,
+};
+
+/// What a strategy wants to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
     /// Buy at the market for this quote amount.
-    Buy {
-        /// Quote to spend.
-        quote: Quote,
-        /// Why, in words, for the decision record.
-        reason: String,
-    },
-    /// Sell this quantity at the market.
-    Sell {
-        /// Base quantity.
-        qty: Qty,
-        /// Why, in words, for the decision record.
-        reason: String,
-    },
+    Buy(Quote),
+    /// Sell this base quantity at the market.
+    Sell(Qty),
+}
+
+/// What a strategy wants, before sizing and risk approval, with why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Desire {
+    /// The trade.
+    pub action: Action,
+    /// Why, in words, for the decision record.
+    pub reason: String,
+    /// The signal values behind it, for the decision record.
+    pub signals: Vec<(&'static str, String)>,
+}
+
+impl Desire {
+    /// A desire with no signal values beyond the price.
+    #[must_use]
+    pub fn new(action: Action, reason: String) -> Self {
+        Self { action, reason, signals: Vec::new() }
+    }
+}
+
+/// The bot's holding as the strategy sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Holding {
+    /// Base quantity held and not promised to an open sell.
+    pub qty: Qty,
+    /// Cost of the holding.
+    pub cost: Quote,
+}
+
+/// A strategy the engine cannot run yet.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the {0} strategy cannot trade yet")]
+pub struct Unsupported(pub StrategyId);
+
+/// A bot's strategy with its memory.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StrategyState {
+    /// DCA Accumulator.
+    Dca(DcaParams, DcaMemory),
+    /// Mean Reversion on Bollinger bands (or z-scores), optionally filtered by RSI.
+    MeanReversion(Box<MeanReversion>),
+}
+
+impl StrategyState {
+    /// A fresh strategy from its validated parameters.
+    ///
+    /// # Errors
+    /// A message for parameters the schema should have refused, or [`Unsupported`].
+    pub fn new(id: StrategyId, params: &StrategyParams) -> Result<Self, StrategyError> {
+        match id {
+            StrategyId::DcaAccumulator => Ok(Self::Dca(DcaParams::from_params(params)?, DcaMemory::default())),
+            StrategyId::MeanReversion => Ok(Self::MeanReversion(Box::new(MeanReversion::from_params(params)?))),
+            other => Err(StrategyError::Unsupported(Unsupported(other))),
+        }
+    }
+
+    /// A closed candle of the bot's pair.
+    pub fn on_candle(&mut self, candle: &Candle) {
+        match self {
+            Self::Dca(..) => {}
+            Self::MeanReversion(mr) => mr.on_candle(candle),
+        }
+    }
+
+    /// What the strategy wants now, if anything.
+    pub fn desire(&mut self, now: Timestamp, price: Price, holding: Holding) -> Option<Desire> {
+        match self {
+            Self::Dca(params, memory) => dca::decide(params, memory, now, price, holding),
+            Self::MeanReversion(mr) => mr.desire(holding),
+        }
+    }
+
+    /// The desire was approved and its order placed.
+    pub fn placed(&mut self, action: Action, now: Timestamp, price: Price) {
+        if let (Self::Dca(_, memory), Action::Buy(_)) = (self, action) {
+            *memory = DcaMemory { last_buy_at: Some(now), last_buy_price: Some(price) };
+        }
+    }
+
+    /// The desire was refused by risk.
+    pub fn refused(&mut self, action: Action, now: Timestamp) {
+        // A refused regular buy waits for the next interval rather than retrying at once.
+        if let (Self::Dca(_, memory), Action::Buy(_)) = (self, action) {
+            memory.last_buy_at = Some(now);
+        }
+    }
+
+    /// When the strategy next needs a decision without new market data.
+    #[must_use]
+    pub fn next_wakeup(&self) -> Option<Timestamp> {
+        match self {
+            Self::Dca(params, memory) => {
+                memory.last_buy_at.map(|t| Timestamp::from_millis(t.millis() + params.interval_ms))
+            }
+            Self::MeanReversion(_) => None,
+        }
+    }
+}
+
+/// Why a strategy cannot be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StrategyError {
+    /// Not in the engine yet.
+    #[error(transparent)]
+    Unsupported(Unsupported),
+    /// A parameter is missing or of the wrong type (the schema prevents it).
+    #[error("{0}")]
+    Params(String),
+}
+
+impl From<String> for StrategyError {
+    fn from(message: String) -> Self {
+        Self::Params(message)
+    }
 }

@@ -1,0 +1,155 @@
+//! Indicators over a stream of values. They compute in `f64` (fast, and exact enough for a
+//! signal); their results are only compared with prices to raise signals, never turned into an
+//! order size.
+// Floats are allowed here and only here (DESIGN.md, money-safety invariant 1).
+#![allow(clippy::float_arithmetic, clippy::disallowed_types, clippy::cast_precision_loss)]
+
+use domain::money::Price;
+use rust_decimal::prelude::ToPrimitive;
+
+/// A price as `f64`, for indicators.
+#[must_use]
+pub fn to_f64(price: Price) -> f64 {
+    price.value().to_f64().unwrap_or(f64::NAN)
+}
+
+/// Mean and population standard deviation of the last `period` values (as Bollinger bands
+/// use them), updated in O(1) per value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RollingStats {
+    /// Values less `shift`, which keeps the sums small and the variance exact.
+    window: Vec<f64>,
+    shift: Option<f64>,
+    next: usize,
+    filled: bool,
+    sum: f64,
+    sum_sq: f64,
+}
+
+/// The mean and standard deviation of a full window.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MeanSd {
+    /// The mean.
+    pub mean: f64,
+    /// The population standard deviation.
+    pub sd: f64,
+}
+
+impl RollingStats {
+    /// Statistics over the last `period` values (`period` at least 1).
+    #[must_use]
+    pub fn new(period: usize) -> Self {
+        Self { window: vec![0.0; period.max(1)], shift: None, next: 0, filled: false, sum: 0.0, sum_sq: 0.0 }
+    }
+
+    /// Adds a value; the statistics once the window is full.
+    pub fn push(&mut self, value: f64) -> Option<MeanSd> {
+        let shift = *self.shift.get_or_insert(value);
+        let value = value - shift;
+        let old = std::mem::replace(&mut self.window[self.next], value);
+        self.sum += value - old;
+        self.sum_sq += value * value - old * old;
+        self.next += 1;
+        if self.next == self.window.len() {
+            self.next = 0;
+            self.filled = true;
+            // Re-sum once per lap so rounding errors cannot accumulate.
+            self.sum = self.window.iter().sum();
+            self.sum_sq = self.window.iter().map(|v| v * v).sum();
+        }
+        if !self.filled {
+            return None;
+        }
+        let n = self.window.len() as f64;
+        let mean = self.sum / n;
+        let variance = (self.sum_sq / n - mean * mean).max(0.0);
+        Some(MeanSd { mean: mean + shift, sd: variance.sqrt() })
+    }
+}
+
+/// Wilder's relative strength index.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rsi {
+    period: f64,
+    previous: Option<f64>,
+    seen: usize,
+    gain: f64,
+    loss: f64,
+}
+
+impl Rsi {
+    /// An RSI over `period` changes (`period` at least 1).
+    #[must_use]
+    pub fn new(period: usize) -> Self {
+        Self { period: period.max(1) as f64, previous: None, seen: 0, gain: 0.0, loss: 0.0 }
+    }
+
+    /// Adds a close; the RSI (0 to 100) once `period` changes have been seen.
+    pub fn push(&mut self, close: f64) -> Option<f64> {
+        let previous = self.previous.replace(close)?;
+        let change = close - previous;
+        let (up, down) = (change.max(0.0), (-change).max(0.0));
+        self.seen += 1;
+        if (self.seen as f64) <= self.period {
+            // The first average is a plain mean of the first `period` changes.
+            self.gain += up / self.period;
+            self.loss += down / self.period;
+        } else {
+            self.gain = (self.gain * (self.period - 1.0) + up) / self.period;
+            self.loss = (self.loss * (self.period - 1.0) + down) / self.period;
+        }
+        if (self.seen as f64) < self.period {
+            return None;
+        }
+        Some(if self.loss == 0.0 { 100.0 } else { 100.0 - 100.0 / (1.0 + self.gain / self.loss) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn rolling_stats_match_the_textbook_over_the_window() {
+        let mut stats = RollingStats::new(4);
+        assert_eq!(stats.push(2.0), None);
+        stats.push(4.0);
+        stats.push(4.0);
+        let full = stats.push(4.0).unwrap();
+        assert!((full.mean - 3.5).abs() < 1e-12 && (full.sd - 0.75_f64.sqrt()).abs() < 1e-12);
+        // The window slides: [4, 4, 4, 5].
+        let slid = stats.push(5.0).unwrap();
+        assert!((slid.mean - 4.25).abs() < 1e-12);
+    }
+
+    #[test]
+    fn rsi_is_100_when_prices_only_rise_and_low_when_they_fall() {
+        let mut rsi = Rsi::new(3);
+        let rising: Vec<Option<f64>> = [1.0, 2.0, 3.0, 4.0, 5.0].iter().map(|&c| rsi.push(c)).collect();
+        assert_eq!(rising[..3], [None, None, None]);
+        assert_eq!(rising[3], Some(100.0));
+        let mut rsi = Rsi::new(3);
+        let last = [10.0, 9.0, 8.0, 7.5, 7.0, 7.2].iter().filter_map(|&c| rsi.push(c)).last().unwrap();
+        assert!(last < 30.0, "{last}");
+    }
+
+    proptest! {
+        /// However long the stream, the rolling figures equal a direct computation.
+        #[test]
+        fn rolling_stats_never_drift(values in proptest::collection::vec(20_000.0f64..70_000.0, 30..3_000), period in 2usize..30) {
+            let mut stats = RollingStats::new(period);
+            let mut last = None;
+            for &v in &values {
+                last = stats.push(v);
+            }
+            let window = &values[values.len() - period..];
+            let mean = window.iter().sum::<f64>() / period as f64;
+            let sd = (window.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / period as f64).sqrt();
+            let got = last.unwrap();
+            prop_assert!((got.mean - mean).abs() < 1e-6 * mean);
+            prop_assert!((got.sd - sd).abs() < 1e-3 + 1e-6 * sd, "sd {} vs {}", got.sd, sd);
+        }
+    }
+}
