@@ -12,10 +12,11 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("tradingbot-proto", &[]),
     ("store", &["domain"]),
     ("engine", &["domain"]),
+    ("candles", &["domain"]),
     ("feeds", &["domain"]),
     ("exchange", &["domain"]),
     ("mexc-sim", &["domain"]),
-    ("tradingd", &["domain", "store", "engine", "exchange", "tradingbot-proto"]),
+    ("tradingd", &["domain", "store", "engine", "candles", "exchange", "tradingbot-proto"]),
     ("tradingctl", &["domain", "tradingbot-proto"]),
     ("gateway", &["tradingbot-proto"]),
 ];

@@ -432,6 +432,11 @@ impl Bot {
         if !next.is_open() {
             self.wallet.release(id);
         }
+        // Filled, failed and expired orders accept no further event: forget them, so the bot's
+        // books stay small however long it runs. A cancelled order may still report a late fill.
+        if matches!(next, OrderStatus::Filled | OrderStatus::Failed | OrderStatus::Expired) {
+            self.orders.remove(id);
+        }
     }
 
     fn trade(&mut self, now: Timestamp, out: &mut Vec<Output>) {

@@ -1,0 +1,300 @@
+//! The backtest driver: runs a bot over recorded candles with the paper-fill model, through the
+//! same `Bot::handle` the daemon runs live, as fast as the CPU allows.
+//!
+//! Conventions: the bot decides on each candle's close; a market order it places fills at the
+//! next candle's open, its quantity rounded down to the symbol's precision, paying `fee_rate`
+//! (in the base asset for buys, the quote asset for sells). Sizing comes from the virtual
+//! wallet and risk approval exactly as live.
+
+use domain::{
+    bot::{BotId, BotStatus},
+    candle::Candle,
+    money::{Percent, Price, Qty, Quote},
+    order::{OrderEvent, Side},
+    symbol::SymbolRules,
+    time::Timestamp,
+};
+use rust_decimal::Decimal;
+
+use crate::{
+    bot::{Bot, BotState, FillReport, Input, Output},
+    intent::{IntentKind, IntentSize, OrderIntent},
+    strategy::StrategyState,
+    wallet::Wallet,
+};
+
+/// A running bot for a backtest: `strategy` on the pair of `rules` with `budget`.
+#[must_use]
+pub fn bot(rules: SymbolRules, strategy: StrategyState, budget: Quote, compound: bool) -> Bot {
+    let state = BotState {
+        id: BotId(0),
+        rules,
+        strategy,
+        wallet: Wallet::new(budget, compound),
+        status: BotStatus::Running,
+        killed: false,
+        next_seq: 1,
+        ends_at: None,
+        open_orders: Vec::new(),
+    };
+    match Bot::from_state(state) {
+        Ok(bot) => bot,
+        // A bot without open orders reserves nothing, so this cannot fail.
+        Err(e) => unreachable!("an empty wallet refused nothing: {e}"),
+    }
+}
+
+/// How a backtest fills orders and what it records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// Fee per side, as a fraction (0.001 = 0.1 %).
+    pub fee_rate: Decimal,
+    /// Length of one candle in milliseconds (the decision happens at its close).
+    pub candle_ms: i64,
+    /// Record the equity at every candle close (for an equity curve).
+    pub equity_curve: bool,
+}
+
+/// One executed trade.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trade {
+    /// When it filled (the open of the candle after the decision).
+    pub at: Timestamp,
+    /// Buy or sell.
+    pub side: Side,
+    /// Fill price.
+    pub price: Price,
+    /// Base quantity.
+    pub qty: Qty,
+    /// Quote value.
+    pub quote: Quote,
+    /// Fee, in quote terms.
+    pub fee: Quote,
+    /// Realised result of a sale.
+    pub realized: Option<Quote>,
+    /// Why the bot traded.
+    pub reason: String,
+}
+
+/// What a backtest found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// Candles replayed.
+    pub candles: usize,
+    /// Every trade, in order.
+    pub trades: Vec<Trade>,
+    /// Fees paid, in quote terms.
+    pub fees: Quote,
+    /// Realised P&L at the end.
+    pub realized_pnl: Quote,
+    /// Wallet value at the last close.
+    pub final_equity: Quote,
+    /// Final equity less the budget.
+    pub total_pnl: Quote,
+    /// Sales with a gain.
+    pub wins: usize,
+    /// Sales with a loss (or break-even).
+    pub losses: usize,
+    /// Average gain of a winning sale.
+    pub average_win: Quote,
+    /// Average loss of a losing sale (negative).
+    pub average_loss: Quote,
+    /// Largest fall of the equity from a previous peak.
+    pub max_drawdown: Quote,
+    /// The same as a share of that peak.
+    pub max_drawdown_percent: Percent,
+    /// Share of candles that closed with a position.
+    pub exposure_percent: Percent,
+    /// Equity at each candle close, when asked for.
+    pub equity: Vec<(Timestamp, Quote)>,
+}
+
+impl Report {
+    /// Winning sales as a share of all sales, when there were any.
+    #[must_use]
+    pub fn win_rate_percent(&self) -> Option<Percent> {
+        let sales = self.wins + self.losses;
+        (sales > 0).then(|| Percent::new(Decimal::from(self.wins) * Decimal::ONE_HUNDRED / Decimal::from(sales)))
+    }
+}
+
+/// Running totals while replaying.
+#[derive(Default)]
+struct Tally {
+    peak: Decimal,
+    max_drawdown: Decimal,
+    max_drawdown_percent: Decimal,
+    exposed: usize,
+    fees: Decimal,
+    wins: (usize, Decimal),
+    losses: (usize, Decimal),
+}
+
+/// Fills a market intent at `open`, or says why it cannot be filled.
+fn fill_at(intent: &OrderIntent, bot: &Bot, open: Price, fee_rate: Decimal) -> Result<FillReport, String> {
+    let rules = bot.rules();
+    if intent.kind != IntentKind::Market {
+        return Err("backtests fill market orders only".to_owned());
+    }
+    let (qty, fee_in_quote) = match intent.size {
+        IntentSize::Quote(quote) => (rules.round_qty_down(Qty::new(quote.value() / open.value())), false),
+        IntentSize::Base(qty) => (qty, true),
+    };
+    rules.check_qty(qty, open).map_err(|e| e.to_string())?;
+    let quote = qty.value() * open.value();
+    let fee = if fee_in_quote { quote * fee_rate } else { qty.value() * fee_rate };
+    Ok(FillReport { qty, quote: Quote::new(quote), fee, fee_in_quote })
+}
+
+/// Replays `candles` (oldest first) through `bot`, which should be running. `progress` is
+/// called with the number of candles done every 65,536 candles.
+#[must_use]
+pub fn run(mut bot: Bot, candles: &[Candle], settings: &Settings, mut progress: impl FnMut(usize)) -> Report {
+    let budget = bot.wallet().budget().value();
+    let mut tally = Tally { peak: budget, ..Tally::default() };
+    let mut trades = Vec::new();
+    let mut equity = Vec::with_capacity(if settings.equity_curve { candles.len() } else { 0 });
+    let mut pending: Option<OrderIntent> = None;
+    let mut last_equity = budget;
+    for (i, candle) in candles.iter().enumerate() {
+        if i & 0xFFFF == 0 && i > 0 {
+            progress(i);
+        }
+        if let Some(intent) = pending.take() {
+            let realized_before = bot.wallet().realized_pnl().value();
+            let (event, fill) = match fill_at(&intent, &bot, candle.open, settings.fee_rate) {
+                Ok(fill) => (OrderEvent::Filled, Some(fill)),
+                Err(_) => (OrderEvent::Rejected, None),
+            };
+            let id = intent.client_order_id.clone();
+            // The bot places nothing while an order is open, so a fill yields no new order.
+            let _ = bot.handle(candle.open_time, Input::Order { client_order_id: id, event, fill: fill.clone() });
+            if let Some(fill) = fill {
+                let fee_quote = if fill.fee_in_quote { fill.fee } else { fill.fee * candle.open.value() };
+                tally.fees += fee_quote;
+                let realized = (intent.side == Side::Sell)
+                    .then(|| Quote::new(bot.wallet().realized_pnl().value() - realized_before));
+                if let Some(gain) = realized {
+                    let (count, sum) = if gain.value() > Decimal::ZERO { &mut tally.wins } else { &mut tally.losses };
+                    *count += 1;
+                    *sum += gain.value();
+                }
+                trades.push(Trade {
+                    at: candle.open_time,
+                    side: intent.side,
+                    price: candle.open,
+                    qty: fill.qty,
+                    quote: fill.quote,
+                    fee: Quote::new(fee_quote),
+                    realized,
+                    reason: intent.decision.summary,
+                });
+            }
+        }
+        let close_time = Timestamp::from_millis(candle.open_time.millis() + settings.candle_ms);
+        for output in bot.handle(close_time, Input::Candle(*candle)) {
+            if let Output::Place(order) = output {
+                pending = Some(order.into_inner());
+            }
+        }
+        let wallet = bot.wallet();
+        if !wallet.holdings().value().is_zero() {
+            tally.exposed += 1;
+            last_equity = budget + wallet.realized_pnl().value() + wallet.holdings().value() * candle.close.value()
+                - wallet.cost().value();
+        } else {
+            last_equity = budget + wallet.realized_pnl().value();
+        }
+        if last_equity > tally.peak {
+            tally.peak = last_equity;
+        } else if tally.peak - last_equity > tally.max_drawdown {
+            tally.max_drawdown = tally.peak - last_equity;
+            tally.max_drawdown_percent = tally.max_drawdown * Decimal::ONE_HUNDRED / tally.peak;
+        }
+        if settings.equity_curve {
+            equity.push((close_time, Quote::new(last_equity)));
+        }
+    }
+    progress(candles.len());
+    let average = |(count, sum): (usize, Decimal)| {
+        Quote::new(if count == 0 { Decimal::ZERO } else { (sum / Decimal::from(count)).round_dp(8) })
+    };
+    let exposure = if candles.is_empty() {
+        Decimal::ZERO
+    } else {
+        Decimal::from(tally.exposed) * Decimal::ONE_HUNDRED / Decimal::from(candles.len())
+    };
+    Report {
+        candles: candles.len(),
+        trades,
+        fees: Quote::new(tally.fees),
+        realized_pnl: bot.wallet().realized_pnl(),
+        final_equity: Quote::new(last_equity),
+        total_pnl: Quote::new(last_equity - budget),
+        wins: tally.wins.0,
+        losses: tally.losses.0,
+        average_win: average(tally.wins),
+        average_loss: average(tally.losses),
+        max_drawdown: Quote::new(tally.max_drawdown),
+        max_drawdown_percent: Percent::new(tally.max_drawdown_percent.round_dp(4)),
+        exposure_percent: Percent::new(exposure.round_dp(4)),
+        equity,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rust_decimal_macros::dec;
+
+    use super::*;
+    use crate::strategy::mean_reversion::{Entry, MeanReversion, MeanReversionParams};
+
+    fn candle(minute: i64, open: Decimal, close: Decimal) -> Candle {
+        let (o, c) = (Price::new(open), Price::new(close));
+        let (high, low) = if open > close { (o, c) } else { (c, o) };
+        Candle {
+            open_time: Timestamp::from_millis(minute * 60_000),
+            open: o,
+            high,
+            low,
+            close: c,
+            volume: Qty::new(dec!(1)),
+        }
+    }
+
+    #[test]
+    fn decisions_on_a_close_fill_at_the_next_open_with_fees_and_a_report() {
+        let params =
+            MeanReversionParams { period: 3, entry: Entry::Bollinger(1.0), rsi: None, quote: Quote::new(dec!(50)) };
+        let strategy = StrategyState::MeanReversion(Box::new(MeanReversion::new(params)));
+        let bot = bot(crate::testing::btc_usdt(), strategy, Quote::new(dec!(100)), false);
+        let path = [
+            candle(0, dec!(100), dec!(100)),
+            candle(1, dec!(100), dec!(101)),
+            candle(2, dec!(101), dec!(100)),
+            candle(3, dec!(99), dec!(90)), // below the band: buy at the next open
+            candle(4, dec!(80), dec!(78)),
+            candle(5, dec!(78), dec!(100)), // above the middle: sell at the next open
+            candle(6, dec!(102), dec!(102)),
+        ];
+        let settings = Settings { fee_rate: dec!(0.001), candle_ms: 60_000, equity_curve: true };
+        let report = run(bot, &path, &settings, |_| {});
+        assert_eq!(report.trades.len(), 2, "{:?}", report.trades);
+        let (buy, sell) = (&report.trades[0], &report.trades[1]);
+        assert_eq!(
+            (buy.side, buy.price, buy.at),
+            (Side::Buy, Price::new(dec!(80)), Timestamp::from_millis(4 * 60_000))
+        );
+        assert_eq!(buy.qty, Qty::new(dec!(0.625)));
+        assert_eq!(buy.fee, Quote::new(dec!(0.05)), "0.1 % of 0.625 BTC, valued at 80");
+        assert_eq!((sell.side, sell.price), (Side::Sell, Price::new(dec!(102))));
+        // The fee was paid in BTC, so 0.624375 is sold: 63.68625 less 0.06368625 fee, less the 50 cost.
+        assert_eq!(sell.qty, Qty::new(dec!(0.624375)));
+        assert_eq!(sell.realized, Some(Quote::new(dec!(13.62256375))));
+        assert_eq!((report.wins, report.losses, report.win_rate_percent()), (1, 0, Some(Percent::new(dec!(100)))));
+        assert_eq!(report.total_pnl, report.realized_pnl);
+        assert_eq!(report.equity.len(), path.len());
+        assert!(report.max_drawdown.value() > Decimal::ZERO, "the position fell before it recovered");
+        assert_eq!(report.exposure_percent, Percent::new(dec!(28.5714)));
+    }
+}
