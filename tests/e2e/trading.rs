@@ -108,6 +108,11 @@ async fn a_dry_run_dca_bot_buys_on_real_data_then_pauses_goes_live_and_is_killed
     let stopped = bots.stop_bot(pb::StopBotRequest { id: bot.id, cancel_pending: true }).await.unwrap().into_inner();
     assert_eq!(stopped.status(), pb::BotStatus::Stopped);
     assert_eq!(orders(&mut bots, bot.id, true).await.len(), 1, "nothing placed while paused or stopped");
+    // Its pair is part of its history now: moving it would sell holdings it never bought there.
+    let moved = pb::BotConfig { trading_pair: Some("ETH/USDT".into()), ..pb::BotConfig::default() };
+    let refused = bots.update_bot(pb::UpdateBotRequest { id: bot.id, config: Some(moved) }).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::FailedPrecondition);
+    assert!(refused.message().contains("copy it to trade elsewhere"), "{}", refused.message());
     let live = bots.go_live(pb::GoLiveRequest { id: bot.id }).await.unwrap().into_inner();
     assert!(!live.is_dry_run);
     bots.start_bot(pb::StartBotRequest { id: bot.id }).await.unwrap();
@@ -254,6 +259,9 @@ async fn stop_cancels_pending_orders_only_when_asked_and_a_kept_order_is_still_f
     let kept = orders(&mut bots, keeping.id, false).await;
     assert_eq!(kept[0].status(), pb::OrderStatus::PartiallyFilled, "a kept order stays on the venue");
     assert_eq!(status(&daemon, keeping.id).await.status(), pb::BotStatus::Stopped);
+
+    let refused = bots.delete_bot(pb::DeleteBotRequest { id: keeping.id }).await.unwrap_err();
+    assert!(refused.message().contains("has open orders"), "{}", refused.message());
 
     // The stopped bot still follows its kept order: a kill now cancels it.
     bots.kill_bot(pb::KillBotRequest { id: keeping.id, reason: "test".into() }).await.unwrap();

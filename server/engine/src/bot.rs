@@ -230,9 +230,14 @@ impl Bot {
         let BotState { id, rules, strategy, mut wallet, status, killed, next_seq, ends_at, open_orders } = state;
         let mut orders = BTreeMap::new();
         for order in open_orders {
-            match order.side {
-                Side::Buy => wallet.reserve_buy(&order.client_order_id, Quote::new(order.remaining))?,
-                Side::Sell => wallet.reserve_sell(&order.client_order_id, domain::money::Qty::new(order.remaining))?,
+            // An order whose fills used all it reserved is still followed until it ends.
+            if order.remaining > Decimal::ZERO {
+                match order.side {
+                    Side::Buy => wallet.reserve_buy(&order.client_order_id, Quote::new(order.remaining))?,
+                    Side::Sell => {
+                        wallet.reserve_sell(&order.client_order_id, domain::money::Qty::new(order.remaining))?;
+                    }
+                }
             }
             orders.insert(order.client_order_id, Tracked { side: order.side, status: order.status });
         }
@@ -308,7 +313,18 @@ impl Bot {
     /// When the bot next needs a [`Input::Tick`] (a due buy, the end of its running time).
     #[must_use]
     pub fn next_wakeup(&self) -> Option<Timestamp> {
-        [self.strategy.next_wakeup(), self.ends_at].into_iter().flatten().min()
+        if self.status != BotStatus::Running {
+            return None;
+        }
+        // A bot that cannot decide (killed, an order in flight, no price yet) is woken by what
+        // it waits for, not by the clock; after a refusal it waits out its quiet time.
+        let can_decide = !self.killed && !self.has_open_orders() && self.last_price.is_some();
+        let decision = self
+            .strategy
+            .next_wakeup()
+            .filter(|_| can_decide)
+            .map(|at| self.quiet_until.map_or(at, |quiet| at.max(quiet)));
+        [decision, self.ends_at].into_iter().flatten().min()
     }
 
     /// Client ids of its orders that may still change.
@@ -648,6 +664,46 @@ mod tests {
         let out = b.handle(at(HOUR + 1), late);
         assert!(out.iter().any(|o| matches!(o, Output::Alert { kind: AlertKind::BotError, message } if message.contains("over its budget"))), "{out:?}");
         assert_eq!(b.status(), BotStatus::Paused);
+    }
+
+    #[test]
+    fn a_rebuilt_order_that_used_all_it_reserved_is_followed_without_a_reservation() {
+        let template = bot(dec!(100), dec!(0), None);
+        let exhausted = OpenOrder {
+            client_order_id: "tb-7-000001".into(),
+            side: Side::Buy,
+            status: OrderStatus::PartiallyFilled,
+            remaining: Decimal::ZERO,
+        };
+        let state = BotState {
+            id: BotId(7),
+            rules: crate::testing::btc_usdt(),
+            strategy: template.strategy.clone(),
+            wallet: Wallet::new(Quote::new(dec!(100)), false),
+            status: BotStatus::Running,
+            killed: false,
+            next_seq: 2,
+            ends_at: None,
+            open_orders: vec![exhausted],
+        };
+        let mut b = Bot::from_state(state).unwrap();
+        assert!(b.has_open_orders() && b.wallet().reserved() == Quote::ZERO);
+        b.handle(at(0), Input::Price(Price::new(dec!(100))));
+        let end = Input::Order { client_order_id: "tb-7-000001".into(), event: OrderEvent::Filled, fill: None };
+        assert_eq!(placed(&b.handle(at(1), end)).len(), 1, "once it ended, the bot trades again");
+    }
+
+    #[test]
+    fn a_bot_that_cannot_decide_asks_for_no_timer() {
+        let mut b = bot(dec!(100), dec!(0), None);
+        b.handle(at(0), Input::Command(Command::Start));
+        assert_eq!(b.next_wakeup(), None, "no price yet");
+        b.handle(at(0), Input::Price(Price::new(dec!(100))));
+        assert_eq!(b.next_wakeup(), None, "its buy is in flight");
+        b.handle(at(1), filled("tb-7-000001", dec!(0.1), dec!(10)));
+        assert_eq!(b.next_wakeup(), Some(at(HOUR)));
+        b.handle(at(2), Input::Command(Command::Pause));
+        assert_eq!(b.next_wakeup(), None, "paused");
     }
 
     #[test]

@@ -131,6 +131,23 @@ impl Store {
         decode_order(&row, table)
     }
 
+    /// Whether the bot has traded: a fill, or an order that may still change, live or simulated.
+    /// Such a bot's pair, venue account and mode are part of its history.
+    ///
+    /// # Errors
+    /// [`Error::Database`].
+    pub async fn has_trading_history(&self, bot: BotId) -> Result<bool, Error> {
+        let traded: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM fills WHERE bot_id = ?1) OR EXISTS (SELECT 1 FROM simulated_fills WHERE bot_id = ?1)
+                OR EXISTS (SELECT 1 FROM orders WHERE bot_id = ?1 AND status IN ('pending', 'open', 'partially_filled', 'unknown'))
+                OR EXISTS (SELECT 1 FROM simulated_orders WHERE bot_id = ?1 AND status IN ('pending', 'open', 'partially_filled', 'unknown'))",
+        )
+        .bind(bot.0)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(traded)
+    }
+
     /// Bots (not deleted) with live or simulated orders that may still change: they need
     /// following even when not running.
     ///

@@ -13,7 +13,9 @@ use domain::{
     validation::Violations,
 };
 use engine::bot::Command;
+use std::sync::Arc;
 use store::{BotFilter, StatusChange, Store};
+
 use tokio::sync::Mutex;
 
 use crate::{clock, events::EventBus, runtime::Runtime};
@@ -54,7 +56,9 @@ pub struct Bots {
     events: EventBus,
     ctx: ValidationContext,
     runtime: Runtime,
-    writes: Mutex<()>,
+    /// The runtime's status lock: a check and the write that depends on it never interleave
+    /// with another request or with a change the runtime makes.
+    writes: Arc<Mutex<()>>,
 }
 
 impl Bots {
@@ -62,7 +66,8 @@ impl Bots {
     /// lifecycle commands to `runtime`.
     #[must_use]
     pub fn new(store: Store, events: EventBus, ctx: ValidationContext, runtime: Runtime) -> Self {
-        Self { store, events, ctx, runtime, writes: Mutex::new(()) }
+        let writes = runtime.status_lock();
+        Self { store, events, ctx, runtime, writes }
     }
 
     fn publish(&self, bot: &Bot) {
@@ -102,10 +107,22 @@ impl Bots {
     /// # Errors
     /// [`BotError::Conflict`] while the bot runs, [`BotError::Invalid`] for bad fields.
     pub async fn update(&self, id: BotId, patch: &BotConfigInput) -> Result<Bot, BotError> {
-        let _guard = self.writes.lock().await;
+        let guard = self.writes.lock().await;
         let bot = self.get(id).await?;
         bot.check_editable().map_err(BotError::Conflict)?;
         let config = bot.config.update(patch, &self.ctx).map_err(BotError::Invalid)?;
+        let moved = config.pair != bot.config.pair
+            || config.exchange != bot.config.exchange
+            || config.is_dry_run != bot.config.is_dry_run;
+        if moved && self.store.has_trading_history(id).await.map_err(BotError::Store)? {
+            return Err(BotError::Conflict(format!(
+                "bot {id} has traded as {} on {} ({}); its pair, venue account and mode belong to that history: \
+                 copy it to trade elsewhere, or promote it with go-live",
+                bot.config.pair,
+                bot.config.exchange,
+                if bot.config.is_dry_run { "dry run" } else { "live" }
+            )));
+        }
         let bot = self
             .store
             .update_bot_config(id, bot.status, &config, clock::now())
@@ -113,6 +130,7 @@ impl Bots {
             .map_err(|e| BotError::from_store(id, e))?;
         tracing::info!(bot = %id, "bot configuration edited");
         self.publish(&bot);
+        drop(guard);
         self.runtime.reload(id).await;
         Ok(bot)
     }
@@ -126,6 +144,11 @@ impl Bots {
         let bot = self.get(id).await?;
         if bot.status == BotStatus::Running {
             return Err(BotError::Conflict(format!("bot {id} is running; stop it before deleting it")));
+        }
+        if self.has_open_orders(&bot).await? {
+            return Err(BotError::Conflict(format!(
+                "bot {id} has open orders; stop it with cancel (or kill it) before deleting it"
+            )));
         }
         let now = clock::now();
         self.store.delete_bot(id, now).await.map_err(|e| BotError::from_store(id, e))?;
@@ -206,13 +229,18 @@ impl Bots {
     /// # Errors
     /// [`BotError::Conflict`] when the bot is already live or running.
     pub async fn go_live(&self, id: BotId) -> Result<Bot, BotError> {
-        let _guard = self.writes.lock().await;
+        let guard = self.writes.lock().await;
         let bot = self.get(id).await?;
         if !bot.config.is_dry_run {
             return Err(BotError::Conflict(format!("bot {id} already trades live")));
         }
         if bot.status == BotStatus::Running {
             return Err(BotError::Conflict(format!("bot {id} is running; pause or stop it before going live")));
+        }
+        if self.has_open_orders(&bot).await? {
+            return Err(BotError::Conflict(format!(
+                "bot {id} has open simulated orders; stop it with cancel before going live"
+            )));
         }
         let patch = BotConfigInput { is_dry_run: Some(false), ..BotConfigInput::default() };
         let config = bot.config.update(&patch, &self.ctx).map_err(BotError::Invalid)?;
@@ -223,6 +251,7 @@ impl Bots {
             .map_err(|e| BotError::from_store(id, e))?;
         tracing::warn!(bot = %id, "bot promoted to live trading");
         self.publish(&bot);
+        drop(guard);
         self.runtime.reload(id).await;
         Ok(bot)
     }
@@ -260,6 +289,11 @@ impl Bots {
         let bot = self.get(id).await?;
         let simulated = simulated.unwrap_or(bot.config.is_dry_run);
         self.store.orders(id, simulated, status, limit).await.map_err(BotError::Store)
+    }
+
+    async fn has_open_orders(&self, bot: &Bot) -> Result<bool, BotError> {
+        let open = self.store.open_orders(bot.id, bot.config.is_dry_run).await.map_err(BotError::Store)?;
+        Ok(!open.is_empty())
     }
 
     /// A bot's open positions.

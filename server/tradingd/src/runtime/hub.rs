@@ -94,7 +94,10 @@ impl MarketHub {
         let key = (account.to_owned(), pair.clone());
         let mut feeds = self.feeds.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(sender) = feeds.get(&key) {
-            return sender.subscribe();
+            // A bot joining a running feed starts from the latest trade, not the next one.
+            let mut receiver = sender.subscribe();
+            receiver.mark_changed();
+            return receiver;
         }
         let (sender, receiver) = watch::channel(None);
         feeds.insert(key.clone(), sender.clone());

@@ -25,7 +25,7 @@ use std::{
 
 use domain::{
     alert::AlertKind,
-    bot::{Bot as BotRow, BotId, BotStatus},
+    bot::{Bot as BotRow, BotId, BotStatus, LifecycleCommand},
     event::{Event, EventKind},
     pair::Pair,
 };
@@ -58,6 +58,8 @@ pub(crate) struct Inner {
     logs_dir: PathBuf,
     symbols: tokio::sync::Mutex<BTreeMap<String, Arc<Vec<SymbolInfo>>>>,
     tasks: Mutex<BTreeMap<BotId, mpsc::UnboundedSender<Control>>>,
+    /// Serialises every bot status change, the bot service's and the runtime's.
+    writes: Arc<tokio::sync::Mutex<()>>,
     stats: LoadStats,
     tracker: TaskTracker,
     shutdown: CancellationToken,
@@ -90,6 +92,7 @@ impl Runtime {
             logs_dir,
             symbols: tokio::sync::Mutex::default(),
             tasks: Mutex::default(),
+            writes: Arc::default(),
             stats: LoadStats::default(),
             tracker,
             shutdown,
@@ -116,27 +119,26 @@ impl Runtime {
         Ok(())
     }
 
+    /// The lock that serialises bot status changes; the bot service holds it for its own.
+    #[must_use]
+    pub fn status_lock(&self) -> Arc<tokio::sync::Mutex<()>> {
+        Arc::clone(&self.inner.writes)
+    }
+
     /// Ids of the bots that have a task.
     #[must_use]
     pub fn active(&self) -> Vec<BotId> {
         self.inner.tasks.lock().unwrap_or_else(PoisonError::into_inner).keys().copied().collect()
     }
 
-    /// Hands a person's command (already recorded by the bot service) to the bot's task,
-    /// starting one for a start.
+    /// Hands a person's command (already recorded by the bot service) to the bot's task. A bot
+    /// without a task gets one for a start, and for a kill or a cancelling stop (it may have
+    /// orders left from before a failure): the task rebuilds it, then carries the command out.
     pub async fn command(&self, id: BotId, command: Command) {
-        let delivered = {
-            let tasks = self.inner.tasks.lock().unwrap_or_else(PoisonError::into_inner);
-            tasks.get(&id).is_some_and(|sender| sender.send(Control::Command(command)).is_ok())
-        };
-        match (delivered, command) {
-            (true, _) => {}
-            (false, Command::Start) => self.inner.spawn(id),
-            (false, Command::Kill) => {
-                let message = format!("bot {id} killed: it had no open orders; holdings kept");
-                self.inner.alert(Some(id), AlertKind::KillSwitch, &message).await;
-            }
-            (false, Command::Pause | Command::Stop { .. }) => {}
+        let needs_task = matches!(command, Command::Start | Command::Kill | Command::Stop { cancel_pending: true });
+        if !self.inner.deliver(id, command) && needs_task {
+            self.inner.spawn(id);
+            self.inner.deliver(id, command);
         }
     }
 
@@ -219,6 +221,12 @@ impl Inner {
         }
     }
 
+    /// Sends a command to the bot's task; false when it has none.
+    fn deliver(&self, id: BotId, command: Command) -> bool {
+        let tasks = self.tasks.lock().unwrap_or_else(PoisonError::into_inner);
+        tasks.get(&id).is_some_and(|sender| sender.send(Control::Command(command)).is_ok())
+    }
+
     /// Starts a supervised task for bot `id`.
     fn spawn(self: &Arc<Self>, id: BotId) {
         let (sender, receiver) = mpsc::unbounded_channel();
@@ -243,7 +251,7 @@ impl Inner {
                 inner.forget(id);
                 let message = format!("bot {id} failed unexpectedly and was paused: {error}");
                 tracing::error!(bot = %id, %error, "bot task panicked");
-                inner.record_status(id, BotStatus::Paused, &message).await;
+                inner.record_status(id, LifecycleCommand::Pause, &message).await;
                 inner.alert(Some(id), AlertKind::BotError, &message).await;
             }
         });
@@ -263,17 +271,28 @@ impl Inner {
             Err(RebuildError::Unsupported(strategy)) => {
                 tracing::warn!(bot = %id, %strategy, "the strategy has no engine yet; the bot places no orders");
                 self.forget(id);
+                let mut control = control;
+                while let Ok(message) = control.try_recv() {
+                    if let Control::Command(Command::Kill) = message {
+                        let text = format!("bot {id} killed: it had no orders; holdings kept");
+                        self.alert(Some(id), AlertKind::KillSwitch, &text).await;
+                    }
+                }
                 return;
             }
             Err(RebuildError::Unreconcilable(reason)) => {
                 self.forget(id);
                 let message = format!("bot {id} paused: cannot reconcile it with the venue: {reason}");
                 tracing::error!(bot = %id, %reason, "bot cannot be reconciled; paused");
-                self.record_status(id, BotStatus::Paused, &message).await;
+                self.record_status(id, LifecycleCommand::Pause, &message).await;
                 self.alert(Some(id), AlertKind::ReconciliationFailure, &message).await;
                 return;
             }
         };
+        if row.killed_at.is_some() && rebuilt.bot.has_open_orders() {
+            // Killed while orders were open (before a crash, say): cancel them now.
+            self.deliver(id, Command::Kill);
+        }
         let prices = self.resubscribe(&row);
         let task = BotTask {
             journal: Journal::new(&self.logs_dir, id),
@@ -284,6 +303,7 @@ impl Inner {
             prices,
             progress: rebuilt.progress,
             marked: None,
+            broken: false,
         };
         tracing::info!(bot = %id, "bot task started");
         task.run(rebuilt.reports, control).await;
@@ -329,13 +349,20 @@ impl Inner {
         true
     }
 
-    /// Records a status change the runtime made (a halt, the end of the running time).
-    async fn record_status(&self, id: BotId, status: BotStatus, reason: &str) {
+    /// Records a status change the runtime made (a halt, the end of the running time) through
+    /// the lifecycle table, under the same lock as the bot service's changes: a change the
+    /// table refuses (pausing a stopped bot, say) leaves the status as it is.
+    async fn record_status(&self, id: BotId, command: LifecycleCommand, reason: &str) {
+        let _guard = self.writes.lock().await;
         let Ok(bot) = self.store.bot(id).await else { return };
-        if bot.status == status {
+        let Ok(to) = bot.status.apply(command) else {
+            tracing::info!(bot = %id, status = %bot.status, reason, "status left as it is");
+            return;
+        };
+        if to == bot.status {
             return;
         }
-        let change = StatusChange { id, from: bot.status, to: status, kill: false, reason: reason.to_owned() };
+        let change = StatusChange { id, from: bot.status, to, kill: false, reason: reason.to_owned() };
         match self.store.change_status(&[change], clock::now()).await {
             Ok(bots) => {
                 for bot in bots {

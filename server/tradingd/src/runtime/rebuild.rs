@@ -116,14 +116,6 @@ pub(crate) async fn rebuild(inner: &Inner, row: &BotRow, now: Timestamp) -> Resu
     let open = store.open_orders(row.id, simulated).await.map_err(unreconcilable)?;
     let next_seq = store.next_order_seq(row.id).await.map_err(unreconcilable)?;
 
-    let mut executor = if simulated {
-        let books = BookSource { hub: inner.hub.clone(), account: account.to_owned(), venue };
-        Executor::Paper(Paper::new(books, symbol.clone()))
-    } else {
-        Executor::Live(Live::new(venue, row.config.pair.clone()))
-    };
-    let reports = executor.reconcile(&open, now).await.map_err(unreconcilable)?;
-
     let mut progress = BTreeMap::new();
     let mut open_orders = Vec::new();
     for order in &open {
@@ -140,6 +132,14 @@ pub(crate) async fn rebuild(inner: &Inner, row: &BotRow, now: Timestamp) -> Resu
         });
         progress.insert(order.client_order_id.clone(), p);
     }
+    let mut executor = if simulated {
+        let books = BookSource { hub: inner.hub.clone(), account: account.to_owned(), venue };
+        Executor::Paper(Paper::new(books, symbol.clone()))
+    } else {
+        Executor::Live(Live::new(venue, row.config.pair.clone()))
+    };
+    let reports = executor.reconcile(&open, &progress, now).await.map_err(unreconcilable)?;
+
     let wallet_fills: Vec<WalletFill> = fills
         .iter()
         .map(|f| wallet_fill(&f.client_order_id, f.side, (f.qty, f.quote, f.fee.value(), &f.fee_asset), row))

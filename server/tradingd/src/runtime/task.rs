@@ -10,7 +10,7 @@ use std::{
 
 use domain::{
     alert::AlertKind,
-    bot::{Bot as BotRow, BotId, BotStatus},
+    bot::{Bot as BotRow, BotId, BotStatus, LifecycleCommand},
     event::{Event, EventKind},
     money::{Price, Qty, Quote},
     order::{OrderEvent, OrderType, Side},
@@ -110,6 +110,9 @@ pub(crate) struct BotTask {
     pub(crate) progress: BTreeMap<String, Progress>,
     /// When the P&L was last marked, and at what holdings.
     pub(crate) marked: Option<(Timestamp, Qty)>,
+    /// A report could not be stored: the task records nothing more and ends, leaving the
+    /// bot's orders open in the database for the next start to reconcile.
+    pub(crate) broken: bool,
 }
 
 fn order_type(intent: &OrderIntent) -> OrderType {
@@ -179,6 +182,11 @@ impl BotTask {
                     self.apply(reports).await;
                 }
             }
+            if self.broken {
+                self.inner.forget(self.id());
+                tracing::error!(bot = %self.id(), "bot task stopped after a storage failure; a restart reconciles it");
+                return;
+            }
             let done = self.bot.status() != BotStatus::Running && !self.bot.has_open_orders();
             if done && !self.executor.needs_polling() && self.inner.retire_if_idle(self.id(), &control) {
                 tracing::info!(bot = %self.id(), status = %self.bot.status(), "bot task finished: nothing left to follow");
@@ -189,6 +197,9 @@ impl BotTask {
 
     /// Cancels every open order and follows them until the venue confirms (or the wait ends).
     async fn cancel_open_orders(&mut self) {
+        // The engine must place nothing more: pause it (in memory only; the bot keeps its
+        // recorded status and resumes at the next start).
+        let _ = self.bot.handle(clock::now(), Input::Command(Command::Pause));
         for id in self.bot.open_order_ids() {
             let now = clock::now();
             self.journal.audit(now, &format!("{id} cancel requested: the daemon is shutting down")).await;
@@ -296,6 +307,9 @@ impl BotTask {
 
     /// Stores a report; returns what the bot must be told (nothing for a fill already stored).
     async fn record(&mut self, report: Report) -> Option<Input> {
+        if self.broken {
+            return None;
+        }
         match report {
             Report::Fill { client_order_id, execution } => self.record_fill(client_order_id, execution).await,
             Report::Status { client_order_id, event, venue_id, error } => {
@@ -344,6 +358,7 @@ impl BotTask {
                 // Unrecorded, the fill must not reach the wallet either; the bot stops trading
                 // until a restart reconciles it from the venue.
                 let message = format!("fill {} of order {id} could not be stored: {error}", execution.trade_id);
+                self.broken = true;
                 self.halt(&message).await;
                 return None;
             }
@@ -415,14 +430,20 @@ impl BotTask {
     /// Records a status change the bot made itself (the bot service already recorded those a
     /// person asked for).
     async fn record_status(&mut self, status: BotStatus, reason: &str) {
-        self.inner.record_status(self.id(), status, reason).await;
+        let command = match status {
+            BotStatus::Paused => LifecycleCommand::Pause,
+            BotStatus::Stopped => LifecycleCommand::Stop,
+            BotStatus::Running => LifecycleCommand::Start,
+            BotStatus::Created => return,
+        };
+        self.inner.record_status(self.id(), command, reason).await;
     }
 
     /// Pauses the bot with an alert.
     async fn halt(&mut self, message: &str) {
         let outputs = self.bot.handle(clock::now(), Input::Command(Command::Pause));
         drop(outputs);
-        self.inner.record_status(self.id(), BotStatus::Paused, message).await;
+        self.inner.record_status(self.id(), LifecycleCommand::Pause, message).await;
         self.inner.alert(Some(self.id()), AlertKind::BotError, message).await;
     }
 

@@ -14,13 +14,15 @@ use domain::{
     time::Timestamp,
 };
 use engine::{intent::OrderIntent, risk::Approved};
+use std::collections::BTreeMap;
+
 use rust_decimal::Decimal;
 
 pub(crate) use self::{
     live::Live,
     paper::{BookSource, Paper},
 };
-use super::hub::LastTrade;
+use super::{hub::LastTrade, task::Progress};
 
 /// One execution of an order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -140,10 +142,16 @@ impl Executor {
     ///
     /// # Errors
     /// [`ReconcileError`] when the venue cannot say what became of an order.
-    pub(crate) async fn reconcile(&mut self, open: &[Order], now: Timestamp) -> Result<Vec<Report>, ReconcileError> {
+    /// `progress` holds what the stored fills of each open order add up to.
+    pub(crate) async fn reconcile(
+        &mut self,
+        open: &[Order],
+        progress: &BTreeMap<String, Progress>,
+        now: Timestamp,
+    ) -> Result<Vec<Report>, ReconcileError> {
         match self {
             Self::Live(live) => live.reconcile(open, now).await,
-            Self::Paper(paper) => Ok(paper.reconcile(open)),
+            Self::Paper(paper) => Ok(paper.reconcile(open, progress)),
         }
     }
 }

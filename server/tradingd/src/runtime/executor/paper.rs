@@ -16,7 +16,10 @@ use engine::{
 use exchange::{Exchange, types::SymbolInfo};
 
 use super::{Execution, Report};
-use crate::runtime::hub::{LastTrade, MarketHub};
+use crate::runtime::{
+    hub::{LastTrade, MarketHub},
+    task::Progress,
+};
 
 /// A limit order waiting for the market.
 #[derive(Debug)]
@@ -149,12 +152,14 @@ impl Paper {
         reports
     }
 
-    /// After a restart: limit orders rest again; a market order written but never filled
-    /// (the daemon stopped in between) failed.
-    pub(crate) fn reconcile(&mut self, open: &[Order]) -> Vec<Report> {
+    /// After a restart: limit orders rest again with what their stored fills left; a market
+    /// order whose paper fill was stored is filled, one that never filled (the daemon stopped
+    /// in between) failed.
+    pub(crate) fn reconcile(&mut self, open: &[Order], progress: &BTreeMap<String, Progress>) -> Vec<Report> {
         let mut reports = Vec::new();
         for order in open {
             let id = order.client_order_id.as_str();
+            let filled = progress.get(id).map_or(Qty::ZERO, |p| p.qty);
             let side = if matches!(order.order_type, OrderType::LimitBuy | OrderType::MarketBuy) {
                 Side::Buy
             } else {
@@ -162,14 +167,13 @@ impl Paper {
             };
             match (order.order_type, order.price, order.amount) {
                 (OrderType::LimitBuy | OrderType::LimitSell, Some(limit), Some(amount)) => {
-                    let remaining = Qty::new(amount.value() - order.filled_amount.value());
-                    self.resting.insert(id.to_owned(), Resting { side, limit, remaining, filled: order.filled_amount });
+                    let remaining = Qty::new(amount.value() - filled.value());
+                    self.resting.insert(id.to_owned(), Resting { side, limit, remaining, filled });
                     if order.status == OrderStatus::Pending {
                         reports.push(Report::status(id, OrderEvent::Accepted));
                     }
                 }
-                // A market order's one paper fill was stored; only its end was not.
-                _ if order.filled_amount.value() > rust_decimal::Decimal::ZERO => {
+                _ if filled.value() > rust_decimal::Decimal::ZERO => {
                     reports.push(Report::status(id, OrderEvent::Filled));
                 }
                 _ => reports.push(Report::refused(
