@@ -103,7 +103,7 @@ pub struct Report {
     pub max_drawdown: Quote,
     /// The same as a share of that peak.
     pub max_drawdown_percent: Percent,
-    /// Share of candles that closed with a position.
+    /// Share of candles that closed with a position (dust below the minimum quantity aside).
     pub exposure_percent: Percent,
     /// Equity at each candle close, when asked for.
     pub equity: Vec<(Timestamp, Quote)>,
@@ -156,6 +156,8 @@ pub fn run(mut bot: Bot, candles: &[Candle], settings: &Settings, mut progress: 
     let mut equity = Vec::with_capacity(if settings.equity_curve { candles.len() } else { 0 });
     let mut pending: Option<OrderIntent> = None;
     let mut last_equity = budget;
+    let (mut base, mut holdings, mut wallet_changed) = (budget, Decimal::ZERO, false);
+    let min_qty = bot.rules().min_qty.value();
     for (i, candle) in candles.iter().enumerate() {
         if i & 0xFFFF == 0 && i > 0 {
             progress(i);
@@ -169,6 +171,7 @@ pub fn run(mut bot: Bot, candles: &[Candle], settings: &Settings, mut progress: 
             let id = intent.client_order_id.clone();
             // The bot places nothing while an order is open, so a fill yields no new order.
             let _ = bot.handle(candle.open_time, Input::Order { client_order_id: id, event, fill: fill.clone() });
+            wallet_changed = true;
             if let Some(fill) = fill {
                 let fee_quote = if fill.fee_in_quote { fill.fee } else { fill.fee * candle.open.value() };
                 tally.fees += fee_quote;
@@ -197,13 +200,22 @@ pub fn run(mut bot: Bot, candles: &[Candle], settings: &Settings, mut progress: 
                 pending = Some(order.into_inner());
             }
         }
-        let wallet = bot.wallet();
-        if !wallet.holdings().value().is_zero() {
-            tally.exposed += 1;
-            last_equity = budget + wallet.realized_pnl().value() + wallet.holdings().value() * candle.close.value()
-                - wallet.cost().value();
+        // Equity = budget + realised - cost + holdings x close; everything but the last term
+        // changes only with a fill, so it is recomputed then.
+        if wallet_changed {
+            let wallet = bot.wallet();
+            base = budget + wallet.realized_pnl().value() - wallet.cost().value();
+            holdings = wallet.holdings().value();
+            wallet_changed = false;
+        }
+        if holdings.is_zero() {
+            last_equity = base;
         } else {
-            last_equity = budget + wallet.realized_pnl().value();
+            // Dust left by fees and rounding is valued but is no position.
+            if holdings >= min_qty {
+                tally.exposed += 1;
+            }
+            last_equity = base + holdings * candle.close.value();
         }
         if last_equity > tally.peak {
             tally.peak = last_equity;

@@ -18,7 +18,7 @@ use domain::{
     alert::AlertKind,
     bot::{BotId, BotStatus, LifecycleCommand},
     candle::Candle,
-    money::{Price, Quote},
+    money::{Price, Qty, Quote},
     order::{DecisionRecord, OrderEvent, OrderStatus, Side, client_order_id},
     symbol::SymbolRules,
     time::Timestamp,
@@ -463,7 +463,16 @@ impl Bot {
         if self.status != BotStatus::Running || self.killed || busy || self.quiet_until.is_some_and(|t| now < t) {
             return;
         }
-        let holding = Holding { qty: self.wallet.sellable(), cost: self.wallet.cost() };
+        // What the bot could sell: dust below the symbol's minimum (left by fees and rounding)
+        // counts as flat, or a strategy would wait forever to sell what cannot be sold.
+        let sellable = self.wallet.sellable();
+        let qty = if sellable.value().is_zero() {
+            sellable
+        } else {
+            let rounded = self.rules.round_qty_down(sellable);
+            if rounded < self.rules.min_qty { Qty::ZERO } else { rounded }
+        };
+        let holding = Holding { qty, cost: self.wallet.cost() };
         let Some(desire) = self.strategy.desire(now, price, holding) else { return };
         let (side, size) = match desire.action {
             Action::Buy(quote) => (Side::Buy, IntentSize::Quote(quote)),

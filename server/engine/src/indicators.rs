@@ -5,12 +5,20 @@
 #![allow(clippy::float_arithmetic, clippy::disallowed_types, clippy::cast_precision_loss)]
 
 use domain::money::Price;
-use rust_decimal::prelude::ToPrimitive;
 
-/// A price as `f64`, for indicators.
+/// Powers of ten a decimal's scale can reach.
+const POW10: [f64; 29] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20,
+    1e21, 1e22, 1e23, 1e24, 1e25, 1e26, 1e27, 1e28,
+];
+
+/// A price as `f64`, for indicators: the mantissa over its power of ten (within a rounding
+/// step of the exact value, and several times faster than a general conversion).
 #[must_use]
 pub fn to_f64(price: Price) -> f64 {
-    price.value().to_f64().unwrap_or(f64::NAN)
+    let value = price.value();
+    let scale = usize::try_from(value.scale()).unwrap_or(0).min(28);
+    value.mantissa() as f64 / POW10[scale]
 }
 
 /// Mean and population standard deviation of the last `period` values (as Bollinger bands
@@ -110,6 +118,17 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    #[test]
+    fn prices_convert_to_the_nearest_float_or_next_to_it() {
+        for (text, expected) in
+            [("29954.75", 29_954.75), ("0.00001234", 0.000_012_34), ("100", 100.0), ("1e-28", 1e-28)]
+        {
+            let price = Price::new(rust_decimal::Decimal::from_scientific(text).or_else(|_| text.parse()).unwrap());
+            let got = to_f64(price);
+            assert!((got - expected).abs() <= expected * 2.0 * f64::EPSILON, "{text}: {got}");
+        }
+    }
 
     #[test]
     fn rolling_stats_match_the_textbook_over_the_window() {

@@ -169,6 +169,9 @@ impl Wallet {
     /// Holdings not yet promised to an open sell.
     #[must_use]
     pub fn sellable(&self) -> Qty {
+        if self.sells.is_empty() {
+            return self.holdings;
+        }
         let promised: Decimal = self.sells.values().map(|q| q.value()).sum();
         Qty::new(self.holdings.value() - promised)
     }

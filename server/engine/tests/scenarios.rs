@@ -5,6 +5,8 @@
 // Test code: a failed unwrap is a failed test with its location.
 #![allow(clippy::unwrap_used)]
 
+mod snapshot;
+
 use std::{fmt::Write as _, fs, path::PathBuf};
 
 use domain::{
@@ -206,7 +208,6 @@ fn run(scenario: &Scenario) -> String {
 #[test]
 fn scenarios_match_their_snapshots() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios");
-    let update = std::env::var_os("UPDATE_EXPECT").is_some();
     let mut names: Vec<PathBuf> = fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -219,15 +220,7 @@ fn scenarios_match_their_snapshots() {
         let scenario: Scenario = serde_yaml::from_str(&fs::read_to_string(&path).unwrap())
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let actual = run(&scenario);
-        let snap = path.with_extension("snap");
-        match fs::read_to_string(&snap) {
-            Ok(expected) if !update => {
-                if expected != actual {
-                    failures.push(format!("{}:\n--- expected\n{expected}--- actual\n{actual}", snap.display()));
-                }
-            }
-            _ => fs::write(&snap, &actual).unwrap(),
-        }
+        failures.extend(snapshot::check(&path.with_extension("snap"), &actual));
     }
     assert!(failures.is_empty(), "scenario snapshots differ (UPDATE_EXPECT=1 rewrites them):\n{}", failures.join("\n"));
 }

@@ -59,6 +59,12 @@ pub struct MeanReversion {
     reading: Option<Reading>,
 }
 
+/// An indicator value for a person: eight decimals at most, in the shortest form (exact
+/// fixed-point formatting of floats is slow, and this runs on every decision).
+fn show(value: f64) -> String {
+    format!("{}", (value * 1e8).round() / 1e8)
+}
+
 fn positive_f64(value: rust_decimal::Decimal) -> f64 {
     to_f64(domain::money::Price::new(value))
 }
@@ -125,24 +131,24 @@ impl MeanReversion {
         let (action, reason) = if held && reading.exit {
             (
                 Action::Sell(holding.qty),
-                format!("exit: close {:.8} above the middle band {:.8}", reading.close, reading.mean),
+                format!("exit: close {} above the middle band {}", show(reading.close), show(reading.mean)),
             )
         } else if !held && reading.enter {
             let rule = match self.params.entry {
-                Entry::Bollinger(_) => format!("below the lower band {:.8}", reading.lower),
-                Entry::ZScore(t) => format!("z-score {:.3} below -{t}", reading.z),
+                Entry::Bollinger(_) => format!("below the lower band {}", show(reading.lower)),
+                Entry::ZScore(t) => format!("z-score {} below -{t}", show(reading.z)),
             };
-            (Action::Buy(self.params.quote), format!("entry: close {:.8} {rule}", reading.close))
+            (Action::Buy(self.params.quote), format!("entry: close {} {rule}", show(reading.close)))
         } else {
             return None;
         };
         let mut signals = vec![
-            ("middle_band", format!("{:.8}", reading.mean)),
-            ("lower_band", format!("{:.8}", reading.lower)),
-            ("z_score", format!("{:.4}", reading.z)),
+            ("middle_band", show(reading.mean)),
+            ("lower_band", show(reading.lower)),
+            ("z_score", show(reading.z)),
         ];
         if let Some(rsi) = reading.rsi {
-            signals.push(("rsi", format!("{rsi:.2}")));
+            signals.push(("rsi", show(rsi)));
         }
         Some(Desire { action, reason, signals })
     }
