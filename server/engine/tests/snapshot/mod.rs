@@ -4,7 +4,7 @@
 use std::{fs, path::Path};
 
 /// Compares `actual` with the snapshot at `path`; the failure text when they differ.
-pub fn check(path: &Path, actual: &str) -> Option<String> {
+pub(crate) fn check(path: &Path, actual: &str) -> Option<String> {
     let update = std::env::var_os("UPDATE_EXPECT").is_some();
     match fs::read_to_string(path) {
         Ok(expected) if !update => {
