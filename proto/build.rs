@@ -13,6 +13,7 @@ const PROTOS: &[&str] = &[
     "tradingbot/v1/events.proto",
     "tradingbot/v1/alerts.proto",
     "tradingbot/v1/exchanges.proto",
+    "tradingbot/v1/backtest.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -99,6 +99,10 @@ pub(crate) enum Command {
         #[command(flatten)]
         config: ConfigArgs,
     },
+    /// Replay a strategy over recorded candles through the engine that trades live (runs in the
+    /// daemon, which knows the venue's symbol rules and fees). Decisions on a candle's close
+    /// fill at the next candle's open; sizing comes from the virtual wallet as live.
+    Backtest(BacktestArgs),
     /// List a bot's orders, newest first.
     Orders {
         /// Bot id.
@@ -293,6 +297,44 @@ pub(crate) struct ConfigArgs {
     /// Simulate on real market data.
     #[arg(long)]
     pub(crate) dry_run: bool,
+}
+
+/// The `backtest` subcommand's arguments.
+#[derive(Debug, Args)]
+pub(crate) struct BacktestArgs {
+    /// Strategy id (see `tradingctl strategies`).
+    #[arg(long)]
+    pub(crate) strategy: String,
+    /// Pair whose symbol rules apply, such as BTC/USDT.
+    #[arg(long)]
+    pub(crate) pair: String,
+    /// Candle file: CSV `open_time_ms,open,high,low,close,volume` or a freqtrade/ccxt JSON array.
+    #[arg(long)]
+    pub(crate) data: std::path::PathBuf,
+    /// A strategy parameter; repeat for several.
+    #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_param, allow_hyphen_values = true)]
+    pub(crate) params: Vec<(String, String)>,
+    /// Virtual wallet budget in the quote asset (default 1000).
+    #[arg(long, allow_hyphen_values = true)]
+    pub(crate) budget: Option<String>,
+    /// Fee per side as a fraction, 0.001 = 0.1 % (default: the venue's taker fee).
+    #[arg(long, allow_hyphen_values = true)]
+    pub(crate) fee: Option<String>,
+    /// Candle length in minutes.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_080))]
+    pub(crate) candle_minutes: u32,
+    /// Add realised profits to the budget.
+    #[arg(long)]
+    pub(crate) compound: bool,
+    /// Venue account whose rules and fees apply (default: the configured default).
+    #[arg(long)]
+    pub(crate) exchange: Option<String>,
+    /// Write the equity at every candle close to this CSV file.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) equity_csv: Option<std::path::PathBuf>,
+    /// List every trade (by default the table shows the first 20).
+    #[arg(long)]
+    pub(crate) all_trades: bool,
 }
 
 fn parse_param(text: &str) -> Result<(String, String), String> {

@@ -160,6 +160,7 @@ pub(crate) async fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Watch { bot } => watch(channel, bot, out).await,
+        Command::Backtest(args) => crate::backtest::run(channel, args, out.json).await,
         Command::Exchange(ExchangeCommand::Check { exchange }) => check_exchange(channel, exchange, out).await,
         command => run_bot(channel, command, out).await,
     }

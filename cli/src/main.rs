@@ -4,6 +4,7 @@
 //! JSON (the REST API's documents) for scripts. It holds no business logic.
 
 mod args;
+mod backtest;
 mod client;
 mod commands;
 mod render;

@@ -300,6 +300,44 @@ pub fn alert(a: &pb::Alert) -> Json {
     })
 }
 
+/// A backtest report; money and percentages as decimal strings, `null` for the unset.
+#[must_use]
+pub fn backtest_report(r: &pb::BacktestReport) -> Json {
+    let trades: Vec<Json> = r
+        .trades
+        .iter()
+        .map(|t| {
+            json!({
+                "at": t.at, "side": t.side, "price": t.price, "amount": t.amount, "quote_amount": t.quote_amount,
+                "fee": t.fee, "realized_pnl": text(&t.realized_pnl), "reason": t.reason,
+            })
+        })
+        .collect();
+    let equity: Vec<Json> = r.equity.iter().map(|p| json!({"at": p.at, "equity": p.equity})).collect();
+    json!({
+        "candles": r.candles,
+        "first_candle_at": r.first_candle_at,
+        "last_candle_at": r.last_candle_at,
+        "budget": r.budget,
+        "fee_rate": r.fee_rate,
+        "trades": trades,
+        "trade_count": r.trades.len(),
+        "fees": r.fees,
+        "realized_pnl": r.realized_pnl,
+        "total_pnl": r.total_pnl,
+        "final_equity": r.final_equity,
+        "wins": r.wins,
+        "losses": r.losses,
+        "win_rate": text(&r.win_rate),
+        "average_win": r.average_win,
+        "average_loss": r.average_loss,
+        "max_drawdown": r.max_drawdown,
+        "max_drawdown_percent": r.max_drawdown_percent,
+        "exposure_percent": r.exposure_percent,
+        "equity": equity,
+    })
+}
+
 /// A live event as `{"type": ..., "at": ..., <type>: ...}`.
 #[must_use]
 pub fn event(e: &pb::Event) -> Json {

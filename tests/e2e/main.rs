@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod architecture;
+mod backtest;
 mod cli;
 mod config;
 mod daemon;

@@ -7,6 +7,7 @@
 //! **Architecture Invariant:** business rules live in `domain` (validation, lifecycle table)
 //! and persistence in `store`; this crate only orchestrates them and translates at the edge.
 
+pub mod backtests;
 pub mod bots;
 mod clock;
 pub mod config;
@@ -61,7 +62,8 @@ pub async fn run(daemon: Daemon, listener: TcpListener, shutdown: CancellationTo
     let runtime = Runtime::new(store.clone(), events.clone(), venues.clone(), daemon.data_dir.join("logs"));
     runtime.resume().await?;
     let bots = Arc::new(Bots::new(store.clone(), events.clone(), config.validation_context(), runtime.clone()));
-    let services = grpc::Services { bots, store: store.clone(), config, events, venues };
+    let backtests = backtests::Backtests::new(runtime.clone(), config.validation_context());
+    let services = grpc::Services { bots, store: store.clone(), config, events, venues, backtests };
     let address: SocketAddr = listener.local_addr()?;
     tracing::info!(%address, data_dir = %daemon.data_dir.display(), "tradingd serving gRPC (and gRPC-Web)");
     let server = grpc::serve(listener, services, shutdown.clone());

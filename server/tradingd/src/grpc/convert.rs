@@ -82,20 +82,24 @@ fn raw_param(value: &Value) -> Result<RawParam, String> {
     })
 }
 
+/// Wire strategy parameters as raw domain parameters; structurally invalid ones are recorded.
+pub(crate) fn raw_params(params: &Struct, violations: &mut Violations) -> BTreeMap<String, RawParam> {
+    params
+        .fields
+        .iter()
+        .filter_map(|(name, value)| {
+            let raw = violations.check(&format!("strategy_params.{name}"), raw_param(value))?;
+            Some((name.clone(), raw))
+        })
+        .collect()
+}
+
 /// A wire bot configuration as a domain input; structurally invalid parameters are
 /// reported as violations.
 pub(crate) fn config_input(config: Option<pb::BotConfig>) -> Result<BotConfigInput, Violations> {
     let c = config.unwrap_or_default();
     let mut violations = Violations::default();
-    let strategy_params = c.strategy_params.map(|s| {
-        s.fields
-            .iter()
-            .filter_map(|(name, value)| {
-                let raw = violations.check(&format!("strategy_params.{name}"), raw_param(value))?;
-                Some((name.clone(), raw))
-            })
-            .collect()
-    });
+    let strategy_params = c.strategy_params.map(|s| raw_params(&s, &mut violations));
     violations.into_result(BotConfigInput {
         name: c.name,
         trading_pair: c.trading_pair,

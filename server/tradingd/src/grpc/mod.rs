@@ -5,6 +5,7 @@
 //! are converted to domain types in `convert` on the way in and out.
 
 mod alert_service;
+mod backtest_service;
 mod bot_service;
 mod config_service;
 mod convert;
@@ -20,12 +21,13 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Server;
 use tradingbot_proto::v1::{
-    alert_service_server::AlertServiceServer, bot_service_server::BotServiceServer,
-    config_service_server::ConfigServiceServer, event_service_server::EventServiceServer,
-    exchange_service_server::ExchangeServiceServer, report_service_server::ReportServiceServer,
+    alert_service_server::AlertServiceServer, backtest_service_server::BacktestServiceServer,
+    bot_service_server::BotServiceServer, config_service_server::ConfigServiceServer,
+    event_service_server::EventServiceServer, exchange_service_server::ExchangeServiceServer,
+    report_service_server::ReportServiceServer,
 };
 
-use crate::{bots::Bots, config::Config, events::EventBus, venues::Venues};
+use crate::{backtests::Backtests, bots::Bots, config::Config, events::EventBus, venues::Venues};
 
 /// What the services need.
 #[derive(Debug, Clone)]
@@ -35,6 +37,7 @@ pub(crate) struct Services {
     pub(crate) config: Arc<Config>,
     pub(crate) events: EventBus,
     pub(crate) venues: Venues,
+    pub(crate) backtests: Backtests,
 }
 
 /// Serves the API on `listener` until `shutdown` is cancelled, then finishes the requests
@@ -54,6 +57,7 @@ pub(crate) async fn serve(
     health.set_serving::<EventServiceServer<event_service::EventApi>>().await;
     health.set_serving::<AlertServiceServer<alert_service::AlertApi>>().await;
     health.set_serving::<ExchangeServiceServer<exchange_service::ExchangeApi>>().await;
+    health.set_serving::<BacktestServiceServer<backtest_service::BacktestApi>>().await;
     let reflection = || {
         tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(tradingbot_proto::FILE_DESCRIPTOR_SET)
@@ -80,6 +84,7 @@ pub(crate) async fn serve(
             shutdown: shutdown.clone(),
         }))
         .add_service(AlertServiceServer::new(alert_service::AlertApi { store: services.store }))
+        .add_service(BacktestServiceServer::new(backtest_service::BacktestApi { backtests: services.backtests }))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled_owned())
         .await?;
     Ok(())

@@ -196,6 +196,16 @@ impl Runtime {
         }
     }
 
+    /// The venue's rules and fees for `pair` on `account` (read once per account).
+    ///
+    /// # Errors
+    /// A message when the account is unknown or the venue cannot be read.
+    pub async fn symbol(&self, account: &str, pair: &Pair) -> Result<SymbolInfo, String> {
+        let (name, venue, _) =
+            self.inner.venues.get(account).ok_or_else(|| format!("no venue account named {account:?}"))?;
+        self.inner.symbol(name, &venue, pair).await
+    }
+
     /// Number of market feeds running (one per followed account and pair).
     #[must_use]
     pub fn feed_count(&self) -> usize {

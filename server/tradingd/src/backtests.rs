@@ -1,0 +1,224 @@
+//! Backtests: the application service behind `BacktestService`. Validates a request (every
+//! problem listed), reads the venue's symbol rules and fees, loads the candle file, and runs
+//! the engine's backtest driver on a blocking thread, reporting progress as it goes.
+
+use std::{collections::BTreeMap, path::PathBuf};
+
+use domain::{
+    bot::{MAX_BUDGET, ValidationContext},
+    candle::Candle,
+    money::{DecimalRange, Quote},
+    pair::Pair,
+    strategy::{RawParam, StrategyId, validate_params},
+    validation::Violations,
+};
+use engine::{
+    backtest::{self, Report, Settings},
+    strategy::{StrategyError, StrategyState},
+};
+use rust_decimal::Decimal;
+use rust_decimal_macros::dec;
+use tokio::sync::mpsc;
+
+use crate::runtime::Runtime;
+
+/// Budget when the request names none.
+const DEFAULT_BUDGET: Decimal = dec!(1000);
+/// Accepted fees per side.
+const FEE_RANGE: DecimalRange = DecimalRange::between(dec!(0), dec!(0.1));
+/// Longest candle: a week.
+const MAX_CANDLE_MINUTES: u32 = 10_080;
+
+/// A backtest request as received.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BacktestRequest {
+    /// Strategy id.
+    pub strategy: String,
+    /// Pair whose symbol rules apply.
+    pub pair: String,
+    /// Strategy parameters given (the rest take their defaults).
+    pub params: BTreeMap<String, RawParam>,
+    /// Budget; empty for the default.
+    pub budget: String,
+    /// Fee per side as a fraction; empty for the venue's taker fee.
+    pub fee: String,
+    /// Candle file on this machine.
+    pub data_path: String,
+    /// Add realised profits to the budget.
+    pub compound: bool,
+    /// Candle length in minutes; 0 for one minute.
+    pub candle_minutes: u32,
+    /// Venue account; empty for the default.
+    pub exchange: String,
+    /// Record the equity at every close.
+    pub equity_curve: bool,
+}
+
+/// Why a backtest cannot run.
+#[derive(Debug, thiserror::Error)]
+pub enum BacktestError {
+    /// The request's fields are invalid; every problem is listed.
+    #[error("invalid request: {0}")]
+    Invalid(Violations),
+    /// The venue's symbol rules could not be read.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+/// A validated backtest, ready to run.
+#[derive(Debug)]
+pub struct Job {
+    bot: engine::bot::Bot,
+    candles: Vec<Candle>,
+    settings: Settings,
+    budget: Quote,
+}
+
+impl Job {
+    /// Candles to replay.
+    #[must_use]
+    pub fn candles(&self) -> &[Candle] {
+        &self.candles
+    }
+
+    /// The budget and the fee per side it runs with.
+    #[must_use]
+    pub fn terms(&self) -> (Quote, Decimal) {
+        (self.budget, self.settings.fee_rate)
+    }
+
+    /// Runs the backtest (CPU-bound: call it on a blocking thread), sending `(done, total)`
+    /// progress now and then.
+    #[must_use]
+    pub fn run(self, progress: &mpsc::Sender<(u64, u64)>) -> Report {
+        let total = u64::try_from(self.candles.len()).unwrap_or(u64::MAX);
+        backtest::run(self.bot, &self.candles, &self.settings, |done| {
+            // A caller that stopped listening does not stop the run; it just goes unreported.
+            let _ = progress.blocking_send((u64::try_from(done).unwrap_or(u64::MAX), total));
+        })
+    }
+}
+
+/// Prepares backtests.
+#[derive(Debug, Clone)]
+pub struct Backtests {
+    runtime: Runtime,
+    ctx: ValidationContext,
+}
+
+impl Backtests {
+    /// Backtests validated with `ctx`, using the venues of `runtime` for symbol rules.
+    #[must_use]
+    pub const fn new(runtime: Runtime, ctx: ValidationContext) -> Self {
+        Self { runtime, ctx }
+    }
+
+    /// Validates `request`, reads the symbol rules and loads the candles.
+    ///
+    /// # Errors
+    /// [`BacktestError::Invalid`] listing every problem; [`BacktestError::Unavailable`] when
+    /// the venue cannot say what the pair's rules are.
+    pub async fn prepare(&self, request: &BacktestRequest) -> Result<Job, BacktestError> {
+        let mut v = Violations::default();
+        let strategy = v.check("strategy", request.strategy.parse::<StrategyId>());
+        let pair = v.check("trading_pair", request.pair.parse::<Pair>());
+        let params = strategy.and_then(|id| match validate_params(id, &request.params, &self.ctx.strategy_defaults) {
+            Ok(params) => Some(params),
+            Err(problems) => {
+                for p in problems.list() {
+                    v.add(p.field.clone(), p.description.clone());
+                }
+                None
+            }
+        });
+        let budget = if request.budget.trim().is_empty() {
+            Some(DEFAULT_BUDGET)
+        } else {
+            v.check("budget", DecimalRange::above(dec!(0), MAX_BUDGET).parse(&request.budget))
+        };
+        let fee = if request.fee.trim().is_empty() { None } else { v.check("fee", FEE_RANGE.parse(&request.fee)) };
+        let minutes = match request.candle_minutes {
+            0 => 1,
+            m if m <= MAX_CANDLE_MINUTES => m,
+            m => {
+                v.add("candle_minutes", format!("{m} is out of range; expected 1 to {MAX_CANDLE_MINUTES}"));
+                1
+            }
+        };
+        let state = match (strategy, &params) {
+            (Some(id), Some(params)) => match StrategyState::new(id, params) {
+                Ok(state) => Some(state),
+                Err(StrategyError::Unsupported(_)) => {
+                    v.add(
+                        "strategy",
+                        format!("{id} cannot be backtested yet; available: dca_accumulator, mean_reversion"),
+                    );
+                    None
+                }
+                Err(StrategyError::Params(message)) => {
+                    v.add("strategy_params", message);
+                    None
+                }
+            },
+            _ => None,
+        };
+        let candles = self.load(&request.data_path, &mut v).await;
+        let account =
+            if request.exchange.is_empty() { self.ctx.default_exchange.clone() } else { request.exchange.clone() };
+        if !self.ctx.exchanges.contains(&account) {
+            v.add(
+                "exchange",
+                format!("no venue account named {account:?}; configured: {}", self.ctx.exchanges.join(", ")),
+            );
+        }
+        let (Some(state), Some(pair), Some(budget), Some(candles)) = (state, pair, budget, candles) else {
+            return Err(BacktestError::Invalid(v));
+        };
+        if !v.is_empty() {
+            return Err(BacktestError::Invalid(v));
+        }
+        let symbol = self.runtime.symbol(&account, &pair).await.map_err(BacktestError::Unavailable)?;
+        let settings = Settings {
+            fee_rate: fee.unwrap_or(symbol.taker_fee),
+            candle_ms: i64::from(minutes) * 60_000,
+            equity_curve: request.equity_curve,
+        };
+        let budget = Quote::new(budget);
+        let bot = backtest::bot(symbol.rules, state, budget, request.compound);
+        Ok(Job { bot, candles, settings, budget })
+    }
+
+    /// Reads and parses the candle file, recording what is wrong with it.
+    async fn load(&self, path: &str, v: &mut Violations) -> Option<Vec<Candle>> {
+        if path.trim().is_empty() {
+            v.add(
+                "data_path",
+                "required: a candle file (CSV open_time_ms,open,high,low,close,volume, or freqtrade/ccxt JSON)",
+            );
+            return None;
+        }
+        let bytes = match tokio::fs::read(PathBuf::from(path)).await {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                v.add("data_path", format!("cannot read {path}: {e}"));
+                return None;
+            }
+        };
+        let parsed = tokio::task::spawn_blocking(move || candles::parse(&bytes)).await;
+        match parsed {
+            Ok(Ok(candles)) if candles.is_empty() => {
+                v.add("data_path", format!("{path} holds no candles"));
+                None
+            }
+            Ok(Ok(candles)) => Some(candles),
+            Ok(Err(e)) => {
+                v.add("data_path", format!("{path}: {e}"));
+                None
+            }
+            Err(e) => {
+                v.add("data_path", format!("{path}: {e}"));
+                None
+            }
+        }
+    }
+}
