@@ -132,6 +132,37 @@ async fn a_dry_run_dca_bot_buys_on_real_data_then_pauses_goes_live_and_is_killed
 }
 
 #[tokio::test]
+async fn a_dry_run_mean_reversion_bot_decides_on_closed_candles_of_the_live_feed() {
+    let data = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(&data).await;
+    // Two-bar bands half a deviation wide: the first falling minute is an entry.
+    let params = prost_types::Struct {
+        fields: [("period", "2"), ("std_dev", "0.5")]
+            .into_iter()
+            .map(|(k, v)| {
+                (k.to_owned(), prost_types::Value { kind: Some(prost_types::value::Kind::StringValue(v.into())) })
+            })
+            .collect(),
+    };
+    let config = pb::BotConfig {
+        name: Some("bands".into()),
+        trading_pair: Some("BTC/USDT".into()),
+        strategy: Some("mean_reversion".into()),
+        strategy_params: Some(params),
+        budget: Some("100".into()),
+        is_dry_run: Some(true),
+        ..pb::BotConfig::default()
+    };
+    let mut bots = daemon.bots().await;
+    let bot = bots.create_bot(pb::CreateBotRequest { config: Some(config) }).await.unwrap().into_inner();
+    bots.start_bot(pb::StartBotRequest { id: bot.id }).await.unwrap();
+    let placed = until_order(&daemon, bot.id, true, pb::OrderStatus::Filled).await;
+    let decision = placed.last().unwrap().decision.as_ref().unwrap();
+    assert!(decision.summary.starts_with("entry: close"), "{decision:?}");
+    assert!(decision.signals.contains_key("middle_band") && decision.signals.contains_key("z_score"), "{decision:?}");
+}
+
+#[tokio::test]
 async fn a_live_bot_resumes_after_a_restart_without_a_duplicate_order() {
     let sim = Sim::start().await;
     let config = sim.config_dir(DEMO_SECRET);

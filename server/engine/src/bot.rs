@@ -280,6 +280,19 @@ impl Bot {
         self.next_seq
     }
 
+    /// Warms the strategy's indicators up with past candles (oldest first) without deciding.
+    pub fn warm_up(&mut self, candles: &[Candle]) {
+        for candle in candles {
+            self.strategy.warm_up(candle);
+        }
+    }
+
+    /// How many past candles the strategy wants before its first decision.
+    #[must_use]
+    pub fn history_needed(&self) -> usize {
+        self.strategy.history_needed()
+    }
+
     /// The position and P&L at the last price seen (none before the first price).
     #[must_use]
     pub fn mark(&self) -> Option<PnlMark> {

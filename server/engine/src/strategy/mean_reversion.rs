@@ -123,6 +123,18 @@ impl MeanReversion {
         });
     }
 
+    /// A past candle: updates the indicators only.
+    pub fn warm_up(&mut self, candle: &Candle) {
+        self.on_candle(candle);
+        self.reading = None;
+    }
+
+    /// Candles needed before the first decision.
+    #[must_use]
+    pub fn history_needed(&self) -> usize {
+        self.params.period.max(self.params.rsi.map_or(0, |(period, _)| period + 1))
+    }
+
     /// The decision on the last closed candle: exit a held position above the middle band,
     /// enter a flat one below the lower band. Each candle is decided once.
     pub fn desire(&mut self, holding: Holding) -> Option<Desire> {

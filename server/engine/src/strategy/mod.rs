@@ -92,6 +92,23 @@ impl StrategyState {
         }
     }
 
+    /// A past candle that warms the indicators up; no decision is taken on it.
+    pub fn warm_up(&mut self, candle: &Candle) {
+        match self {
+            Self::Dca(..) => {}
+            Self::MeanReversion(mr) => mr.warm_up(candle),
+        }
+    }
+
+    /// How many past candles the strategy needs before it can decide.
+    #[must_use]
+    pub fn history_needed(&self) -> usize {
+        match self {
+            Self::Dca(..) => 0,
+            Self::MeanReversion(mr) => mr.history_needed(),
+        }
+    }
+
     /// What the strategy wants now, if anything.
     pub fn desire(&mut self, now: Timestamp, price: Price, holding: Holding) -> Option<Desire> {
         match self {

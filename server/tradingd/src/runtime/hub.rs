@@ -12,6 +12,7 @@ use std::{
 };
 
 use domain::{
+    candle::Candle,
     money::{Price, Qty},
     pair::Pair,
 };
@@ -33,7 +34,34 @@ pub(crate) struct LastTrade {
     pub(crate) received: Instant,
 }
 
-type Feeds = Arc<Mutex<BTreeMap<(String, Pair), watch::Sender<Option<LastTrade>>>>>;
+/// What a feed publishes: the latest trade, and the latest closed one-minute candle.
+#[derive(Debug, Clone)]
+struct Senders {
+    trades: watch::Sender<Option<LastTrade>>,
+    candles: watch::Sender<Option<Candle>>,
+}
+
+/// A bot's view of a feed.
+#[derive(Debug)]
+pub(crate) struct Subscription {
+    /// The latest trade.
+    pub(crate) trades: watch::Receiver<Option<LastTrade>>,
+    /// The latest closed one-minute candle.
+    pub(crate) candles: watch::Receiver<Option<Candle>>,
+    /// For a subscription to nothing: the senders, kept so the receivers wait quietly.
+    _idle: Option<Senders>,
+}
+
+impl Subscription {
+    /// A subscription that never delivers anything (the bot's venue account is gone).
+    pub(crate) fn idle() -> Self {
+        let (trades, trade_receiver) = watch::channel(None);
+        let (candles, candle_receiver) = watch::channel(None);
+        Self { trades: trade_receiver, candles: candle_receiver, _idle: Some(Senders { trades, candles }) }
+    }
+}
+
+type Feeds = Arc<Mutex<BTreeMap<(String, Pair), Senders>>>;
 
 /// A pair's last book snapshot and when it was taken.
 type BookSlot = Arc<tokio::sync::Mutex<Option<(Instant, Arc<OrderBook>)>>>;
@@ -84,26 +112,24 @@ impl MarketHub {
         Ok(book)
     }
 
-    /// The latest trades of `pair` on `account`, starting the feed if no bot follows it yet.
-    pub(crate) fn subscribe(
-        &self,
-        account: &str,
-        venue: &Arc<dyn Exchange>,
-        pair: &Pair,
-    ) -> watch::Receiver<Option<LastTrade>> {
+    /// The latest trades and closed candles of `pair` on `account`, starting the feed if no
+    /// bot follows it yet.
+    pub(crate) fn subscribe(&self, account: &str, venue: &Arc<dyn Exchange>, pair: &Pair) -> Subscription {
         let key = (account.to_owned(), pair.clone());
         let mut feeds = self.feeds.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(sender) = feeds.get(&key) {
+        if let Some(senders) = feeds.get(&key) {
             // A bot joining a running feed starts from the latest trade, not the next one.
-            let mut receiver = sender.subscribe();
-            receiver.mark_changed();
-            return receiver;
+            let mut trades = senders.trades.subscribe();
+            trades.mark_changed();
+            return Subscription { trades, candles: senders.candles.subscribe(), _idle: None };
         }
-        let (sender, receiver) = watch::channel(None);
-        feeds.insert(key.clone(), sender.clone());
-        let feed = Feed { key, venue: Arc::clone(venue), sender, feeds: Arc::clone(&self.feeds) };
+        let (trades, trade_receiver) = watch::channel(None);
+        let (candles, candle_receiver) = watch::channel(None);
+        let senders = Senders { trades, candles };
+        feeds.insert(key.clone(), senders.clone());
+        let feed = Feed { key, venue: Arc::clone(venue), senders, feeds: Arc::clone(&self.feeds) };
         self.tracker.spawn(feed.run(self.shutdown.clone()));
-        receiver
+        Subscription { trades: trade_receiver, candles: candle_receiver, _idle: None }
     }
 
     /// How many feeds are running (one per followed account and pair).
@@ -116,8 +142,13 @@ impl MarketHub {
 struct Feed {
     key: (String, Pair),
     venue: Arc<dyn Exchange>,
-    sender: watch::Sender<Option<LastTrade>>,
+    senders: Senders,
     feeds: Feeds,
+}
+
+/// A venue candle in the domain's form.
+pub(crate) fn candle(c: &exchange::types::Candle) -> Candle {
+    Candle { open_time: c.open_time, open: c.open, high: c.high, low: c.low, close: c.close, volume: c.volume }
 }
 
 impl Feed {
@@ -127,7 +158,7 @@ impl Feed {
         // The ticker gives bots a price before the first trade arrives.
         match self.venue.ticker(pair).await {
             Ok(ticker) => {
-                self.sender.send_replace(Some(LastTrade {
+                self.senders.trades.send_replace(Some(LastTrade {
                     price: ticker.last,
                     qty: Qty::ZERO,
                     received: Instant::now(),
@@ -136,17 +167,19 @@ impl Feed {
             Err(e) => tracing::warn!(account, %pair, error = %e, "no opening price; waiting for trades"),
         }
         let mut stream = Arc::clone(&self.venue).market_stream(pair);
+        // The candle being formed; it closed when one with a later open time arrives.
+        let mut forming: Option<exchange::types::Candle> = None;
         loop {
             tokio::select! {
                 () = shutdown.cancelled() => break,
-                () = self.sender.closed() => {
+                () = self.senders.trades.closed() => {
                     if self.retire_if_unused() {
                         return;
                     }
                 }
                 event = stream.recv() => match event {
                     Some(MarketEvent::Trade(trade)) => {
-                        self.sender.send_replace(Some(LastTrade {
+                        self.senders.trades.send_replace(Some(LastTrade {
                             price: trade.price,
                             qty: trade.qty,
                             received: Instant::now(),
@@ -155,7 +188,15 @@ impl Feed {
                     Some(MarketEvent::Reconnected { backfilled }) => {
                         tracing::info!(account, %pair, backfilled, "market feed reconnected");
                     }
-                    Some(MarketEvent::Candle(_) | MarketEvent::BookTop(_)) => {}
+                    Some(MarketEvent::Candle(update)) => {
+                        if let Some(previous) = forming.as_ref().filter(|f| update.open_time > f.open_time) {
+                            self.senders.candles.send_replace(Some(candle(previous)));
+                        }
+                        if forming.as_ref().is_none_or(|f| update.open_time >= f.open_time) {
+                            forming = Some(update);
+                        }
+                    }
+                    Some(MarketEvent::BookTop(_)) => {}
                     None => break,
                 },
             }
@@ -167,7 +208,7 @@ impl Feed {
     /// the same lock) keeps it alive.
     fn retire_if_unused(&self) -> bool {
         let mut feeds = self.feeds.lock().unwrap_or_else(PoisonError::into_inner);
-        if !self.sender.is_closed() {
+        if !self.senders.trades.is_closed() {
             return false;
         }
         feeds.remove(&self.key);

@@ -30,13 +30,16 @@ use domain::{
     pair::Pair,
 };
 use engine::bot::Command;
-use exchange::{Exchange, types::SymbolInfo};
+use exchange::{
+    Exchange,
+    types::{Interval, SymbolInfo},
+};
 use store::{BotFilter, StatusChange, Store};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use self::{
-    hub::{LastTrade, MarketHub},
+    hub::{MarketHub, Subscription},
     journal::Journal,
     rebuild::RebuildError,
     stats::LoadStats,
@@ -303,14 +306,16 @@ impl Inner {
             // Killed while orders were open (before a crash, say): cancel them now.
             self.deliver(id, Command::Kill);
         }
-        let prices = self.resubscribe(&row);
+        let mut bot = rebuilt.bot;
+        self.warm_up(&row, &mut bot).await;
+        let market = self.resubscribe(&row);
         let task = BotTask {
             journal: Journal::new(&self.logs_dir, id),
             inner: Arc::clone(&self),
             row,
-            bot: rebuilt.bot,
+            bot,
             executor: rebuilt.executor,
-            prices,
+            market,
             progress: rebuilt.progress,
             marked: None,
             broken: false,
@@ -319,12 +324,30 @@ impl Inner {
         task.run(rebuilt.reports, control).await;
     }
 
-    /// The latest trades of the bot's pair on its account.
-    fn resubscribe(&self, row: &BotRow) -> watch::Receiver<Option<LastTrade>> {
+    /// The latest trades and closed candles of the bot's pair on its account.
+    fn resubscribe(&self, row: &BotRow) -> Subscription {
         match self.venues.get(&row.config.exchange) {
             Some((account, venue, _)) => self.hub.subscribe(account, &venue, &row.config.pair),
             // The account vanished from the configuration: no prices, so no trading.
-            None => watch::channel(None).1,
+            None => Subscription::idle(),
+        }
+    }
+
+    /// Feeds a candle strategy the recent closed candles it needs before deciding.
+    async fn warm_up(&self, row: &BotRow, bot: &mut engine::bot::Bot) {
+        let needed = bot.history_needed();
+        let Some((_, venue, _)) = self.venues.get(&row.config.exchange).filter(|_| needed > 0) else { return };
+        let limit = u32::try_from(needed + 1).unwrap_or(u32::MAX);
+        match venue.candles(&row.config.pair, Interval::M1, None, limit).await {
+            Ok(recent) => {
+                // The last one is still forming.
+                let closed: Vec<_> = recent.iter().take(recent.len().saturating_sub(1)).map(hub::candle).collect();
+                tracing::info!(bot = %row.id, candles = closed.len(), needed, "strategy warmed up with recent candles");
+                bot.warm_up(&closed);
+            }
+            Err(error) => {
+                tracing::warn!(bot = %row.id, %error, "no recent candles; the strategy warms up from the live feed");
+            }
         }
     }
 

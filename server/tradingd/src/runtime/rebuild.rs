@@ -13,7 +13,7 @@ use domain::{
 };
 use engine::{
     bot::{Bot, BotState, OpenOrder, StrategyState},
-    strategy::dca::{DcaMemory, DcaParams},
+    strategy::{StrategyError, dca::DcaMemory},
     wallet::{FillSide, Wallet, WalletFill},
 };
 use rust_decimal::Decimal;
@@ -101,9 +101,10 @@ fn dca_memory(fills: &[StoredFill]) -> DcaMemory {
 /// # Errors
 /// [`RebuildError`] when the bot cannot trade.
 pub(crate) async fn rebuild(inner: &Inner, row: &BotRow, now: Timestamp) -> Result<Rebuilt, RebuildError> {
-    let strategy = match row.config.strategy {
-        StrategyId::DcaAccumulator => DcaParams::from_params(&row.config.strategy_params).map_err(unreconcilable)?,
-        other => return Err(RebuildError::Unsupported(other)),
+    let strategy = match StrategyState::new(row.config.strategy, &row.config.strategy_params) {
+        Ok(strategy) => strategy,
+        Err(StrategyError::Unsupported(_)) => return Err(RebuildError::Unsupported(row.config.strategy)),
+        Err(StrategyError::Params(message)) => return Err(unreconcilable(message)),
     };
     let (account, venue, _) = inner
         .venues
@@ -153,7 +154,10 @@ pub(crate) async fn rebuild(inner: &Inner, row: &BotRow, now: Timestamp) -> Resu
     let state = BotState {
         id: row.id,
         rules: symbol.rules.clone(),
-        strategy: StrategyState::Dca(strategy, dca_memory(&fills)),
+        strategy: match strategy {
+            StrategyState::Dca(params, _) => StrategyState::Dca(params, dca_memory(&fills)),
+            candles @ StrategyState::MeanReversion(_) => candles,
+        },
         wallet,
         status: row.status,
         killed: row.killed_at.is_some(),

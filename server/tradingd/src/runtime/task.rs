@@ -23,17 +23,19 @@ use engine::{
 };
 use rust_decimal::Decimal;
 use store::{FillRow, MarkRow, NewOrderRow, OrderUpdateRow, PositionRow};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot};
 
 use super::{
     Inner,
     executor::{Execution, Executor, Report},
-    hub::LastTrade,
+    hub::Subscription,
     journal::{Journal, Sale},
     rebuild::wallet_fill,
 };
 use crate::clock;
 
+/// Pause before following a fresh feed after one ended.
+const RESUBSCRIBE_AFTER: Duration = Duration::from_secs(1);
 /// How often open live orders are polled.
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
 /// Least time between two price-driven P&L marks of a bot.
@@ -105,7 +107,7 @@ pub(crate) struct BotTask {
     pub(crate) row: BotRow,
     pub(crate) bot: Bot,
     pub(crate) executor: Executor,
-    pub(crate) prices: watch::Receiver<Option<LastTrade>>,
+    pub(crate) market: Subscription,
     pub(crate) journal: Journal,
     pub(crate) progress: BTreeMap<String, Progress>,
     /// When the P&L was last marked, and at what holdings.
@@ -160,18 +162,27 @@ impl BotTask {
                     }
                     None => return,
                 },
-                changed = self.prices.changed() => {
+                changed = self.market.trades.changed() => {
                     if changed.is_err() {
-                        // The feed ended (its stream closed); follow a fresh one.
-                        self.prices = self.inner.resubscribe(&self.row);
+                        self.follow_a_fresh_feed().await;
                         continue;
                     }
-                    let trade = *self.prices.borrow_and_update();
+                    let trade = *self.market.trades.borrow_and_update();
                     if let Some(trade) = trade {
                         let reports = self.executor.on_trade(trade, clock::now());
                         self.apply(reports).await;
                         self.step(VecDeque::from([Input::Price(trade.price)])).await;
                         self.inner.stats.event(trade.received.elapsed());
+                    }
+                }
+                changed = self.market.candles.changed() => {
+                    if changed.is_err() {
+                        self.follow_a_fresh_feed().await;
+                        continue;
+                    }
+                    let candle = *self.market.candles.borrow_and_update();
+                    if let Some(candle) = candle {
+                        self.step(VecDeque::from([Input::Candle(candle)])).await;
                     }
                 }
                 () = tokio::time::sleep(wake.unwrap_or_default()), if wake.is_some() => {
@@ -193,6 +204,13 @@ impl BotTask {
                 return;
             }
         }
+    }
+
+    /// The feed ended (its venue stream closed): follow a fresh one, after a pause so a venue
+    /// that keeps closing streams is not hammered.
+    async fn follow_a_fresh_feed(&mut self) {
+        tokio::time::sleep(RESUBSCRIBE_AFTER).await;
+        self.market = self.inner.resubscribe(&self.row);
     }
 
     /// Cancels every open order and follows them until the venue confirms (or the wait ends).

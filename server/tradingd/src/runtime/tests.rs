@@ -93,9 +93,9 @@ async fn bots_on_one_pair_share_one_feed_which_stops_when_the_last_leaves() {
     let (_sim, venue) = venue().await;
     let hub = MarketHub::new(tokio_util::task::TaskTracker::new(), tokio_util::sync::CancellationToken::new());
     let btc: Pair = "BTC/USDT".parse().unwrap();
-    let mut first = hub.subscribe("sim", &venue, &btc);
-    let mut second = hub.subscribe("sim", &venue, &btc);
-    let mut eth = hub.subscribe("sim", &venue, &"ETH/USDT".parse().unwrap());
+    let mut first = hub.subscribe("sim", &venue, &btc).trades;
+    let mut second = hub.subscribe("sim", &venue, &btc).trades;
+    let mut eth = hub.subscribe("sim", &venue, &"ETH/USDT".parse().unwrap()).trades;
     assert_eq!(hub.feed_count(), 2, "one feed per pair, however many bots follow it");
     for receiver in [&mut first, &mut second, &mut eth] {
         receiver.changed().await.unwrap();
@@ -103,6 +103,21 @@ async fn bots_on_one_pair_share_one_feed_which_stops_when_the_last_leaves() {
     }
     drop((first, second));
     poll_until("the unused feed to stop", async || (hub.feed_count() == 1).then_some(())).await;
+}
+
+#[tokio::test]
+async fn closed_candles_are_published_once_the_next_one_opens() {
+    let (_sim, venue) = venue().await;
+    let hub = MarketHub::new(tokio_util::task::TaskTracker::new(), tokio_util::sync::CancellationToken::new());
+    // The feed lives while its trades are followed too, as a bot task does.
+    let mut market = hub.subscribe("sim", &venue, &"BTC/USDT".parse().unwrap());
+    // At 600x a simulated minute passes every 100 ms.
+    market.candles.changed().await.unwrap();
+    let first = (*market.candles.borrow_and_update()).unwrap();
+    market.candles.changed().await.unwrap();
+    let second = (*market.candles.borrow_and_update()).unwrap();
+    assert!(second.open_time > first.open_time, "{first:?} then {second:?}");
+    assert!(first.low <= first.close && first.close <= first.high);
 }
 
 #[tokio::test]
