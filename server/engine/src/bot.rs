@@ -445,6 +445,7 @@ impl Bot {
                 self.halt(format!("bot {}: order {id}: {e}", self.id), out);
                 return;
             }
+            self.strategy.filled(side, fill.qty);
             if let Some(mark) = self.mark() {
                 out.push(Output::Mark(mark));
             }

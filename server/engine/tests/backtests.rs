@@ -10,7 +10,7 @@ use std::{fmt::Write as _, path::PathBuf};
 
 use domain::{
     money::{Qty, Quote},
-    strategy::{StrategyDefaults, StrategyId, validate_params},
+    strategy::{RawParam, StrategyDefaults, StrategyId, validate_params},
     symbol::SymbolRules,
 };
 use engine::{
@@ -61,8 +61,15 @@ fn strategies_on_real_btc_data_match_their_snapshots() {
     let settings = Settings { fee_rate: Decimal::new(1, 3), candle_ms: 60_000, equity_curve: false };
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/backtests");
     let mut failures = Vec::new();
-    for (id, name) in [(StrategyId::MeanReversion, "mean_reversion"), (StrategyId::DcaAccumulator, "dca_accumulator")] {
-        let params = validate_params(id, &Default::default(), &StrategyDefaults::new()).unwrap();
+    let twap_target = [("target_amount".to_owned(), RawParam::Text("0.01".into()))].into();
+    let runs = [
+        (StrategyId::MeanReversion, "mean_reversion", Default::default()),
+        (StrategyId::DcaAccumulator, "dca_accumulator", Default::default()),
+        (StrategyId::BreakdownMomentum, "breakdown_momentum", Default::default()),
+        (StrategyId::Twap, "twap", twap_target),
+    ];
+    for (id, name, given) in runs {
+        let params = validate_params(id, &given, &StrategyDefaults::new()).unwrap();
         let strategy = StrategyState::new(id, &params).unwrap();
         let bot = backtest::bot(rules.clone(), strategy, Quote::new(Decimal::from(1_000)), false);
         let report = backtest::run(bot, &candles, &settings, |_| {});

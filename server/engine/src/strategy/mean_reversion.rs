@@ -10,6 +10,7 @@ use domain::{candle::Candle, money::Quote, strategy::StrategyParams};
 use super::{
     Action, Desire, Holding,
     params::{boolean, decimal, integer, text},
+    show,
 };
 use crate::indicators::{RollingStats, Rsi, to_f64};
 
@@ -57,12 +58,6 @@ pub struct MeanReversion {
     rsi: Option<Rsi>,
     /// The reading of the last closed candle, until a decision consumes it.
     reading: Option<Reading>,
-}
-
-/// An indicator value for a person: eight decimals at most, in the shortest form (exact
-/// fixed-point formatting of floats is slow, and this runs on every decision).
-fn show(value: f64) -> String {
-    format!("{}", (value * 1e8).round() / 1e8)
 }
 
 fn positive_f64(value: rust_decimal::Decimal) -> f64 {

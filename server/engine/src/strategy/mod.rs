@@ -6,11 +6,14 @@
 
 pub mod dca;
 pub mod mean_reversion;
+pub mod momentum;
 mod params;
+pub mod twap;
 
 use domain::{
     candle::Candle,
     money::{Price, Qty, Quote},
+    order::Side,
     strategy::{StrategyId, StrategyParams},
     time::Timestamp,
 };
@@ -18,7 +21,17 @@ use domain::{
 use self::{
     dca::{DcaMemory, DcaParams},
     mean_reversion::MeanReversion,
+    momentum::Momentum,
+    twap::Twap,
 };
+use crate::indicators::to_f64;
+
+/// An indicator value for a person: eight decimals at most, in the shortest form (exact
+/// fixed-point formatting of floats is slow, and this runs on every decision).
+#[allow(clippy::disallowed_types, clippy::float_arithmetic, reason = "indicator values, shown to people")]
+pub(crate) fn show(value: f64) -> String {
+    format!("{}", (value * 1e8).round() / 1e8)
+}
 
 /// What a strategy wants to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +82,10 @@ pub enum StrategyState {
     Dca(DcaParams, DcaMemory),
     /// Mean Reversion on Bollinger bands (or z-scores), optionally filtered by RSI.
     MeanReversion(Box<MeanReversion>),
+    /// Breakdown Momentum: volume-confirmed range breakouts with a trailing exit.
+    Momentum(Box<Momentum>),
+    /// TWAP: a target amount in even slices over a period.
+    Twap(Twap),
 }
 
 impl StrategyState {
@@ -80,6 +97,8 @@ impl StrategyState {
         match id {
             StrategyId::DcaAccumulator => Ok(Self::Dca(DcaParams::from_params(params)?, DcaMemory::default())),
             StrategyId::MeanReversion => Ok(Self::MeanReversion(Box::new(MeanReversion::from_params(params)?))),
+            StrategyId::BreakdownMomentum => Ok(Self::Momentum(Box::new(Momentum::from_params(params)?))),
+            StrategyId::Twap => Ok(Self::Twap(Twap::new(Twap::from_params(params)?, Qty::ZERO))),
             other => Err(StrategyError::Unsupported(Unsupported(other))),
         }
     }
@@ -87,16 +106,18 @@ impl StrategyState {
     /// A closed candle of the bot's pair.
     pub fn on_candle(&mut self, candle: &Candle) {
         match self {
-            Self::Dca(..) => {}
+            Self::Dca(..) | Self::Twap(_) => {}
             Self::MeanReversion(mr) => mr.on_candle(candle),
+            Self::Momentum(m) => m.on_candle(candle),
         }
     }
 
     /// A past candle that warms the indicators up; no decision is taken on it.
     pub fn warm_up(&mut self, candle: &Candle) {
         match self {
-            Self::Dca(..) => {}
+            Self::Dca(..) | Self::Twap(_) => {}
             Self::MeanReversion(mr) => mr.warm_up(candle),
+            Self::Momentum(m) => m.warm_up(candle),
         }
     }
 
@@ -104,8 +125,9 @@ impl StrategyState {
     #[must_use]
     pub fn history_needed(&self) -> usize {
         match self {
-            Self::Dca(..) => 0,
+            Self::Dca(..) | Self::Twap(_) => 0,
             Self::MeanReversion(mr) => mr.history_needed(),
+            Self::Momentum(m) => m.history_needed(),
         }
     }
 
@@ -114,21 +136,46 @@ impl StrategyState {
         match self {
             Self::Dca(params, memory) => dca::decide(params, memory, now, price, holding),
             Self::MeanReversion(mr) => mr.desire(holding),
+            Self::Momentum(m) => m.desire(holding),
+            Self::Twap(t) => t.desire(now, price, holding),
+        }
+    }
+
+    /// One of the bot's orders filled (partly): `qty` of base on `side`.
+    pub fn filled(&mut self, side: Side, qty: Qty) {
+        if let Self::Twap(t) = self
+            && t.side() == side
+        {
+            t.executed(qty);
         }
     }
 
     /// The desire was approved and its order placed.
     pub fn placed(&mut self, action: Action, now: Timestamp, price: Price) {
-        if let (Self::Dca(_, memory), Action::Buy(_)) = (self, action) {
-            *memory = DcaMemory { last_buy_at: Some(now), last_buy_price: Some(price) };
+        match self {
+            Self::Dca(_, memory) => {
+                if let Action::Buy(_) = action {
+                    *memory = DcaMemory { last_buy_at: Some(now), last_buy_price: Some(price) };
+                }
+            }
+            Self::Momentum(m) => m.placed(action, to_f64(price)),
+            Self::Twap(t) => t.slice_done(now),
+            Self::MeanReversion(_) => {}
         }
     }
 
     /// The desire was refused by risk.
     pub fn refused(&mut self, action: Action, now: Timestamp) {
-        // A refused regular buy waits for the next interval rather than retrying at once.
-        if let (Self::Dca(_, memory), Action::Buy(_)) = (self, action) {
-            memory.last_buy_at = Some(now);
+        match self {
+            // A refused regular buy waits for the next interval rather than retrying at once.
+            Self::Dca(_, memory) => {
+                if let Action::Buy(_) = action {
+                    memory.last_buy_at = Some(now);
+                }
+            }
+            // A refused slice waits for the next one.
+            Self::Twap(t) => t.slice_done(now),
+            Self::MeanReversion(_) | Self::Momentum(_) => {}
         }
     }
 
@@ -139,7 +186,8 @@ impl StrategyState {
             Self::Dca(params, memory) => {
                 memory.last_buy_at.map(|t| Timestamp::from_millis(t.millis() + params.interval_ms))
             }
-            Self::MeanReversion(_) => None,
+            Self::Twap(t) => t.next_wakeup(),
+            Self::MeanReversion(_) | Self::Momentum(_) => None,
         }
     }
 }

@@ -96,6 +96,18 @@ fn dca_memory(fills: &[StoredFill]) -> DcaMemory {
     })
 }
 
+/// The strategy's memory, from the bot's fills: DCA's last buy, TWAP's progress. Candle
+/// strategies warm up from recent candles instead.
+fn restore(mut strategy: StrategyState, fills: &[StoredFill]) -> StrategyState {
+    for fill in fills {
+        strategy.filled(fill.side, fill.qty);
+    }
+    match strategy {
+        StrategyState::Dca(params, _) => StrategyState::Dca(params, dca_memory(fills)),
+        other => other,
+    }
+}
+
 /// Rebuilds `row` and reconciles its open orders with the venue.
 ///
 /// # Errors
@@ -154,10 +166,7 @@ pub(crate) async fn rebuild(inner: &Inner, row: &BotRow, now: Timestamp) -> Resu
     let state = BotState {
         id: row.id,
         rules: symbol.rules.clone(),
-        strategy: match strategy {
-            StrategyState::Dca(params, _) => StrategyState::Dca(params, dca_memory(&fills)),
-            candles @ StrategyState::MeanReversion(_) => candles,
-        },
+        strategy: restore(strategy, &fills),
         wallet,
         status: row.status,
         killed: row.killed_at.is_some(),
