@@ -174,7 +174,7 @@ pub struct BotConfig {
 }
 
 /// Risk limits of a bot; `None` means "no limit".
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RiskLimits {
     /// Per-trade stop loss as a percentage of the entry.
     pub stop_loss_percent: Option<Percent>,

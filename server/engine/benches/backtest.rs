@@ -66,7 +66,13 @@ fn candles() -> Vec<Candle> {
 
 fn per_second(candles: &[Candle], strategy: &StrategyState) -> (f64, usize) {
     let settings = Settings { fee_rate: Decimal::new(1, 3), candle_ms: 60_000, equity_curve: false };
-    let bot = backtest::bot(rules(), strategy.clone(), Quote::new(Decimal::from(1_000_000)), false);
+    let bot = backtest::bot(
+        rules(),
+        strategy.clone(),
+        Quote::new(Decimal::from(1_000_000)),
+        false,
+        domain::bot::RiskLimits::default(),
+    );
     let start = Instant::now();
     let report = black_box(backtest::run(bot, candles, &settings, |_| {}));
     (candles.len() as f64 / start.elapsed().as_secs_f64(), report.trades.len())

@@ -51,6 +51,7 @@ fn bot(status: BotStatus) -> Bot {
         next_seq: 1,
         ends_at: None,
         open_orders: Vec::new(),
+        risk: domain::bot::RiskLimits::default(),
     };
     let mut bot = Bot::from_state(state).unwrap();
     // Start, buy once and fill, so every later price is judged against a held position.

@@ -7,7 +7,7 @@
 //! wallet and risk approval exactly as live.
 
 use domain::{
-    bot::{BotId, BotStatus},
+    bot::{BotId, BotStatus, RiskLimits},
     candle::Candle,
     money::{Percent, Price, Qty, Quote},
     order::{OrderEvent, Side},
@@ -23,9 +23,10 @@ use crate::{
     wallet::Wallet,
 };
 
-/// A running bot for a backtest: `strategy` on the pair of `rules` with `budget`.
+/// A running bot for a backtest: `strategy` on the pair of `rules` with `budget`, under the
+/// risk stops of `risk` only (none by default, so a plain run measures the strategy alone).
 #[must_use]
-pub fn bot(rules: SymbolRules, strategy: StrategyState, budget: Quote, compound: bool) -> Bot {
+pub fn bot(rules: SymbolRules, strategy: StrategyState, budget: Quote, compound: bool, risk: RiskLimits) -> Bot {
     let state = BotState {
         id: BotId(0),
         rules,
@@ -36,6 +37,7 @@ pub fn bot(rules: SymbolRules, strategy: StrategyState, budget: Quote, compound:
         next_seq: 1,
         ends_at: None,
         open_orders: Vec::new(),
+        risk,
     };
     match Bot::from_state(state) {
         Ok(bot) => bot,
@@ -279,7 +281,7 @@ mod tests {
         let params =
             MeanReversionParams { period: 3, entry: Entry::Bollinger(1.0), rsi: None, quote: Quote::new(dec!(50)) };
         let strategy = StrategyState::MeanReversion(Box::new(MeanReversion::new(params)));
-        let bot = bot(crate::testing::btc_usdt(), strategy, Quote::new(dec!(100)), false);
+        let bot = bot(crate::testing::btc_usdt(), strategy, Quote::new(dec!(100)), false, RiskLimits::default());
         let path = [
             candle(0, dec!(100), dec!(100)),
             candle(1, dec!(100), dec!(101)),

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 pub use crate::strategy::StrategyState;
 use domain::{
     alert::AlertKind,
-    bot::{BotId, BotStatus, LifecycleCommand},
+    bot::{BotId, BotStatus, LifecycleCommand, RiskLimits},
     candle::Candle,
     money::{Price, Qty, Quote},
     order::{DecisionRecord, OrderEvent, OrderStatus, Side, client_order_id},
@@ -26,9 +26,10 @@ use domain::{
 use rust_decimal::Decimal;
 
 use crate::{
+    guard::RiskGuard,
     intent::{IntentKind, IntentSize, OrderIntent},
     risk::{Approved, approve},
-    strategy::{Action, Holding},
+    strategy::{Action, Desire, Holding},
     wallet::{FillSide, Wallet, WalletFill},
 };
 
@@ -179,6 +180,8 @@ pub struct Bot {
     orders: BTreeMap<String, Tracked>,
     /// After a refusal, the next decision waits until then instead of repeating at every price.
     quiet_until: Option<Timestamp>,
+    /// Stop loss, drawdown and loss limits.
+    guard: RiskGuard,
 }
 
 /// How long the bot stays quiet after a refused intent.
@@ -218,6 +221,8 @@ pub struct BotState {
     pub ends_at: Option<Timestamp>,
     /// Orders still open on the venue, followed again and reserved again.
     pub open_orders: Vec<OpenOrder>,
+    /// Its risk stops.
+    pub risk: RiskLimits,
 }
 
 impl Bot {
@@ -227,7 +232,9 @@ impl Bot {
     /// [`WalletError`](crate::wallet::WalletError) when the open orders do not fit the wallet;
     /// such a bot cannot be reconciled and must not trade.
     pub fn from_state(state: BotState) -> Result<Self, crate::wallet::WalletError> {
-        let BotState { id, rules, strategy, mut wallet, status, killed, next_seq, ends_at, open_orders } = state;
+        let BotState { id, rules, strategy, mut wallet, status, killed, next_seq, ends_at, open_orders, risk } = state;
+        // The equity peak starts from what the wallet is worth without its open position.
+        let guard = RiskGuard::new(risk, wallet.budget().value() + wallet.realized_pnl().value());
         let mut orders = BTreeMap::new();
         for order in open_orders {
             // An order whose fills used all it reserved is still followed until it ends.
@@ -253,6 +260,7 @@ impl Bot {
             last_price: None,
             orders,
             quiet_until: None,
+            guard,
         })
     }
 
@@ -372,6 +380,7 @@ impl Bot {
             }
             Input::Tick => {}
         }
+        self.check_risk(now, &mut out);
         if self.status == BotStatus::Running && self.ends_at.is_some_and(|end| now >= end) {
             self.set_status(BotStatus::Stopped, "the running time elapsed", &mut out);
         }
@@ -410,6 +419,11 @@ impl Bot {
             }
             Command::Start => {
                 self.killed = false;
+                let equity = self.mark().map_or_else(
+                    || self.wallet.budget().value() + self.wallet.realized_pnl().value(),
+                    |m| m.equity.value(),
+                );
+                self.guard.rearm(equity);
                 self.set_status(status, "started by request", out);
             }
             Command::Pause => self.set_status(status, "paused by request", out),
@@ -469,6 +483,41 @@ impl Bot {
         }
     }
 
+    /// What the bot could sell: dust below the symbol's minimum (left by fees and rounding)
+    /// counts as flat, or a strategy would wait forever to sell what cannot be sold.
+    fn holding(&self) -> Holding {
+        let sellable = self.wallet.sellable();
+        let qty = if sellable.value().is_zero() {
+            sellable
+        } else {
+            let rounded = self.rules.round_qty_down(sellable);
+            if rounded < self.rules.min_qty { Qty::ZERO } else { rounded }
+        };
+        Holding { qty, cost: self.wallet.cost() }
+    }
+
+    /// The risk stops, on every input of a running bot: a trip pauses the bot with an alert
+    /// (after selling the position, for a stop loss).
+    fn check_risk(&mut self, now: Timestamp, out: &mut Vec<Output>) {
+        if self.status != BotStatus::Running || self.killed || !self.guard.is_armed() {
+            return;
+        }
+        let Some(mark) = self.mark() else { return };
+        let Some(trip) = self.guard.check(now, &mark) else { return };
+        let mut message = format!("bot {}: {}", self.id, trip.reason);
+        let holding = self.holding();
+        if trip.sell_position && !holding.qty.value().is_zero() {
+            if self.has_open_orders() {
+                message.push_str("; an order was in flight, so the position is kept: review it");
+            } else {
+                let desire = Desire::new(Action::Sell(holding.qty), trip.reason.clone());
+                self.place(now, mark.price, desire, out);
+            }
+        }
+        out.push(Output::Alert { kind: trip.kind, message });
+        self.set_status(BotStatus::Paused, trip.reason, out);
+    }
+
     fn trade(&mut self, now: Timestamp, out: &mut Vec<Output>) {
         // Nothing new while stopped, paused, killed, or while any order is still in flight
         // (pending, unknown, or resting): one decision at a time.
@@ -477,17 +526,13 @@ impl Bot {
         if self.status != BotStatus::Running || self.killed || busy || self.quiet_until.is_some_and(|t| now < t) {
             return;
         }
-        // What the bot could sell: dust below the symbol's minimum (left by fees and rounding)
-        // counts as flat, or a strategy would wait forever to sell what cannot be sold.
-        let sellable = self.wallet.sellable();
-        let qty = if sellable.value().is_zero() {
-            sellable
-        } else {
-            let rounded = self.rules.round_qty_down(sellable);
-            if rounded < self.rules.min_qty { Qty::ZERO } else { rounded }
-        };
-        let holding = Holding { qty, cost: self.wallet.cost() };
+        let holding = self.holding();
         let Some(desire) = self.strategy.desire(now, price, holding) else { return };
+        self.place(now, price, desire, out);
+    }
+
+    /// Turns a desire into an approved order (or a recorded refusal).
+    fn place(&mut self, now: Timestamp, price: Price, desire: Desire, out: &mut Vec<Output>) {
         let (side, size) = match desire.action {
             Action::Buy(quote) => (Side::Buy, IntentSize::Quote(quote)),
             Action::Sell(qty) => (Side::Sell, IntentSize::Base(qty)),
@@ -533,6 +578,10 @@ mod tests {
     const HOUR: i64 = 3_600_000;
 
     fn bot(budget: Decimal, take_profit: Decimal, ends_at: Option<i64>) -> Bot {
+        bot_with_risk(budget, take_profit, ends_at, RiskLimits::default())
+    }
+
+    fn bot_with_risk(budget: Decimal, take_profit: Decimal, ends_at: Option<i64>, risk: RiskLimits) -> Bot {
         let rules = crate::testing::btc_usdt();
         let params = crate::strategy::dca::DcaParams {
             quote_amount: Quote::new(dec!(10)),
@@ -551,6 +600,7 @@ mod tests {
             next_seq: 1,
             ends_at: ends_at.map(Timestamp::from_millis),
             open_orders: Vec::new(),
+            risk,
         })
         .unwrap()
     }
@@ -708,6 +758,7 @@ mod tests {
             next_seq: 2,
             ends_at: None,
             open_orders: vec![exhausted],
+            risk: RiskLimits::default(),
         };
         let mut b = Bot::from_state(state).unwrap();
         assert!(b.has_open_orders() && b.wallet().reserved() == Quote::ZERO);
@@ -835,6 +886,56 @@ mod tests {
                 let w = b.wallet();
                 if w.reserved().value() + w.cost().value() > w.cap().value() {
                     prop_assert!(b.status() != BotStatus::Running, "over budget and still running: {w:?}");
+                }
+            }
+        }
+
+        /// After a risk stop trips, the bot buys nothing until a person starts it, whatever
+        /// prices and fills follow; a running bot never stays past a tripped limit.
+        #[test]
+        fn risk_stops_cannot_be_bypassed(steps in proptest::collection::vec((0u8..5, 50u32..150, 0u32..=100), 1..80)) {
+            let risk = RiskLimits {
+                stop_loss_percent: Some(Percent::new(dec!(5))),
+                drawdown_limit_percent: Some(Percent::new(dec!(3))),
+                daily_loss_limit: Some(Quote::new(dec!(4))),
+                ..RiskLimits::default()
+            };
+            let mut b = bot_with_risk(dec!(200), dec!(0), None, risk);
+            b.handle(at(0), Input::Command(Command::Start));
+            let (mut now, mut stopped, mut last): (i64, bool, Option<OrderIntent>) = (0, false, None);
+            for (kind, price, percent) in steps {
+                now += 10 * 60_000;
+                let input = match (kind, &last) {
+                    (0 | 1, _) => Input::Price(Price::new(Decimal::from(price))),
+                    (2, Some(intent)) => {
+                        let p = b.last_price.map_or(Decimal::ONE, |p| p.value());
+                        let share = Decimal::from(percent) / dec!(100);
+                        let (qty, quote) = match intent.size {
+                            IntentSize::Quote(q) => (q.value() * share / p, q.value() * share),
+                            IntentSize::Base(q) => (q.value() * share, q.value() * share * p),
+                        };
+                        Input::Order {
+                            client_order_id: intent.client_order_id.clone(),
+                            event: OrderEvent::Filled,
+                            fill: Some(FillReport { qty: Qty::new(qty), quote: Quote::new(quote), fee: Decimal::ZERO, fee_in_quote: true }),
+                        }
+                    }
+                    (3, _) => Input::Command(Command::Start),
+                    _ => Input::Tick,
+                };
+                let started = input == Input::Command(Command::Start);
+                let out = b.handle(at(now), input);
+                if started {
+                    stopped = false;
+                }
+                let tripped = out.iter().any(|o| matches!(o, Output::Alert { kind: AlertKind::LossLimit | AlertKind::DrawdownLimit, .. }));
+                if tripped {
+                    prop_assert_eq!(b.status(), BotStatus::Paused, "a trip pauses: {:?}", out);
+                    stopped = true;
+                }
+                for intent in placed(&out) {
+                    prop_assert!(!(stopped && intent.side == Side::Buy), "a buy after a risk stop: {out:?}");
+                    last = Some(intent);
                 }
             }
         }

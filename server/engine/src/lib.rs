@@ -14,6 +14,7 @@
 
 pub mod backtest;
 pub mod bot;
+pub mod guard;
 pub mod indicators;
 pub mod intent;
 pub mod paper;

@@ -71,7 +71,13 @@ fn strategies_on_real_btc_data_match_their_snapshots() {
     for (id, name, given) in runs {
         let params = validate_params(id, &given, &StrategyDefaults::new()).unwrap();
         let strategy = StrategyState::new(id, &params).unwrap();
-        let bot = backtest::bot(rules.clone(), strategy, Quote::new(Decimal::from(1_000)), false);
+        let bot = backtest::bot(
+            rules.clone(),
+            strategy,
+            Quote::new(Decimal::from(1_000)),
+            false,
+            domain::bot::RiskLimits::default(),
+        );
         let report = backtest::run(bot, &candles, &settings, |_| {});
         assert!(!report.trades.is_empty(), "{name} never traded");
         failures.extend(snapshot::check(&dir.join(format!("{name}_btcusdt.snap")), &render(&report)));

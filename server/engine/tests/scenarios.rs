@@ -48,6 +48,12 @@ struct BotSpec {
     take_profit_percent: Decimal,
     #[serde(default)]
     ends_at: Option<i64>,
+    #[serde(default)]
+    stop_loss_percent: Option<Decimal>,
+    #[serde(default)]
+    drawdown_limit_percent: Option<Decimal>,
+    #[serde(default)]
+    daily_loss_limit: Option<Decimal>,
 }
 
 #[derive(Deserialize)]
@@ -178,6 +184,12 @@ fn run(scenario: &Scenario) -> String {
         next_seq: 1,
         ends_at: spec.ends_at.map(Timestamp::from_millis),
         open_orders: Vec::new(),
+        risk: domain::bot::RiskLimits {
+            stop_loss_percent: spec.stop_loss_percent.map(Percent::new),
+            drawdown_limit_percent: spec.drawdown_limit_percent.map(Percent::new),
+            daily_loss_limit: spec.daily_loss_limit.map(Quote::new),
+            ..domain::bot::RiskLimits::default()
+        },
     })
     .unwrap();
     let mut text = String::new();

@@ -5,7 +5,7 @@
 use std::{collections::BTreeMap, path::PathBuf};
 
 use domain::{
-    bot::{MAX_BUDGET, ValidationContext},
+    bot::{MAX_BUDGET, RiskLimits, ValidationContext},
     candle::Candle,
     money::{DecimalRange, Quote},
     pair::Pair,
@@ -184,7 +184,7 @@ impl Backtests {
             equity_curve: request.equity_curve,
         };
         let budget = Quote::new(budget);
-        let bot = backtest::bot(symbol.rules, state, budget, request.compound);
+        let bot = backtest::bot(symbol.rules, state, budget, request.compound, RiskLimits::default());
         Ok(Job { bot, candles, settings, budget })
     }
 

@@ -173,6 +173,7 @@ pub(crate) async fn rebuild(inner: &Inner, row: &BotRow, now: Timestamp) -> Resu
         next_seq,
         ends_at,
         open_orders,
+        risk: row.config.risk.clone(),
     };
     let bot =
         Bot::from_state(state).map_err(|e| unreconcilable(format!("its open orders do not fit its wallet: {e}")))?;
