@@ -163,6 +163,47 @@ async fn a_dry_run_mean_reversion_bot_decides_on_closed_candles_of_the_live_feed
 }
 
 #[tokio::test]
+async fn a_stop_loss_sells_the_position_and_pauses_the_bot_with_an_alert() {
+    let data = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(&data).await;
+    // A one-cent stop: the fee alone puts a fresh position there, so it trips at the first tick down.
+    let config = pb::BotConfig {
+        name: Some("tight stop".into()),
+        trading_pair: Some("BTC/USDT".into()),
+        strategy: Some("dca_accumulator".into()),
+        budget: Some("100".into()),
+        stop_loss_absolute: Some("0.01".into()),
+        is_dry_run: Some(false),
+        ..pb::BotConfig::default()
+    };
+    let mut bots = daemon.bots().await;
+    let bot = bots.create_bot(pb::CreateBotRequest { config: Some(config) }).await.unwrap().into_inner();
+    bots.start_bot(pb::StartBotRequest { id: bot.id }).await.unwrap();
+    let alert = eventually("the stop-loss alert", PATIENCE, || async {
+        alerts(&daemon, bot.id).await.into_iter().find(|a| a.alert_type == "loss_limit")
+    })
+    .await;
+    assert!(alert.message.contains("stop loss: the position is down"), "{alert:?}");
+    let sold = until_order(&daemon, bot.id, false, pb::OrderStatus::Filled).await;
+    eventually("the sale", PATIENCE, || {
+        let mut bots = bots.clone();
+        async move {
+            let all = orders(&mut bots, bot.id, false).await;
+            (all.len() == 2 && all.iter().all(|o| o.status() == pb::OrderStatus::Filled)).then_some(())
+        }
+    })
+    .await;
+    assert!(!sold.is_empty());
+    // Sticky: paused until a person starts it.
+    eventually("the pause", PATIENCE, || async {
+        (status(&daemon, bot.id).await.status() == pb::BotStatus::Paused).then_some(())
+    })
+    .await;
+    let all = orders(&mut bots, bot.id, false).await;
+    assert_eq!(all[0].order_type, "market_sell", "newest first: the stop-loss sale");
+}
+
+#[tokio::test]
 async fn a_live_bot_resumes_after_a_restart_without_a_duplicate_order() {
     let sim = Sim::start().await;
     let config = sim.config_dir(DEMO_SECRET);

@@ -182,6 +182,8 @@ pub struct Bot {
     quiet_until: Option<Timestamp>,
     /// Stop loss, drawdown and loss limits.
     guard: RiskGuard,
+    /// A stop loss tripped while an order was in flight: the position is sold once it ends.
+    stop_pending: Option<String>,
 }
 
 /// How long the bot stays quiet after a refused intent.
@@ -261,6 +263,7 @@ impl Bot {
             orders,
             quiet_until: None,
             guard,
+            stop_pending: None,
         })
     }
 
@@ -497,25 +500,33 @@ impl Bot {
     }
 
     /// The risk stops, on every input of a running bot: a trip pauses the bot with an alert
-    /// (after selling the position, for a stop loss).
+    /// (after selling the position, for a stop loss; if an order is still in flight, the sale
+    /// waits for it to end, and nothing else is placed meanwhile).
     fn check_risk(&mut self, now: Timestamp, out: &mut Vec<Output>) {
-        if self.status != BotStatus::Running || self.killed || !self.guard.is_armed() {
+        if self.status != BotStatus::Running || self.killed {
             return;
         }
-        let Some(mark) = self.mark() else { return };
-        let Some(trip) = self.guard.check(now, &mark) else { return };
-        let mut message = format!("bot {}: {}", self.id, trip.reason);
-        let holding = self.holding();
-        if trip.sell_position && !holding.qty.value().is_zero() {
-            if self.has_open_orders() {
-                message.push_str("; an order was in flight, so the position is kept: review it");
-            } else {
-                let desire = Desire::new(Action::Sell(holding.qty), trip.reason.clone());
-                self.place(now, mark.price, desire, out);
+        if self.stop_pending.is_none()
+            && self.guard.is_armed()
+            && let Some(mark) = self.mark()
+            && let Some(trip) = self.guard.check(now, &mark)
+        {
+            out.push(Output::Alert { kind: trip.kind, message: format!("bot {}: {}", self.id, trip.reason) });
+            if !trip.sell_position {
+                self.set_status(BotStatus::Paused, trip.reason, out);
+                return;
             }
+            self.stop_pending = Some(trip.reason);
         }
-        out.push(Output::Alert { kind: trip.kind, message });
-        self.set_status(BotStatus::Paused, trip.reason, out);
+        if self.has_open_orders() {
+            return;
+        }
+        let (Some(reason), Some(price)) = (self.stop_pending.take(), self.last_price) else { return };
+        let holding = self.holding();
+        if !holding.qty.value().is_zero() {
+            self.place(now, price, Desire::new(Action::Sell(holding.qty), reason.clone()), out);
+        }
+        self.set_status(BotStatus::Paused, reason, out);
     }
 
     fn trade(&mut self, now: Timestamp, out: &mut Vec<Output>) {
@@ -523,7 +534,8 @@ impl Bot {
         // (pending, unknown, or resting): one decision at a time.
         let busy = self.has_open_orders();
         let Some(price) = self.last_price else { return };
-        if self.status != BotStatus::Running || self.killed || busy || self.quiet_until.is_some_and(|t| now < t) {
+        let waiting = self.quiet_until.is_some_and(|t| now < t) || self.stop_pending.is_some();
+        if self.status != BotStatus::Running || self.killed || busy || waiting {
             return;
         }
         let holding = self.holding();
@@ -930,8 +942,11 @@ mod tests {
                 }
                 let tripped = out.iter().any(|o| matches!(o, Output::Alert { kind: AlertKind::LossLimit | AlertKind::DrawdownLimit, .. }));
                 if tripped {
-                    prop_assert_eq!(b.status(), BotStatus::Paused, "a trip pauses: {:?}", out);
                     stopped = true;
+                }
+                // A tripped bot pauses at once, or as soon as the order in flight ends.
+                if stopped && !b.has_open_orders() {
+                    prop_assert_eq!(b.status(), BotStatus::Paused, "a trip pauses: {:?}", out);
                 }
                 for intent in placed(&out) {
                     prop_assert!(!(stopped && intent.side == Side::Buy), "a buy after a risk stop: {out:?}");
