@@ -164,6 +164,8 @@ pub(crate) enum Command {
         #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=1000))]
         limit: u32,
     },
+    /// Send a test email with the settings of email.yaml.
+    TestEmail,
     /// Follow live events until interrupted.
     Watch {
         /// Only this bot's events.

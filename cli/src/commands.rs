@@ -159,6 +159,13 @@ pub(crate) async fn run(cli: Cli) -> Result<(), Failure> {
             });
             Ok(())
         }
+        Command::TestEmail => {
+            let sent =
+                AlertServiceClient::new(channel).send_test_email(pb::SendTestEmailRequest {}).await?.into_inner();
+            let value = serde_json::json!({ "sent_to": sent.recipients });
+            out.print(&value, |_| format!("test email sent to {}", sent.recipients.join(", ")));
+            Ok(())
+        }
         Command::Watch { bot } => watch(channel, bot, out).await,
         Command::Backtest(args) => crate::backtest::run(channel, args, out.json).await,
         Command::Exchange(ExchangeCommand::Check { exchange }) => check_exchange(channel, exchange, out).await,

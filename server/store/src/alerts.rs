@@ -33,6 +33,19 @@ impl Store {
         Ok(Alert { id, bot_id: bot, kind, message: message.to_owned(), email_sent: false, created_at: now })
     }
 
+    /// Records that an alert's email went out.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when there is no such alert.
+    pub async fn mark_alert_emailed(&self, id: i64) -> Result<(), Error> {
+        let done =
+            sqlx::query("UPDATE alerts_log SET email_sent = 1 WHERE id = ?").bind(id).execute(&self.pool).await?;
+        if done.rows_affected() == 0 {
+            return Err(Error::NotFound { what: "alert", id });
+        }
+        Ok(())
+    }
+
     /// Alerts, newest first: one bot's (`Some`) or all (`None`). `limit` is capped at
     /// [`MAX_LIST_LIMIT`].
     ///

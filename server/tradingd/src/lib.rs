@@ -13,6 +13,7 @@ mod clock;
 pub mod config;
 pub mod events;
 mod grpc;
+pub mod notify;
 pub mod runtime;
 pub mod venues;
 
@@ -59,11 +60,16 @@ pub async fn run(daemon: Daemon, listener: TcpListener, shutdown: CancellationTo
     let daemon_cancel = daemon.cancel_on_shutdown;
     let config = Arc::new(daemon.config);
     let venues = venues::Venues::new(&config.exchanges).context("cannot set up the venue adapters")?;
-    let runtime = Runtime::new(store.clone(), events.clone(), venues.clone(), daemon.data_dir.join("logs"));
+    let mailer =
+        notify::Mailer::new(&config.email).map_err(anyhow::Error::msg).context("cannot set up alert emails")?;
+    let notifier = mailer.clone().map_or_else(notify::Notifier::off, |m| {
+        notify::Notifier::start(m, store.clone(), notify::RetryPolicy::default())
+    });
+    let runtime = Runtime::new(store.clone(), events.clone(), venues.clone(), daemon.data_dir.join("logs"), notifier);
     runtime.resume().await?;
     let bots = Arc::new(Bots::new(store.clone(), events.clone(), config.validation_context(), runtime.clone()));
     let backtests = backtests::Backtests::new(runtime.clone(), config.validation_context());
-    let services = grpc::Services { bots, store: store.clone(), config, events, venues, backtests };
+    let services = grpc::Services { bots, store: store.clone(), config, events, venues, backtests, mailer };
     let address: SocketAddr = listener.local_addr()?;
     tracing::info!(%address, data_dir = %daemon.data_dir.display(), "tradingd serving gRPC (and gRPC-Web)");
     let server = grpc::serve(listener, services, shutdown.clone());

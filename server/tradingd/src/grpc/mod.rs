@@ -38,6 +38,7 @@ pub(crate) struct Services {
     pub(crate) events: EventBus,
     pub(crate) venues: Venues,
     pub(crate) backtests: Backtests,
+    pub(crate) mailer: Option<crate::notify::Mailer>,
 }
 
 /// Serves the API on `listener` until `shutdown` is cancelled, then finishes the requests
@@ -83,7 +84,10 @@ pub(crate) async fn serve(
             events: services.events,
             shutdown: shutdown.clone(),
         }))
-        .add_service(AlertServiceServer::new(alert_service::AlertApi { store: services.store }))
+        .add_service(AlertServiceServer::new(alert_service::AlertApi {
+            store: services.store,
+            mailer: services.mailer,
+        }))
         .add_service(BacktestServiceServer::new(backtest_service::BacktestApi { backtests: services.backtests }))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled_owned())
         .await?;

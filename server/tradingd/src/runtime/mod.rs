@@ -45,7 +45,7 @@ use self::{
     stats::LoadStats,
     task::{BotTask, Control},
 };
-use crate::{clock, events::EventBus, venues::Venues};
+use crate::{clock, events::EventBus, notify::Notifier, venues::Venues};
 
 /// How long shutdown waits for bot tasks to finish their current step.
 const SHUTDOWN_WAIT: Duration = Duration::from_secs(10);
@@ -63,6 +63,8 @@ pub(crate) struct Inner {
     tasks: Mutex<BTreeMap<BotId, mpsc::UnboundedSender<Control>>>,
     /// Serialises every bot status change, the bot service's and the runtime's.
     writes: Arc<tokio::sync::Mutex<()>>,
+    /// Emails the alerts recorded.
+    notifier: Notifier,
     stats: LoadStats,
     tracker: TaskTracker,
     shutdown: CancellationToken,
@@ -82,9 +84,9 @@ impl std::fmt::Debug for Runtime {
 
 impl Runtime {
     /// A runtime trading through `venues`, storing in `store`, publishing on `events`, with
-    /// per-bot logs under `logs_dir`.
+    /// per-bot logs under `logs_dir`, emailing alerts through `notifier`.
     #[must_use]
-    pub fn new(store: Store, events: EventBus, venues: Venues, logs_dir: PathBuf) -> Self {
+    pub fn new(store: Store, events: EventBus, venues: Venues, logs_dir: PathBuf, notifier: Notifier) -> Self {
         let tracker = TaskTracker::new();
         let shutdown = CancellationToken::new();
         let inner = Inner {
@@ -96,6 +98,7 @@ impl Runtime {
             symbols: tokio::sync::Mutex::default(),
             tasks: Mutex::default(),
             writes: Arc::default(),
+            notifier,
             stats: LoadStats::default(),
             tracker,
             shutdown,
@@ -412,6 +415,7 @@ impl Inner {
         tracing::warn!(bot = ?bot.map(|b| b.0), %kind, message, "alert");
         match self.store.insert_alert(bot, kind, message, clock::now()).await {
             Ok(alert) => {
+                self.notifier.notify(&alert);
                 self.events.publish(Event { at: alert.created_at, kind: EventKind::AlertRaised(Box::new(alert)) });
             }
             Err(error) => tracing::error!(%error, "cannot record the alert"),

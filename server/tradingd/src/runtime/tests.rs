@@ -17,7 +17,7 @@ use mexc_sim::{DEMO_API_KEY, DEMO_API_SECRET, SimConfig, SimHandle, Simulator};
 use store::{StatusChange, Store};
 
 use super::{Runtime, hub::MarketHub};
-use crate::{bots::Bots, clock, config::Config, events::EventBus, venues::Venues};
+use crate::{bots::Bots, clock, config::Config, events::EventBus, notify::Notifier, venues::Venues};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -39,7 +39,7 @@ async fn a_panicking_bot_task_pauses_that_bot_with_an_alert_and_spares_the_other
     let store = Store::open(&dir.path().join("t.db")).await.unwrap();
     let config = Config::load(&repo().join("config")).unwrap();
     let venues = Venues::new(&config.exchanges).unwrap();
-    let runtime = Runtime::new(store.clone(), EventBus::default(), venues, dir.path().join("logs"));
+    let runtime = Runtime::new(store.clone(), EventBus::default(), venues, dir.path().join("logs"), Notifier::off());
     let bots = Bots::new(store.clone(), EventBus::default(), config.validation_context(), runtime.clone());
     let input = |name: &str| BotConfigInput {
         name: Some(name.to_owned()),

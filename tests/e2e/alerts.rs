@@ -1,0 +1,90 @@
+//! Alert emails through a real SMTP server on loopback: a kill switch is emailed and marked
+//! sent in the alert log, and `tradingctl test-email` checks the settings.
+
+use std::{
+    net::TcpListener,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use mailin_embedded::{Handler, Response, Server, response::OK};
+use serde_json::Value;
+use tradingbot_proto::v1 as pb;
+
+use crate::helpers::{DEMO_SECRET, Daemon, Sim, create_bot, ctl, eventually, free_port};
+
+/// The messages the server received, as raw text.
+#[derive(Clone, Default)]
+struct Inbox(Arc<Mutex<Vec<String>>>);
+
+impl Handler for Inbox {
+    fn data_start(&mut self, _domain: &str, _from: &str, _is8bit: bool, _to: &[String]) -> Response {
+        self.0.lock().unwrap().push(String::new());
+        OK
+    }
+
+    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        if let Some(last) = self.0.lock().unwrap().last_mut() {
+            last.push_str(&String::from_utf8_lossy(buf));
+        }
+        Ok(())
+    }
+}
+
+fn smtp_server() -> (u16, Inbox) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let inbox = Inbox::default();
+    let mut server = Server::new(inbox.clone());
+    server.with_name("localhost").with_tcp_listener(listener);
+    std::thread::spawn(move || {
+        if let Err(e) = server.serve() {
+            eprintln!("test SMTP server stopped: {e}");
+        }
+    });
+    (port, inbox)
+}
+
+#[tokio::test]
+async fn a_kill_is_emailed_and_marked_sent_and_the_settings_can_be_tested() {
+    let (port, inbox) = smtp_server();
+    let sim = Sim::start().await;
+    let config = sim.config_dir(DEMO_SECRET);
+    let email = format!(
+        "enabled: true\nsmtp:\n  host: 127.0.0.1\n  port: {port}\n  tls: none\nfrom: bot@example.com\nto:\n  - me@example.com\n"
+    );
+    std::fs::write(config.path().join("email.yaml"), email).unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start_with(config.path(), data.path(), free_port()).await;
+
+    let bot = create_bot(&daemon, "watched").await;
+    daemon.bots().await.kill_bot(pb::KillBotRequest { id: bot.id, reason: "test".into() }).await.unwrap();
+    let mail = eventually("the kill email", Duration::from_secs(30), || {
+        let inbox = inbox.clone();
+        async move { inbox.0.lock().unwrap().iter().find(|m| m.contains("kill_switch")).cloned() }
+    })
+    .await;
+    assert!(mail.contains(&format!("Subject: [tradingbot] kill_switch: bot {}", bot.id)), "{mail}");
+    assert!(mail.contains("holdings kept"), "{mail}");
+    let logged = eventually("the alert marked sent", Duration::from_secs(30), || async {
+        let out = ctl(&daemon.url, &["--json", "alerts"]);
+        let alerts: Value = serde_json::from_str(&out.stdout).ok()?;
+        alerts.as_array()?.iter().find(|a| a["alert_type"] == "kill_switch" && a["email_sent"] == true).cloned()
+    })
+    .await;
+    assert_eq!(logged["bot_id"], bot.id);
+
+    let test = ctl(&daemon.url, &["test-email"]);
+    assert_eq!(test.code, 0, "{}", test.stderr);
+    assert_eq!(test.stdout.trim(), "test email sent to me@example.com");
+    assert!(inbox.0.lock().unwrap().iter().any(|m| m.contains("Subject: [tradingbot] test email")));
+}
+
+#[tokio::test]
+async fn test_email_explains_that_emails_are_off() {
+    let data = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(&data).await;
+    let out = ctl(&daemon.url, &["test-email"]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("alert emails are off: set enabled: true in email.yaml"), "{}", out.stderr);
+}
