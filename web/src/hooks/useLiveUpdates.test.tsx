@@ -1,11 +1,12 @@
-import { act, renderHook } from '@testing-library/react';
+import { act, renderHook, screen } from '@testing-library/react';
 import { QueryClientProvider } from '@tanstack/react-query';
 import type { ReactNode } from 'react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FakeWebSocket } from '../test/fakeWebSocket';
 import { newQueryClient } from '../test/utils';
 import { queryKeys } from './queries';
-import { REFRESH_EVERY_MS, liveUrl, useLiveUpdates } from './useLiveUpdates';
+import { ToastProvider } from '../components/ToastProvider';
+import { REFRESH_EVERY_MS, alertToast, liveUrl, useLiveUpdates } from './useLiveUpdates';
 
 function setup() {
   const client = newQueryClient();
@@ -50,6 +51,20 @@ describe('useLiveUpdates', () => {
     expect(bots()).toBe(2);
     act(() => vi.advanceTimersByTime(10 * REFRESH_EVERY_MS));
     expect(bots()).toBe(2);
+  });
+
+  it('shows alerts as toasts', async () => {
+    const client = newQueryClient();
+    const wrapper = ({ children }: { children: ReactNode }) => (
+      <QueryClientProvider client={client}>
+        <ToastProvider>{children}</ToastProvider>
+      </QueryClientProvider>
+    );
+    renderHook(() => useLiveUpdates(), { wrapper });
+    const alert = { alert_type: 'kill_switch', message: 'bot 3 killed: open orders cancelled, holdings kept' };
+    act(() => FakeWebSocket.instances[0].emit({ type: 'alert', at: '2026-11-27T13:27:53Z', alert }));
+    expect((await screen.findByRole('alert')).textContent).toContain('kill switch: bot 3 killed: open orders cancelled');
+    expect(alertToast(JSON.stringify({ type: 'bot', bot: {} }))).toBeNull();
   });
 
   it('reconnects with growing delays after the socket closes', () => {

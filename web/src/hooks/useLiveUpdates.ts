@@ -1,6 +1,19 @@
-import { useEffect } from 'react';
+import { useContext, useEffect } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
 import { queryKeys } from './queries';
+import { ToastContext } from './useToast';
+
+/** The text of a toast for an alert event, or null for any other message. */
+export function alertToast(data: unknown): string | null {
+  if (typeof data !== 'string') return null;
+  try {
+    const event = JSON.parse(data) as { type?: string; alert?: { alert_type?: string; message?: string } };
+    if (event.type !== 'alert' || !event.alert) return null;
+    return `${(event.alert.alert_type ?? 'alert').replace(/_/g, ' ')}: ${event.alert.message ?? ''}`;
+  } catch {
+    return null;
+  }
+}
 
 const MIN_DELAY_MS = 1_000;
 const MAX_DELAY_MS = 30_000;
@@ -15,11 +28,13 @@ export function liveUrl(loc: Location = window.location): string {
 /**
  * Keeps React Query caches fresh: a message on `/ws` invalidates bots, stats
  * and P&L at once, and further messages within REFRESH_EVERY_MS are coalesced
- * into one refresh at the end of that window. Reconnects with exponential
- * backoff when the socket closes.
+ * into one refresh at the end of that window. Alerts (kill switches, loss
+ * limits, errors) also show as toasts. Reconnects with exponential backoff
+ * when the socket closes.
  */
 export function useLiveUpdates(): void {
   const queryClient = useQueryClient();
+  const toast = useContext(ToastContext);
 
   useEffect(() => {
     let socket: WebSocket | null = null;
@@ -57,7 +72,11 @@ export function useLiveUpdates(): void {
       socket.onopen = () => {
         delay = MIN_DELAY_MS;
       };
-      socket.onmessage = onEvent;
+      socket.onmessage = (message: MessageEvent) => {
+        const text = alertToast(message.data);
+        if (text && toast) toast.error(text);
+        onEvent();
+      };
       socket.onclose = () => {
         if (disposed) return;
         timer = setTimeout(connect, delay);
@@ -72,5 +91,5 @@ export function useLiveUpdates(): void {
       clearTimeout(refreshTimer);
       socket?.close();
     };
-  }, [queryClient]);
+  }, [queryClient, toast]);
 }
