@@ -38,6 +38,7 @@ pub fn bot(rules: SymbolRules, strategy: StrategyState, budget: Quote, compound:
         ends_at: None,
         open_orders: Vec::new(),
         risk,
+        rotation: crate::rotation::Rotation::off(),
     };
     match Bot::from_state(state) {
         Ok(bot) => bot,

@@ -20,6 +20,7 @@ use domain::{
     candle::Candle,
     money::{Price, Qty, Quote},
     order::{DecisionRecord, OrderEvent, OrderStatus, Side, client_order_id},
+    strategy::{StrategyId, StrategyParams},
     symbol::SymbolRules,
     time::Timestamp,
 };
@@ -29,6 +30,7 @@ use crate::{
     guard::RiskGuard,
     intent::{IntentKind, IntentSize, OrderIntent},
     risk::{Approved, approve},
+    rotation::{Rotation, Step},
     strategy::{Action, Desire, Holding},
     wallet::{FillSide, Wallet, WalletFill},
 };
@@ -117,6 +119,17 @@ pub enum Output {
     },
     /// The position and P&L after a fill changed them.
     Mark(PnlMark),
+    /// Consecutive losing sales made the bot switch strategy.
+    Rotated {
+        /// The strategy it ran.
+        from: StrategyId,
+        /// The strategy it runs now.
+        to: StrategyId,
+        /// The new strategy's parameters.
+        params: StrategyParams,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// A bot's position and P&L at a market price.
@@ -163,6 +176,16 @@ impl PnlMark {
 struct Tracked {
     side: Side,
     status: OrderStatus,
+    /// Realised P&L of a sale's fills so far.
+    realized: Decimal,
+    /// Whether anything of it filled.
+    filled: bool,
+}
+
+impl Tracked {
+    const fn new(side: Side, status: OrderStatus) -> Self {
+        Self { side, status, realized: Decimal::ZERO, filled: false }
+    }
 }
 
 /// A bot's trading state.
@@ -184,6 +207,8 @@ pub struct Bot {
     guard: RiskGuard,
     /// A stop loss tripped while an order was in flight: the position is sold once it ends.
     stop_pending: Option<String>,
+    /// Strategy rotation after consecutive losing sales.
+    rotation: Rotation,
 }
 
 /// How long the bot stays quiet after a refused intent.
@@ -225,6 +250,8 @@ pub struct BotState {
     pub open_orders: Vec<OpenOrder>,
     /// Its risk stops.
     pub risk: RiskLimits,
+    /// Its strategy rotation after consecutive losses.
+    pub rotation: Rotation,
 }
 
 impl Bot {
@@ -234,7 +261,19 @@ impl Bot {
     /// [`WalletError`](crate::wallet::WalletError) when the open orders do not fit the wallet;
     /// such a bot cannot be reconciled and must not trade.
     pub fn from_state(state: BotState) -> Result<Self, crate::wallet::WalletError> {
-        let BotState { id, rules, strategy, mut wallet, status, killed, next_seq, ends_at, open_orders, risk } = state;
+        let BotState {
+            id,
+            rules,
+            strategy,
+            mut wallet,
+            status,
+            killed,
+            next_seq,
+            ends_at,
+            open_orders,
+            risk,
+            rotation,
+        } = state;
         // The equity peak starts from what the wallet is worth without its open position.
         let guard = RiskGuard::new(risk, wallet.budget().value() + wallet.realized_pnl().value());
         let mut orders = BTreeMap::new();
@@ -248,7 +287,7 @@ impl Bot {
                     }
                 }
             }
-            orders.insert(order.client_order_id, Tracked { side: order.side, status: order.status });
+            orders.insert(order.client_order_id, Tracked::new(order.side, order.status));
         }
         Ok(Self {
             id,
@@ -264,6 +303,7 @@ impl Bot {
             quiet_until: None,
             guard,
             stop_pending: None,
+            rotation,
         })
     }
 
@@ -458,9 +498,14 @@ impl Bot {
                 fee: fill.fee,
                 fee_in_quote: fill.fee_in_quote,
             };
+            let realized_before = self.wallet.realized_pnl().value();
             if let Err(e) = self.wallet.apply_fill(&wallet_fill) {
                 self.halt(format!("bot {}: order {id}: {e}", self.id), out);
                 return;
+            }
+            if let Some(tracked) = self.orders.get_mut(id) {
+                tracked.realized += self.wallet.realized_pnl().value() - realized_before;
+                tracked.filled = true;
             }
             self.strategy.filled(side, fill.qty);
             if let Some(mark) = self.mark() {
@@ -478,11 +523,40 @@ impl Bot {
         }
         if !next.is_open() {
             self.wallet.release(id);
+            if was_open && let Some(sale) = self.orders.get(id).filter(|t| t.side == Side::Sell && t.filled) {
+                let won = sale.realized > Decimal::ZERO;
+                self.sale_ended(won, out);
+            }
         }
         // Filled, failed and expired orders accept no further event: forget them, so the bot's
         // books stay small however long it runs. A cancelled order may still report a late fill.
         if matches!(next, OrderStatus::Filled | OrderStatus::Failed | OrderStatus::Expired) {
             self.orders.remove(id);
+        }
+    }
+
+    /// A sale ended with a gain or a loss: a streak of losses rotates the strategy, or pauses
+    /// the bot once rotations are exhausted.
+    fn sale_ended(&mut self, won: bool, out: &mut Vec<Output>) {
+        let from = self.strategy.id();
+        match self.rotation.sale(from, won) {
+            None => {}
+            Some(Step::Rotate { to, params, reason }) => match StrategyState::new(to, &params) {
+                Ok(strategy) => {
+                    self.strategy = strategy;
+                    out.push(Output::Rotated { from, to, params, reason });
+                }
+                Err(e) => self.halt(format!("bot {}: cannot rotate to {to}: {e}", self.id), out),
+            },
+            Some(Step::Pause { reason }) => {
+                out.push(Output::Alert {
+                    kind: AlertKind::ConsecutiveLosses,
+                    message: format!("bot {}: {reason}", self.id),
+                });
+                if self.status == BotStatus::Running {
+                    self.set_status(BotStatus::Paused, reason, out);
+                }
+            }
         }
     }
 
@@ -567,7 +641,7 @@ impl Bot {
         match approve(intent.clone(), &self.rules, &mut self.wallet, price) {
             Ok(approved) => {
                 self.strategy.placed(desire.action, now, price);
-                self.orders.insert(id, Tracked { side, status: OrderStatus::Pending });
+                self.orders.insert(id, Tracked::new(side, OrderStatus::Pending));
                 out.push(Output::Place(approved));
             }
             Err(refusal) => {
@@ -613,6 +687,7 @@ mod tests {
             ends_at: ends_at.map(Timestamp::from_millis),
             open_orders: Vec::new(),
             risk,
+            rotation: Rotation::off(),
         })
         .unwrap()
     }
@@ -771,6 +846,7 @@ mod tests {
             ends_at: None,
             open_orders: vec![exhausted],
             risk: RiskLimits::default(),
+            rotation: Rotation::off(),
         };
         let mut b = Bot::from_state(state).unwrap();
         assert!(b.has_open_orders() && b.wallet().reserved() == Quote::ZERO);
@@ -790,6 +866,42 @@ mod tests {
         assert_eq!(b.next_wakeup(), Some(at(HOUR)));
         b.handle(at(2), Input::Command(Command::Pause));
         assert_eq!(b.next_wakeup(), None, "paused");
+    }
+
+    #[test]
+    fn losing_sales_in_a_row_rotate_the_strategy() {
+        use domain::strategy::{StrategyDefaults, validate_params};
+        let mut b = bot(dec!(100), dec!(1), None);
+        let targets = [StrategyId::DcaAccumulator, StrategyId::MeanReversion]
+            .into_iter()
+            .map(|id| (id, validate_params(id, &BTreeMap::new(), &StrategyDefaults::new()).unwrap()))
+            .collect();
+        b.rotation = Rotation::new(2, 1, targets);
+        b.handle(at(0), Input::Command(Command::Start));
+        let mut outputs = Vec::new();
+        for round in 0..2 {
+            let t = round * HOUR;
+            let buy = format!("tb-7-{:06}", 2 * round + 1);
+            let sell = format!("tb-7-{:06}", 2 * round + 2);
+            b.handle(at(t), Input::Price(Price::new(dec!(100))));
+            b.handle(at(t + 1), filled(&buy, dec!(0.1), dec!(10)));
+            assert_eq!(placed(&b.handle(at(t + 2), Input::Price(Price::new(dec!(101.5)))))[0].side, Side::Sell);
+            // The venue filled the take-profit lower than the price that triggered it: a loss.
+            outputs = b.handle(at(t + 3), filled(&sell, dec!(0.1), dec!(9)));
+        }
+        let rotated = outputs.iter().find_map(|o| match o {
+            Output::Rotated { from, to, reason, .. } => Some((*from, *to, reason.clone())),
+            _ => None,
+        });
+        assert_eq!(
+            rotated,
+            Some((
+                StrategyId::DcaAccumulator,
+                StrategyId::MeanReversion,
+                "2 losing sales in a row with dca_accumulator; rotation 1 of 1".to_owned()
+            ))
+        );
+        assert_eq!(b.strategy.id(), StrategyId::MeanReversion);
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod indicators;
 pub mod intent;
 pub mod paper;
 pub mod risk;
+pub mod rotation;
 pub mod strategy;
 pub mod wallet;
 

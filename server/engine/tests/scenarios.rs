@@ -151,6 +151,7 @@ fn render(output: &Output) -> String {
         Output::Status { status, reason } => format!("status {status} ({reason})"),
         Output::Refused { intent, reason } => format!("refused {} {}: {reason}", intent.client_order_id, intent.side),
         Output::Alert { kind, message } => format!("alert {kind}: {message}"),
+        Output::Rotated { from, to, reason, .. } => format!("rotated {from} -> {to}: {reason}"),
         Output::Mark(m) => format!(
             "mark at {}: holding {} (entry {}), unrealised {}, realised {}, equity {}",
             m.price, m.holdings, m.entry_price, m.unrealized, m.realized, m.equity
@@ -190,6 +191,7 @@ fn run(scenario: &Scenario) -> String {
             daily_loss_limit: spec.daily_loss_limit.map(Quote::new),
             ..domain::bot::RiskLimits::default()
         },
+        rotation: engine::rotation::Rotation::off(),
     })
     .unwrap();
     let mut text = String::new();

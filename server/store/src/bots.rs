@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use domain::{
     bot::{Bot, BotConfig, BotId, BotStatus, RiskLimits, RunningTime},
     money::{Percent, Quote},
-    strategy::{RawParam, StrategyDefaults, StrategyId, validate_params},
+    strategy::{RawParam, StrategyDefaults, StrategyId, StrategyParams, validate_params},
     time::Timestamp,
 };
 use sqlx::{
@@ -262,6 +262,71 @@ impl Store {
             bots.push(self.bot(change.id).await?);
         }
         Ok(bots)
+    }
+
+    /// Records a strategy rotation in one transaction: the bot's new strategy and parameters,
+    /// and the `strategy_rotations` row with its reason.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when there is no such bot.
+    pub async fn record_rotation(
+        &self,
+        id: BotId,
+        from: StrategyId,
+        to: StrategyId,
+        params: &StrategyParams,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<Bot, Error> {
+        let params = serde_json::to_string(params).unwrap_or_else(|_| "{}".to_owned());
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE bots SET strategy = ?, strategy_params = ?, updated_at = ? WHERE id = ? AND deleted_at IS NULL",
+        )
+        .bind(to.as_str())
+        .bind(params)
+        .bind(now.millis())
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(Error::NotFound { what: "bot", id: id.0 });
+        }
+        sqlx::query(
+            "INSERT INTO strategy_rotations (bot_id, from_strategy, to_strategy, reason, created_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(id.0)
+        .bind(from.as_str())
+        .bind(to.as_str())
+        .bind(reason)
+        .bind(now.millis())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.bot(id).await
+    }
+
+    /// A bot's strategy rotations, oldest first: `(from, to, reason, at)`.
+    ///
+    /// # Errors
+    /// [`Error::Database`] or [`Error::Corrupt`].
+    pub async fn rotations(&self, id: BotId) -> Result<Vec<(StrategyId, StrategyId, String, Timestamp)>, Error> {
+        let rows = sqlx::query(
+            "SELECT from_strategy, to_strategy, reason, created_at FROM strategy_rotations WHERE bot_id = ? ORDER BY id",
+        )
+        .bind(id.0)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    parse(row, "strategy_rotations", "from_strategy")?,
+                    parse(row, "strategy_rotations", "to_strategy")?,
+                    row.try_get("reason")?,
+                    Timestamp::from_millis(row.try_get("created_at")?),
+                ))
+            })
+            .collect()
     }
 
     /// Marks a bot deleted unless it is running. Its orders, fills and history stay.

@@ -441,4 +441,32 @@ mod tests {
         assert_eq!(store.alerts(Some(b.id), 10).await.unwrap()[0].message, "bot killed");
         assert_eq!(store.alerts(None, 10).await.unwrap().len(), 2);
     }
+
+    #[tokio::test]
+    async fn a_rotation_changes_the_strategy_and_is_recorded_with_its_reason() {
+        use domain::strategy::{StrategyId, StrategyParams};
+        let (_dir, store) = open().await;
+        let b = bot(&store, false).await;
+        let from = b.config.strategy;
+        let rotated = store
+            .record_rotation(
+                b.id,
+                from,
+                StrategyId::MeanReversion,
+                &StrategyParams::new(),
+                "3 losses",
+                Timestamp::from_millis(9),
+            )
+            .await
+            .unwrap();
+        assert_eq!(rotated.config.strategy, StrategyId::MeanReversion);
+        let rotations = store.rotations(b.id).await.unwrap();
+        assert_eq!(
+            rotations,
+            vec![(from, StrategyId::MeanReversion, "3 losses".to_owned(), Timestamp::from_millis(9))]
+        );
+        let none = StrategyParams::new();
+        let missing = store.record_rotation(BotId(999), from, from, &none, "x", Timestamp::from_millis(9)).await;
+        assert!(missing.is_err(), "no rotation of a missing bot");
+    }
 }

@@ -65,7 +65,12 @@ pub async fn run(daemon: Daemon, listener: TcpListener, shutdown: CancellationTo
     let notifier = mailer.clone().map_or_else(notify::Notifier::off, |m| {
         notify::Notifier::start(m, store.clone(), notify::RetryPolicy::default())
     });
-    let runtime = Runtime::new(store.clone(), events.clone(), venues.clone(), daemon.data_dir.join("logs"), notifier);
+    let settings = runtime::RuntimeSettings {
+        logs_dir: daemon.data_dir.join("logs"),
+        notifier,
+        strategy_defaults: config.validation_context().strategy_defaults,
+    };
+    let runtime = Runtime::new(store.clone(), events.clone(), venues.clone(), settings);
     runtime.resume().await?;
     let bots = Arc::new(Bots::new(store.clone(), events.clone(), config.validation_context(), runtime.clone()));
     let backtests = backtests::Backtests::new(runtime.clone(), config.validation_context());

@@ -103,6 +103,17 @@ impl StrategyState {
         }
     }
 
+    /// Which strategy this is.
+    #[must_use]
+    pub const fn id(&self) -> StrategyId {
+        match self {
+            Self::Dca(..) => StrategyId::DcaAccumulator,
+            Self::MeanReversion(_) => StrategyId::MeanReversion,
+            Self::Momentum(_) => StrategyId::BreakdownMomentum,
+            Self::Twap(_) => StrategyId::Twap,
+        }
+    }
+
     /// A closed candle of the bot's pair.
     pub fn on_candle(&mut self, candle: &Candle) {
         match self {

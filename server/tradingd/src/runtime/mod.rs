@@ -28,6 +28,7 @@ use domain::{
     bot::{Bot as BotRow, BotId, BotStatus, LifecycleCommand},
     event::{Event, EventKind},
     pair::Pair,
+    strategy::StrategyDefaults,
 };
 use engine::bot::Command;
 use exchange::{
@@ -65,9 +66,22 @@ pub(crate) struct Inner {
     writes: Arc<tokio::sync::Mutex<()>>,
     /// Emails the alerts recorded.
     notifier: Notifier,
+    /// Parameters of rotation targets.
+    strategy_defaults: StrategyDefaults,
     stats: LoadStats,
     tracker: TaskTracker,
     shutdown: CancellationToken,
+}
+
+/// What the runtime needs besides the store, the bus and the venues.
+#[derive(Debug)]
+pub struct RuntimeSettings {
+    /// Directory of the per-bot logs.
+    pub logs_dir: PathBuf,
+    /// Emails the alerts recorded.
+    pub notifier: Notifier,
+    /// Parameters of the strategies a bot may rotate to (the defaults of `defaults.yaml`).
+    pub strategy_defaults: StrategyDefaults,
 }
 
 /// Runs the bots; cheap to clone.
@@ -83,10 +97,10 @@ impl std::fmt::Debug for Runtime {
 }
 
 impl Runtime {
-    /// A runtime trading through `venues`, storing in `store`, publishing on `events`, with
-    /// per-bot logs under `logs_dir`, emailing alerts through `notifier`.
+    /// A runtime trading through `venues`, storing in `store`, publishing on `events`.
     #[must_use]
-    pub fn new(store: Store, events: EventBus, venues: Venues, logs_dir: PathBuf, notifier: Notifier) -> Self {
+    pub fn new(store: Store, events: EventBus, venues: Venues, settings: RuntimeSettings) -> Self {
+        let RuntimeSettings { logs_dir, notifier, strategy_defaults } = settings;
         let tracker = TaskTracker::new();
         let shutdown = CancellationToken::new();
         let inner = Inner {
@@ -99,6 +113,7 @@ impl Runtime {
             tasks: Mutex::default(),
             writes: Arc::default(),
             notifier,
+            strategy_defaults,
             stats: LoadStats::default(),
             tracker,
             shutdown,
@@ -337,7 +352,7 @@ impl Inner {
     }
 
     /// Feeds a candle strategy the recent closed candles it needs before deciding.
-    async fn warm_up(&self, row: &BotRow, bot: &mut engine::bot::Bot) {
+    pub(crate) async fn warm_up(&self, row: &BotRow, bot: &mut engine::bot::Bot) {
         let needed = bot.history_needed();
         let Some((_, venue, _)) = self.venues.get(&row.config.exchange).filter(|_| needed > 0) else { return };
         let limit = u32::try_from(needed + 1).unwrap_or(u32::MAX);

@@ -8,11 +8,12 @@ use domain::{
     bot::Bot as BotRow,
     money::{Price, Quote},
     order::{Order, OrderType, Side},
-    strategy::StrategyId,
+    strategy::{StrategyDefaults, StrategyId, validate_params},
     time::Timestamp,
 };
 use engine::{
     bot::{Bot, BotState, OpenOrder, StrategyState},
+    rotation::Rotation,
     strategy::{StrategyError, dca::DcaMemory},
     wallet::{FillSide, Wallet, WalletFill},
 };
@@ -96,6 +97,24 @@ fn dca_memory(fills: &[StoredFill]) -> DcaMemory {
     })
 }
 
+/// Signal strategies a bot may rotate to, in order of preference.
+const ROTATION_TARGETS: [StrategyId; 3] =
+    [StrategyId::MeanReversion, StrategyId::BreakdownMomentum, StrategyId::DcaAccumulator];
+
+/// The bot's rotation rule, with the targets' default parameters. Execution algorithms (TWAP)
+/// never rotate: their losses say nothing about a strategy.
+fn rotation(row: &BotRow, defaults: &StrategyDefaults) -> Rotation {
+    if row.config.strategy == StrategyId::Twap {
+        return Rotation::off();
+    }
+    let candidates = ROTATION_TARGETS
+        .into_iter()
+        .filter_map(|id| validate_params(id, &BTreeMap::new(), defaults).ok().map(|params| (id, params)))
+        .collect();
+    let risk = &row.config.risk;
+    Rotation::new(risk.consecutive_loss_limit, risk.max_strategy_rotations, candidates)
+}
+
 /// The strategy's memory, from the bot's fills: DCA's last buy, TWAP's progress. Candle
 /// strategies warm up from recent candles instead.
 fn restore(mut strategy: StrategyState, fills: &[StoredFill]) -> StrategyState {
@@ -174,6 +193,7 @@ pub(crate) async fn rebuild(inner: &Inner, row: &BotRow, now: Timestamp) -> Resu
         ends_at,
         open_orders,
         risk: row.config.risk.clone(),
+        rotation: rotation(row, &inner.strategy_defaults),
     };
     let bot =
         Bot::from_state(state).map_err(|e| unreconcilable(format!("its open orders do not fit its wallet: {e}")))?;

@@ -14,6 +14,7 @@ use domain::{
     event::{Event, EventKind},
     money::{Price, Qty, Quote},
     order::{OrderEvent, OrderType, Side},
+    strategy::{StrategyId, StrategyParams},
     time::Timestamp,
 };
 use engine::{
@@ -274,6 +275,9 @@ impl BotTask {
                     }
                     Output::Alert { kind, message } => self.inner.alert(Some(self.id()), kind, &message).await,
                     Output::Mark(mark) => marked = Some(mark),
+                    Output::Rotated { from, to, params, reason } => {
+                        self.record_rotation(from, to, params, &reason).await;
+                    }
                 }
             }
         }
@@ -455,6 +459,24 @@ impl BotTask {
             BotStatus::Created => return,
         };
         self.inner.record_status(self.id(), command, reason).await;
+    }
+
+    /// Records a strategy rotation (the bot's configuration follows it, so a restart runs the
+    /// new strategy) and warms the new strategy up.
+    async fn record_rotation(&mut self, from: StrategyId, to: StrategyId, params: StrategyParams, reason: &str) {
+        let store = &self.inner.store;
+        match store.record_rotation(self.id(), from, to, &params, reason, clock::now()).await {
+            Ok(row) => {
+                tracing::warn!(bot = %self.id(), %from, %to, reason, "strategy rotated");
+                self.journal.audit(clock::now(), &format!("strategy rotated from {from} to {to}: {reason}")).await;
+                self.inner
+                    .events
+                    .publish(Event { at: row.updated_at, kind: EventKind::BotChanged(Box::new(row.clone())) });
+                self.row = row;
+                self.inner.warm_up(&self.row, &mut self.bot).await;
+            }
+            Err(error) => tracing::error!(bot = %self.id(), %error, "cannot record the strategy rotation"),
+        }
     }
 
     /// Pauses the bot with an alert.

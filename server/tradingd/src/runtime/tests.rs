@@ -16,7 +16,7 @@ use exchange::{
 use mexc_sim::{DEMO_API_KEY, DEMO_API_SECRET, SimConfig, SimHandle, Simulator};
 use store::{StatusChange, Store};
 
-use super::{Runtime, hub::MarketHub};
+use super::{Runtime, RuntimeSettings, hub::MarketHub};
 use crate::{bots::Bots, clock, config::Config, events::EventBus, notify::Notifier, venues::Venues};
 
 fn repo() -> PathBuf {
@@ -39,7 +39,12 @@ async fn a_panicking_bot_task_pauses_that_bot_with_an_alert_and_spares_the_other
     let store = Store::open(&dir.path().join("t.db")).await.unwrap();
     let config = Config::load(&repo().join("config")).unwrap();
     let venues = Venues::new(&config.exchanges).unwrap();
-    let runtime = Runtime::new(store.clone(), EventBus::default(), venues, dir.path().join("logs"), Notifier::off());
+    let settings = RuntimeSettings {
+        logs_dir: dir.path().join("logs"),
+        notifier: Notifier::off(),
+        strategy_defaults: config.validation_context().strategy_defaults,
+    };
+    let runtime = Runtime::new(store.clone(), EventBus::default(), venues, settings);
     let bots = Bots::new(store.clone(), EventBus::default(), config.validation_context(), runtime.clone());
     let input = |name: &str| BotConfigInput {
         name: Some(name.to_owned()),
