@@ -53,6 +53,7 @@ fn bot(status: BotStatus) -> Bot {
         open_orders: Vec::new(),
         risk: domain::bot::RiskLimits::default(),
         rotation: engine::rotation::Rotation::off(),
+        kelly_sizing: false,
     };
     let mut bot = Bot::from_state(state).unwrap();
     // Start, buy once and fill, so every later price is judged against a held position.

@@ -39,6 +39,7 @@ pub fn bot(rules: SymbolRules, strategy: StrategyState, budget: Quote, compound:
         open_orders: Vec::new(),
         risk,
         rotation: crate::rotation::Rotation::off(),
+        kelly_sizing: false,
     };
     match Bot::from_state(state) {
         Ok(bot) => bot,

@@ -29,6 +29,7 @@ use rust_decimal::Decimal;
 use crate::{
     guard::RiskGuard,
     intent::{IntentKind, IntentSize, OrderIntent},
+    kelly::Record,
     risk::{Approved, approve},
     rotation::{Rotation, Step},
     strategy::{Action, Desire, Holding},
@@ -209,6 +210,10 @@ pub struct Bot {
     stop_pending: Option<String>,
     /// Strategy rotation after consecutive losing sales.
     rotation: Rotation,
+    /// Realised record of closed sales, for Kelly sizing.
+    record: Record,
+    /// Whether buys are sized by the record.
+    kelly_sizing: bool,
 }
 
 /// How long the bot stays quiet after a refused intent.
@@ -252,6 +257,9 @@ pub struct BotState {
     pub risk: RiskLimits,
     /// Its strategy rotation after consecutive losses.
     pub rotation: Rotation,
+    /// Size buys down by the bot's Kelly record (live and dry run; not in backtests, which
+    /// measure the strategy alone).
+    pub kelly_sizing: bool,
 }
 
 impl Bot {
@@ -273,6 +281,7 @@ impl Bot {
             open_orders,
             risk,
             rotation,
+            kelly_sizing,
         } = state;
         // The equity peak starts from what the wallet is worth without its open position.
         let guard = RiskGuard::new(risk, wallet.budget().value() + wallet.realized_pnl().value());
@@ -304,6 +313,8 @@ impl Bot {
             guard,
             stop_pending: None,
             rotation,
+            record: Record::default(),
+            kelly_sizing,
         })
     }
 
@@ -524,8 +535,9 @@ impl Bot {
         if !next.is_open() {
             self.wallet.release(id);
             if was_open && let Some(sale) = self.orders.get(id).filter(|t| t.side == Side::Sell && t.filled) {
-                let won = sale.realized > Decimal::ZERO;
-                self.sale_ended(won, out);
+                let realized = sale.realized;
+                self.record.sale(realized);
+                self.sale_ended(realized > Decimal::ZERO, out);
             }
         }
         // Filled, failed and expired orders accept no further event: forget them, so the bot's
@@ -617,8 +629,16 @@ impl Bot {
         self.place(now, price, desire, out);
     }
 
-    /// Turns a desire into an approved order (or a recorded refusal).
-    fn place(&mut self, now: Timestamp, price: Price, desire: Desire, out: &mut Vec<Output>) {
+    /// Turns a desire into an approved order (or a recorded refusal). Buys are sized down by
+    /// the bot's Kelly record once it has one.
+    fn place(&mut self, now: Timestamp, price: Price, mut desire: Desire, out: &mut Vec<Output>) {
+        if let (true, Action::Buy(quote)) = (self.kelly_sizing, desire.action) {
+            let sized = self.record.size(quote, self.wallet.free());
+            if sized < quote {
+                desire.signals.push(("kelly_size", sized.to_string()));
+                desire.action = Action::Buy(sized);
+            }
+        }
         let (side, size) = match desire.action {
             Action::Buy(quote) => (Side::Buy, IntentSize::Quote(quote)),
             Action::Sell(qty) => (Side::Sell, IntentSize::Base(qty)),
@@ -688,6 +708,7 @@ mod tests {
             open_orders: Vec::new(),
             risk,
             rotation: Rotation::off(),
+            kelly_sizing: true,
         })
         .unwrap()
     }
@@ -847,6 +868,7 @@ mod tests {
             open_orders: vec![exhausted],
             risk: RiskLimits::default(),
             rotation: Rotation::off(),
+            kelly_sizing: true,
         };
         let mut b = Bot::from_state(state).unwrap();
         assert!(b.has_open_orders() && b.wallet().reserved() == Quote::ZERO);

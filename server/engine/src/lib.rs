@@ -17,6 +17,7 @@ pub mod bot;
 pub mod guard;
 pub mod indicators;
 pub mod intent;
+pub mod kelly;
 pub mod paper;
 pub mod risk;
 pub mod rotation;

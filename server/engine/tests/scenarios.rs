@@ -192,6 +192,7 @@ fn run(scenario: &Scenario) -> String {
             ..domain::bot::RiskLimits::default()
         },
         rotation: engine::rotation::Rotation::off(),
+        kelly_sizing: true,
     })
     .unwrap();
     let mut text = String::new();

@@ -194,6 +194,7 @@ pub(crate) async fn rebuild(inner: &Inner, row: &BotRow, now: Timestamp) -> Resu
         open_orders,
         risk: row.config.risk.clone(),
         rotation: rotation(row, &inner.strategy_defaults),
+        kelly_sizing: true,
     };
     let bot =
         Bot::from_state(state).map_err(|e| unreconcilable(format!("its open orders do not fit its wallet: {e}")))?;
