@@ -81,6 +81,39 @@ async fn a_kill_is_emailed_and_marked_sent_and_the_settings_can_be_tested() {
 }
 
 #[tokio::test]
+async fn with_the_smtp_server_down_trading_continues_and_the_alert_stays_unsent() {
+    // A port nobody listens on.
+    let port = free_port();
+    let sim = Sim::start().await;
+    let config = sim.config_dir(DEMO_SECRET);
+    let email = format!(
+        "enabled: true\nsmtp:\n  host: 127.0.0.1\n  port: {port}\n  tls: none\nfrom: bot@example.com\nto:\n  - me@example.com\n"
+    );
+    std::fs::write(config.path().join("email.yaml"), email).unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start_with(config.path(), data.path(), free_port()).await;
+    let mut bots = daemon.bots().await;
+    let killed = create_bot(&daemon, "killed").await;
+    bots.kill_bot(pb::KillBotRequest { id: killed.id, reason: "test".into() }).await.unwrap();
+    // Another bot trades as usual meanwhile.
+    let trading = create_bot(&daemon, "trading").await;
+    bots.start_bot(pb::StartBotRequest { id: trading.id }).await.unwrap();
+    eventually("the other bot's order", Duration::from_secs(30), || {
+        let mut bots = bots.clone();
+        async move {
+            let request = pb::ListOrdersRequest { bot_id: trading.id, ..pb::ListOrdersRequest::default() };
+            let orders = bots.list_orders(request).await.ok()?.into_inner().orders;
+            orders.iter().any(|o| o.status() == pb::OrderStatus::Filled).then_some(())
+        }
+    })
+    .await;
+    let out = ctl(&daemon.url, &["--json", "alerts", "--bot", &killed.id.to_string()]);
+    let alerts: Value = serde_json::from_str(&out.stdout).unwrap();
+    let kill = alerts.as_array().unwrap().iter().find(|a| a["alert_type"] == "kill_switch").cloned().unwrap();
+    assert_eq!(kill["email_sent"], false, "not sent while the server is down (it is being retried)");
+}
+
+#[tokio::test]
 async fn test_email_explains_that_emails_are_off() {
     let data = tempfile::tempdir().unwrap();
     let daemon = Daemon::start(&data).await;

@@ -890,18 +890,11 @@ mod tests {
         assert_eq!(b.next_wakeup(), None, "paused");
     }
 
-    #[test]
-    fn losing_sales_in_a_row_rotate_the_strategy() {
-        use domain::strategy::{StrategyDefaults, validate_params};
-        let mut b = bot(dec!(100), dec!(1), None);
-        let targets = [StrategyId::DcaAccumulator, StrategyId::MeanReversion]
-            .into_iter()
-            .map(|id| (id, validate_params(id, &BTreeMap::new(), &StrategyDefaults::new()).unwrap()))
-            .collect();
-        b.rotation = Rotation::new(2, 1, targets);
+    /// A DCA bot whose take-profit sales fill at a loss `rounds` times; the outputs of the last.
+    fn losing_rounds(b: &mut Bot, rounds: i64) -> Vec<Output> {
         b.handle(at(0), Input::Command(Command::Start));
         let mut outputs = Vec::new();
-        for round in 0..2 {
+        for round in 0..rounds {
             let t = round * HOUR;
             let buy = format!("tb-7-{:06}", 2 * round + 1);
             let sell = format!("tb-7-{:06}", 2 * round + 2);
@@ -911,6 +904,22 @@ mod tests {
             // The venue filled the take-profit lower than the price that triggered it: a loss.
             outputs = b.handle(at(t + 3), filled(&sell, dec!(0.1), dec!(9)));
         }
+        outputs
+    }
+
+    fn rotation_targets() -> Vec<(StrategyId, StrategyParams)> {
+        use domain::strategy::{StrategyDefaults, validate_params};
+        [StrategyId::DcaAccumulator, StrategyId::MeanReversion]
+            .into_iter()
+            .map(|id| (id, validate_params(id, &BTreeMap::new(), &StrategyDefaults::new()).unwrap()))
+            .collect()
+    }
+
+    #[test]
+    fn losing_sales_in_a_row_rotate_the_strategy() {
+        let mut b = bot(dec!(100), dec!(1), None);
+        b.rotation = Rotation::new(2, 1, rotation_targets());
+        let outputs = losing_rounds(&mut b, 2);
         let rotated = outputs.iter().find_map(|o| match o {
             Output::Rotated { from, to, reason, .. } => Some((*from, *to, reason.clone())),
             _ => None,
@@ -924,6 +933,19 @@ mod tests {
             ))
         );
         assert_eq!(b.strategy.id(), StrategyId::MeanReversion);
+    }
+
+    #[test]
+    fn losses_with_no_rotation_left_pause_the_bot_with_an_alert() {
+        let mut b = bot(dec!(100), dec!(1), None);
+        b.rotation = Rotation::new(2, 0, rotation_targets());
+        let outputs = losing_rounds(&mut b, 2);
+        assert!(
+            outputs.iter().any(|o| matches!(o, Output::Alert { kind: AlertKind::ConsecutiveLosses, .. })),
+            "{outputs:?}"
+        );
+        assert_eq!(b.status(), BotStatus::Paused);
+        assert!(placed(&b.handle(at(10 * HOUR), Input::Tick)).is_empty(), "paused until a person starts it");
     }
 
     #[test]
