@@ -958,6 +958,18 @@ mod tests {
         );
     }
 
+    /// The venue filling `percent` of `intent` (never more than asked) at `price`, ending it.
+    fn fill_of(intent: &OrderIntent, percent: u32, price: Option<Price>) -> Input {
+        let share = Decimal::from(percent) / dec!(100);
+        let p = price.map_or(Decimal::ONE, Price::value);
+        let (qty, quote) = match intent.size {
+            IntentSize::Quote(q) => (q.value() * share / p, q.value() * share),
+            IntentSize::Base(q) => (q.value() * share, q.value() * share * p),
+        };
+        let fill = FillReport { qty: Qty::new(qty), quote: Quote::new(quote), fee: Decimal::ZERO, fee_in_quote: true };
+        Input::Order { client_order_id: intent.client_order_id.clone(), event: OrderEvent::Filled, fill: Some(fill) }
+    }
+
     /// One generated input.
     fn input() -> impl Strategy<Value = (i64, u8, u32, u32)> {
         (0i64..(2 * HOUR), 0u8..8, 1u32..200_000, 0u32..=100)
@@ -984,19 +996,7 @@ mod tests {
                     6 => Input::Tick,
                     _ => match &last_placed {
                         // The venue executes at most what was asked.
-                        Some(intent) => {
-                            let share = Decimal::from(fill_percent) / dec!(100);
-                            let p = b.last_price.map_or(Decimal::ONE, |p| p.value());
-                            let (qty, quote) = match intent.size {
-                                IntentSize::Quote(q) => (q.value() * share / p, q.value() * share),
-                                IntentSize::Base(q) => (q.value() * share, q.value() * share * p),
-                            };
-                            Input::Order {
-                                client_order_id: intent.client_order_id.clone(),
-                                event: OrderEvent::Filled,
-                                fill: Some(FillReport { qty: Qty::new(qty), quote: Quote::new(quote), fee: Decimal::ZERO, fee_in_quote: true }),
-                            }
-                        }
+                        Some(intent) => fill_of(intent, fill_percent, b.last_price),
                         None => Input::Tick,
                     },
                 };
@@ -1075,19 +1075,7 @@ mod tests {
                 now += 10 * 60_000;
                 let input = match (kind, &last) {
                     (0 | 1, _) => Input::Price(Price::new(Decimal::from(price))),
-                    (2, Some(intent)) => {
-                        let p = b.last_price.map_or(Decimal::ONE, |p| p.value());
-                        let share = Decimal::from(percent) / dec!(100);
-                        let (qty, quote) = match intent.size {
-                            IntentSize::Quote(q) => (q.value() * share / p, q.value() * share),
-                            IntentSize::Base(q) => (q.value() * share, q.value() * share * p),
-                        };
-                        Input::Order {
-                            client_order_id: intent.client_order_id.clone(),
-                            event: OrderEvent::Filled,
-                            fill: Some(FillReport { qty: Qty::new(qty), quote: Quote::new(quote), fee: Decimal::ZERO, fee_in_quote: true }),
-                        }
-                    }
+                    (2, Some(intent)) => fill_of(intent, percent, b.last_price),
                     (3, _) => Input::Command(Command::Start),
                     _ => Input::Tick,
                 };

@@ -191,124 +191,31 @@ async fn deliver(mailer: &Mailer, store: &Store, alert: &Alert, retry: RetryPoli
 
 #[cfg(test)]
 mod tests {
-    use std::{
-        net::TcpListener,
-        sync::{Arc, Mutex},
-    };
-
-    use domain::{bot::BotId, time::Timestamp};
-    use mailin_embedded::{Handler, Response, Server, response::OK};
-
     use super::*;
     use crate::config::{Secret, SmtpConfig};
 
-    /// The messages a loopback SMTP server received, as raw text.
-    #[derive(Clone, Default)]
-    struct Inbox(Arc<Mutex<Vec<String>>>);
-
-    impl Handler for Inbox {
-        fn data_start(&mut self, _domain: &str, _from: &str, _is8bit: bool, _to: &[String]) -> Response {
-            self.0.lock().unwrap().push(String::new());
-            OK
-        }
-
-        fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
-            if let Some(last) = self.0.lock().unwrap().last_mut() {
-                last.push_str(&String::from_utf8_lossy(buf));
-            }
-            Ok(())
-        }
-    }
-
-    /// A real SMTP server on a loopback port, serving from a thread for the rest of the test.
-    fn smtp_server(listener: TcpListener) -> Inbox {
-        let inbox = Inbox::default();
-        let mut server = Server::new(inbox.clone());
-        server.with_name("localhost").with_tcp_listener(listener);
-        std::thread::spawn(move || {
-            // The server serves until the test process ends; an error ends it early.
-            if let Err(e) = server.serve() {
-                eprintln!("test SMTP server stopped: {e}");
-            }
-        });
-        inbox
-    }
-
-    fn config(port: u16) -> EmailConfig {
+    fn config(enabled: bool) -> EmailConfig {
         EmailConfig {
-            enabled: true,
+            enabled,
             smtp: Some(SmtpConfig {
                 host: "127.0.0.1".into(),
-                port,
+                port: 2525,
                 tls: TlsMode::None,
                 username: None,
                 password: Secret::default(),
             }),
             from: Some("bot@example.com".into()),
-            to: vec!["me@example.com".into()],
+            to: vec!["me@example.com".into(), "you@example.com".into()],
             alerts: [(AlertKind::BotError, false)].into(),
         }
     }
 
-    fn alert(id: i64, kind: AlertKind) -> Alert {
-        Alert {
-            id,
-            bot_id: Some(BotId(3)),
-            kind,
-            message: "bot 3 killed: open orders cancelled, holdings kept".into(),
-            email_sent: false,
-            created_at: Timestamp::from_millis(0),
-        }
-    }
-
-    async fn poll<T>(mut check: impl AsyncFnMut() -> Option<T>) -> T {
-        for _ in 0..400 {
-            if let Some(value) = check().await {
-                return value;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!("timed out");
-    }
-
-    #[tokio::test]
-    async fn an_alert_email_reaches_the_smtp_server_with_its_subject_and_body() {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let inbox = smtp_server(listener);
-        let mailer = Mailer::new(&config(port)).unwrap().unwrap();
-        assert!(!mailer.wants(AlertKind::BotError) && mailer.wants(AlertKind::KillSwitch), "per-kind switches");
-        mailer.send(&alert(1, AlertKind::KillSwitch)).await.unwrap();
-        let received = inbox.0.lock().unwrap().clone();
-        assert_eq!(received.len(), 1);
-        assert!(received[0].contains("Subject: [tradingbot] kill_switch: bot 3"), "{}", received[0]);
-        assert!(received[0].contains("bot 3 killed: open orders cancelled, holdings kept"), "{}", received[0]);
-        assert!(received[0].contains("To: me@example.com"), "{}", received[0]);
-    }
-
-    #[tokio::test]
-    async fn with_the_server_down_the_alert_stays_unsent_and_is_retried_until_it_is_up() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("t.db")).await.unwrap();
-        let recorded =
-            store.insert_alert(None, AlertKind::KillSwitch, "global kill", Timestamp::from_millis(0)).await.unwrap();
-        // Reserve a port, and start the server there only after the first attempts failed.
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mailer = Mailer::new(&config(port)).unwrap().unwrap();
-        let retry = RetryPolicy {
-            first_delay: Duration::from_millis(100),
-            max_delay: Duration::from_millis(200),
-            attempts: 50,
-        };
-        let notifier = Notifier::start(mailer, store.clone(), retry);
-        notifier.notify(&recorded);
-        notifier.notify(&alert(99, AlertKind::BotError)); // switched off: never sent
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        assert!(!store.alerts(None, 10).await.unwrap()[0].email_sent, "not sent while the server is down");
-        let inbox = smtp_server(TcpListener::bind(("127.0.0.1", port)).unwrap());
-        poll(async || store.alerts(None, 10).await.unwrap()[0].email_sent.then_some(())).await;
-        let received = inbox.0.lock().unwrap().clone();
-        assert_eq!(received.len(), 1, "one email, for the alert switched on");
-        assert!(received[0].contains("global kill"));
+    #[test]
+    fn kinds_switched_off_are_not_emailed_and_disabled_email_builds_no_mailer() {
+        let mailer = Mailer::new(&config(true)).unwrap().unwrap();
+        assert!(!mailer.wants(AlertKind::BotError));
+        assert!(mailer.wants(AlertKind::KillSwitch), "kinds not listed are on");
+        assert_eq!(mailer.recipients(), ["me@example.com", "you@example.com"]);
+        assert!(Mailer::new(&config(false)).unwrap().is_none());
     }
 }
