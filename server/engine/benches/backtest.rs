@@ -9,6 +9,9 @@
 // A benchmark measures wall time and reports in floating point.
 #![allow(clippy::disallowed_methods, clippy::disallowed_types, clippy::unwrap_used, clippy::cast_precision_loss)]
 
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::{fmt::Write as _, hint::black_box, time::Instant};
 
 use domain::{
@@ -30,13 +33,7 @@ use rust_decimal::Decimal;
 const CANDLES: usize = 1_000_000;
 
 fn rules() -> SymbolRules {
-    SymbolRules {
-        pair: "BTC/USDT".parse().unwrap(),
-        price_scale: 2,
-        qty_scale: 6,
-        min_qty: Qty::new(Decimal::new(1, 6)),
-        min_notional: Quote::new(Decimal::ONE),
-    }
+    support::btc_usdt()
 }
 
 /// A seeded random walk around 30,000 with cent prices.

@@ -7,13 +7,15 @@
 // A benchmark measures wall time, and reports it in floating point.
 #![allow(clippy::disallowed_methods, clippy::disallowed_types, clippy::unwrap_used)]
 
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::{hint::black_box, time::Instant};
 
 use domain::{
     bot::{BotId, BotStatus},
     money::{Percent, Price, Qty, Quote},
     order::OrderEvent,
-    symbol::SymbolRules,
     time::Timestamp,
 };
 use engine::{
@@ -27,13 +29,7 @@ const EVENTS: usize = 1_000_000;
 const MINUTE: i64 = 60_000;
 
 fn bot(status: BotStatus) -> Bot {
-    let rules = SymbolRules {
-        pair: "BTC/USDT".parse().unwrap(),
-        price_scale: 2,
-        qty_scale: 6,
-        min_qty: Qty::new(Decimal::new(1, 6)),
-        min_notional: Quote::new(Decimal::ONE),
-    };
+    let rules = support::btc_usdt();
     let params = DcaParams {
         quote_amount: Quote::new(Decimal::from(10)),
         interval_ms: 1_000 * 24 * 60 * MINUTE,

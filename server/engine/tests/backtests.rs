@@ -4,12 +4,12 @@
 // Test code: a failed unwrap is a failed test with its location.
 #![allow(clippy::unwrap_used)]
 
-mod snapshot;
+mod support;
 
 use std::{fmt::Write as _, path::PathBuf};
 
 use domain::{
-    money::{Qty, Quote},
+    money::Quote,
     strategy::{RawParam, StrategyDefaults, StrategyId, validate_params},
     symbol::SymbolRules,
 };
@@ -24,13 +24,7 @@ const LISTED: usize = 60;
 
 fn btc_usdt() -> (SymbolRules, Vec<domain::candle::Candle>) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../mexc-sim/data/binance_BTCUSDT_1m.csv");
-    let rules = SymbolRules {
-        pair: "BTC/USDT".parse().unwrap(),
-        price_scale: 2,
-        qty_scale: 6,
-        min_qty: Qty::new(Decimal::new(1, 6)),
-        min_notional: Quote::new(Decimal::ONE),
-    };
+    let rules = support::btc_usdt();
     (rules, candles::parse(&std::fs::read(path).unwrap()).unwrap())
 }
 
@@ -80,7 +74,7 @@ fn strategies_on_real_btc_data_match_their_snapshots() {
         );
         let report = backtest::run(bot, &candles, &settings, |_| {});
         assert!(!report.trades.is_empty(), "{name} never traded");
-        failures.extend(snapshot::check(&dir.join(format!("{name}_btcusdt.snap")), &render(&report)));
+        failures.extend(support::check(&dir.join(format!("{name}_btcusdt.snap")), &render(&report)));
     }
     assert!(failures.is_empty(), "backtest snapshots differ (UPDATE_EXPECT=1 rewrites them):\n{}", failures.join("\n"));
 }

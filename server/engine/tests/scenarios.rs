@@ -5,7 +5,7 @@
 // Test code: a failed unwrap is a failed test with its location.
 #![allow(clippy::unwrap_used)]
 
-mod snapshot;
+mod support;
 
 use std::{fmt::Write as _, fs, path::PathBuf};
 
@@ -13,7 +13,6 @@ use domain::{
     bot::{BotId, BotStatus},
     money::{Percent, Price, Qty, Quote},
     order::OrderEvent,
-    symbol::SymbolRules,
     time::Timestamp,
 };
 use engine::{
@@ -168,13 +167,7 @@ fn run(scenario: &Scenario) -> String {
         drop_extra: Quote::new(spec.drop_extra_quote),
         take_profit: Percent::new(spec.take_profit_percent),
     };
-    let rules = SymbolRules {
-        pair: "BTC/USDT".parse().unwrap(),
-        price_scale: 2,
-        qty_scale: 6,
-        min_qty: Qty::new(Decimal::new(1, 6)),
-        min_notional: Quote::new(Decimal::ONE),
-    };
+    let rules = support::btc_usdt();
     let mut bot = Bot::from_state(BotState {
         id: BotId(7),
         rules,
@@ -235,7 +228,7 @@ fn scenarios_match_their_snapshots() {
         let scenario: Scenario = serde_yaml::from_str(&fs::read_to_string(&path).unwrap())
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let actual = run(&scenario);
-        failures.extend(snapshot::check(&path.with_extension("snap"), &actual));
+        failures.extend(support::check(&path.with_extension("snap"), &actual));
     }
     assert!(failures.is_empty(), "scenario snapshots differ (UPDATE_EXPECT=1 rewrites them):\n{}", failures.join("\n"));
 }

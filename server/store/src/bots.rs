@@ -19,6 +19,9 @@ use crate::{
     codec::{parse, parse_opt},
 };
 
+/// A recorded change of a bot: `(from, to, reason, at)`.
+pub type Transition<T> = (T, T, String, Timestamp);
+
 /// Which bots to list.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct BotFilter {
@@ -310,18 +313,24 @@ impl Store {
     ///
     /// # Errors
     /// [`Error::Database`] or [`Error::Corrupt`].
-    pub async fn rotations(&self, id: BotId) -> Result<Vec<(StrategyId, StrategyId, String, Timestamp)>, Error> {
-        let rows = sqlx::query(
-            "SELECT from_strategy, to_strategy, reason, created_at FROM strategy_rotations WHERE bot_id = ? ORDER BY id",
-        )
-        .bind(id.0)
-        .fetch_all(&self.pool)
-        .await?;
+    pub async fn rotations(&self, id: BotId) -> Result<Vec<Transition<StrategyId>>, Error> {
+        self.transitions(id, "strategy_rotations", ["from_strategy", "to_strategy"]).await
+    }
+
+    /// Rows `(from, to, reason, created_at)` of a bot's history table, oldest first.
+    async fn transitions<T: std::str::FromStr<Err = String>>(
+        &self,
+        id: BotId,
+        table: &'static str,
+        [from, to]: [&'static str; 2],
+    ) -> Result<Vec<Transition<T>>, Error> {
+        let sql = format!("SELECT {from}, {to}, reason, created_at FROM {table} WHERE bot_id = ? ORDER BY id");
+        let rows = sqlx::query(&sql).bind(id.0).fetch_all(&self.pool).await?;
         rows.iter()
             .map(|row| {
                 Ok((
-                    parse(row, "strategy_rotations", "from_strategy")?,
-                    parse(row, "strategy_rotations", "to_strategy")?,
+                    parse(row, table, from)?,
+                    parse(row, table, to)?,
                     row.try_get("reason")?,
                     Timestamp::from_millis(row.try_get("created_at")?),
                 ))
@@ -352,22 +361,7 @@ impl Store {
     ///
     /// # Errors
     /// [`Error::Database`] or [`Error::Corrupt`].
-    pub async fn status_history(&self, id: BotId) -> Result<Vec<(BotStatus, BotStatus, String, Timestamp)>, Error> {
-        let rows = sqlx::query(
-            "SELECT from_status, to_status, reason, created_at FROM bot_status_history WHERE bot_id = ? ORDER BY id",
-        )
-        .bind(id.0)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok((
-                    parse(row, "bot_status_history", "from_status")?,
-                    parse(row, "bot_status_history", "to_status")?,
-                    row.try_get("reason")?,
-                    Timestamp::from_millis(row.try_get("created_at")?),
-                ))
-            })
-            .collect()
+    pub async fn status_history(&self, id: BotId) -> Result<Vec<Transition<BotStatus>>, Error> {
+        self.transitions(id, "bot_status_history", ["from_status", "to_status"]).await
     }
 }

@@ -20,7 +20,7 @@ use std::{path::Path, time::Duration};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 pub use crate::{
-    bots::{BotFilter, StatusChange},
+    bots::{BotFilter, StatusChange, Transition},
     error::Error,
     execution::{FillRow, NewOrderRow, OrderUpdateRow, StoredFill},
     orders::{MarkRow, PositionRow},
