@@ -79,24 +79,7 @@ pub struct OrderBook {
     pub version: u64,
 }
 
-/// A candle (OHLCV bar).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Candle {
-    /// Bar open time.
-    pub open_time: Timestamp,
-    /// First price.
-    pub open: Price,
-    /// Highest price.
-    pub high: Price,
-    /// Lowest price.
-    pub low: Price,
-    /// Last price.
-    pub close: Price,
-    /// Base volume.
-    pub volume: Qty,
-    /// Quote volume.
-    pub quote_volume: Quote,
-}
+pub use domain::candle::Candle;
 
 /// Candle intervals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -159,7 +159,8 @@ pub(crate) fn order_book(body: &Value) -> Result<OrderBook, Error> {
     })
 }
 
-/// `/api/v3/klines` rows: `[open_time, open, high, low, close, volume, close_time, quote_volume]`.
+/// `/api/v3/klines` rows: `[open_time, open, high, low, close, volume, close_time, quote_volume]`
+/// (the quote volume is not kept).
 pub(crate) fn candles(body: &Value) -> Result<Vec<Candle>, Error> {
     body.as_array()
         .ok_or_else(|| decode_error("klines", "not a list"))?
@@ -172,7 +173,6 @@ pub(crate) fn candles(body: &Value) -> Result<Vec<Candle>, Error> {
                 low: Price::new(decimal(&row[3], "low")?),
                 close: Price::new(decimal(&row[4], "close")?),
                 volume: Qty::new(decimal(&row[5], "volume")?),
-                quote_volume: Quote::new(decimal(&row[7], "quote volume")?),
             })
         })
         .collect()

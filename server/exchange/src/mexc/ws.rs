@@ -152,7 +152,6 @@ fn market_events(wrapper: push::PushDataV3ApiWrapper) -> Vec<MarketEvent> {
             low: Price::new(dec(&k.lowest_price)),
             close: Price::new(dec(&k.closing_price)),
             volume: Qty::new(dec(&k.volume)),
-            quote_volume: Quote::new(dec(&k.amount)),
         })],
         Some(Body::PublicAggreBookTicker(t)) => vec![MarketEvent::BookTop(BookTop {
             bid: Level { price: Price::new(dec(&t.bid_price)), qty: Qty::new(dec(&t.bid_quantity)) },

@@ -146,10 +146,6 @@ struct Feed {
     feeds: Feeds,
 }
 
-/// A venue candle in the domain's form.
-pub(crate) fn candle(c: &exchange::types::Candle) -> Candle {
-    Candle { open_time: c.open_time, open: c.open, high: c.high, low: c.low, close: c.close, volume: c.volume }
-}
 
 impl Feed {
     async fn run(self, shutdown: CancellationToken) {
@@ -168,7 +164,7 @@ impl Feed {
         }
         let mut stream = Arc::clone(&self.venue).market_stream(pair);
         // The candle being formed; it closed when one with a later open time arrives.
-        let mut forming: Option<exchange::types::Candle> = None;
+        let mut forming: Option<Candle> = None;
         loop {
             tokio::select! {
                 () = shutdown.cancelled() => break,
@@ -190,7 +186,7 @@ impl Feed {
                     }
                     Some(MarketEvent::Candle(update)) => {
                         if let Some(previous) = forming.as_ref().filter(|f| update.open_time > f.open_time) {
-                            self.senders.candles.send_replace(Some(candle(previous)));
+                            self.senders.candles.send_replace(Some(*previous));
                         }
                         if forming.as_ref().is_none_or(|f| update.open_time >= f.open_time) {
                             forming = Some(update);

@@ -359,9 +359,9 @@ impl Inner {
         match venue.candles(&row.config.pair, Interval::M1, None, limit).await {
             Ok(recent) => {
                 // The last one is still forming.
-                let closed: Vec<_> = recent.iter().take(recent.len().saturating_sub(1)).map(hub::candle).collect();
+                let closed = &recent[..recent.len().saturating_sub(1)];
                 tracing::info!(bot = %row.id, candles = closed.len(), needed, "strategy warmed up with recent candles");
-                bot.warm_up(&closed);
+                bot.warm_up(closed);
             }
             Err(error) => {
                 tracing::warn!(bot = %row.id, %error, "no recent candles; the strategy warms up from the live feed");
