@@ -146,7 +146,6 @@ struct Feed {
     feeds: Feeds,
 }
 
-
 impl Feed {
     async fn run(self, shutdown: CancellationToken) {
         let (account, pair) = &self.key;
