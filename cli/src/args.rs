@@ -120,6 +120,17 @@ pub(crate) enum Command {
         #[arg(long = "live")]
         live_orders: bool,
     },
+    /// Push a signal to a running bot: an Event Filler bot enters on buy and exits on sell.
+    Signal {
+        /// Bot id.
+        id: i64,
+        /// buy or sell.
+        #[arg(long, value_parser = ["buy", "sell"])]
+        side: String,
+        /// What the signal is about (kept in the order's decision record).
+        #[arg(long, default_value = "")]
+        note: String,
+    },
     /// List a bot's open positions.
     Positions {
         /// Bot id.

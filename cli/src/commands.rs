@@ -244,6 +244,13 @@ async fn run_bot(channel: Channel, command: Command, out: Out) -> Result<(), Fai
             });
             return Ok(());
         }
+        Command::Signal { id, side, note } => {
+            bots.send_signal(pb::SendSignalRequest { bot_id: id, side: side.clone(), note }).await?;
+            out.print(&serde_json::json!({ "bot_id": id, "signal": side }), |_| {
+                format!("{side} signal sent to bot {id}")
+            });
+            return Ok(());
+        }
         Command::Positions { id } => {
             let positions = bots.list_positions(pb::ListPositionsRequest { bot_id: id }).await?.into_inner();
             let value = Json::Array(positions.positions.iter().map(json::position).collect());

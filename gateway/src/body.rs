@@ -179,6 +179,19 @@ pub(crate) fn reason(body: &Json) -> Result<String, ApiError> {
     Ok(reason)
 }
 
+/// The body of a signal: `{"side": "buy" | "sell", "note": "..."}` (the daemon checks values).
+///
+/// # Errors
+/// [`ApiError`] listing wrong types and unknown fields.
+pub(crate) fn signal(body: &Json) -> Result<(String, String), ApiError> {
+    let object = body.as_object().cloned().unwrap_or_default();
+    let mut f = Fields { object: &object, problems: Vec::new(), known: Vec::new() };
+    let side = f.string("side").unwrap_or_default();
+    let note = f.string("note").unwrap_or_default();
+    f.finish()?;
+    Ok((side, note))
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;

@@ -99,6 +99,18 @@ async fn bad_payloads_get_4xx_with_field_errors() {
     assert_eq!(stop.status(), 400, "stop must say whether to cancel pending orders");
     assert_eq!(reqwest::get(format!("{bots}/x")).await.unwrap().status(), 400);
     assert_eq!(reqwest::get(format!("{}/api/nope", gateway.url)).await.unwrap().status(), 404);
+
+    let created: Value = post(&bots, json!({"trading_pair": "BTC/USDT", "strategy": "event_filler", "budget": "50"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let signal = format!("{bots}/{}/signal", created["id"]);
+    let idle = post(&signal, json!({"side": "buy", "note": "x"})).await;
+    assert_eq!(idle.status(), 409, "signals go to running bots only");
+    let bad = post(&signal, json!({"side": "hold"})).await;
+    assert_eq!(bad.status(), 400);
+    assert_eq!(bad.json::<Value>().await.unwrap()["error"]["field"], "side");
 }
 
 #[tokio::test]

@@ -204,6 +204,42 @@ async fn a_stop_loss_sells_the_position_and_pauses_the_bot_with_an_alert() {
 }
 
 #[tokio::test]
+async fn an_event_filler_bot_enters_and_exits_on_signals_pushed_through_the_api() {
+    let data = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(&data).await;
+    let config = pb::BotConfig {
+        name: Some("listener".into()),
+        trading_pair: Some("BTC/USDT".into()),
+        strategy: Some("event_filler".into()),
+        budget: Some("100".into()),
+        is_dry_run: Some(true),
+        ..pb::BotConfig::default()
+    };
+    let mut bots = daemon.bots().await;
+    let bot = bots.create_bot(pb::CreateBotRequest { config: Some(config) }).await.unwrap().into_inner();
+    let id = bot.id.to_string();
+    let refused = crate::helpers::ctl(&daemon.url, &["signal", &id, "--side", "buy"]);
+    assert_eq!(refused.code, 1);
+    assert!(refused.stderr.contains("is not running"), "{}", refused.stderr);
+
+    bots.start_bot(pb::StartBotRequest { id: bot.id }).await.unwrap();
+    // A signal that arrives before the first price waits for it.
+    let sent = crate::helpers::ctl(&daemon.url, &["signal", &id, "--side", "buy", "--note", "new listing"]);
+    assert_eq!(sent.code, 0, "{}", sent.stderr);
+    let bought = until_order(&daemon, bot.id, true, pb::OrderStatus::Filled).await;
+    assert_eq!(bought[0].decision.as_ref().unwrap().summary, "signal: new listing");
+    crate::helpers::ctl(&daemon.url, &["signal", &id, "--side", "sell", "--note", "done"]);
+    eventually("the exit", PATIENCE, || {
+        let mut bots = bots.clone();
+        async move {
+            let all = orders(&mut bots, bot.id, true).await;
+            (all.len() == 2 && all[0].order_type == "market_sell").then_some(())
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_live_bot_resumes_after_a_restart_without_a_duplicate_order() {
     let sim = Sim::start().await;
     let config = sim.config_dir(DEMO_SECRET);

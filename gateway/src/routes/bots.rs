@@ -95,6 +95,16 @@ pub(crate) async fn kill(
     Ok(Json(json::bot(&client(s).kill_bot(request).await?.into_inner())))
 }
 
+pub(crate) async fn signal(
+    State(s): State<AppState>,
+    Path(id): Path<i64>,
+    Body(b): Body<Value>,
+) -> ApiResult<Json<Value>> {
+    let (side, note) = body::signal(&b)?;
+    client(s).send_signal(pb::SendSignalRequest { bot_id: id, side: side.clone(), note }).await?;
+    Ok(Json(serde_json::json!({ "bot_id": id, "signal": side })))
+}
+
 pub(crate) async fn kill_all(State(s): State<AppState>, Body(b): Body<Value>) -> ApiResult<Json<Value>> {
     let killed = client(s).kill_all(pb::KillAllRequest { reason: body::reason(&b)? }).await?.into_inner();
     let bots: Vec<Value> = killed.bots.iter().map(json::bot).collect();

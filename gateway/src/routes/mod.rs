@@ -29,6 +29,7 @@ pub(crate) fn router(state: AppState, web: Option<PathBuf>) -> Router {
         .route("/api/bots/{id}/pause", post(bots::pause))
         .route("/api/bots/{id}/stop", post(bots::stop))
         .route("/api/bots/{id}/kill", post(bots::kill))
+        .route("/api/bots/{id}/signal", post(bots::signal))
         .route("/api/bots/{id}/go-live", post(bots::go_live))
         .route("/api/bots/{id}/copy", post(bots::copy))
         .route("/api/bots/{id}/orders", get(bots::orders))

@@ -32,7 +32,7 @@ use crate::{
     kelly::Record,
     risk::{Approved, approve},
     rotation::{Rotation, Step},
-    strategy::{Action, Desire, Holding},
+    strategy::{Action, Desire, Holding, event_filler::ExternalSignal},
     wallet::{FillSide, Wallet, WalletFill},
 };
 
@@ -72,6 +72,8 @@ pub enum Input {
     Price(Price),
     /// A closed candle of the bot's pair (its close is also the last price).
     Candle(Candle),
+    /// A signal pushed in from outside (an API call, a script).
+    Signal(ExternalSignal),
     /// A timer the bot asked for through [`Bot::next_wakeup`].
     Tick,
     /// One of the bot's orders changed.
@@ -432,6 +434,7 @@ impl Bot {
                 self.last_price = Some(candle.close);
                 self.strategy.on_candle(&candle);
             }
+            Input::Signal(signal) => self.strategy.on_signal(&signal),
             Input::Tick => {}
         }
         self.check_risk(now, &mut out);

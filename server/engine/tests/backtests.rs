@@ -61,6 +61,7 @@ fn strategies_on_real_btc_data_match_their_snapshots() {
         (StrategyId::DcaAccumulator, "dca_accumulator", Default::default()),
         (StrategyId::BreakdownMomentum, "breakdown_momentum", Default::default()),
         (StrategyId::Twap, "twap", twap_target),
+        (StrategyId::EventFiller, "event_filler", Default::default()),
     ];
     for (id, name, given) in runs {
         let params = validate_params(id, &given, &StrategyDefaults::new()).unwrap();

@@ -12,7 +12,7 @@ use domain::{
     order::{Order, OrderStatus, Position},
     validation::Violations,
 };
-use engine::bot::Command;
+use engine::{bot::Command, strategy::event_filler::ExternalSignal};
 use std::sync::Arc;
 use store::{BotFilter, StatusChange, Store};
 
@@ -294,6 +294,19 @@ impl Bots {
     async fn has_open_orders(&self, bot: &Bot) -> Result<bool, BotError> {
         let open = self.store.open_orders(bot.id, bot.config.is_dry_run).await.map_err(BotError::Store)?;
         Ok(!open.is_empty())
+    }
+
+    /// Hands a signal to a running bot.
+    ///
+    /// # Errors
+    /// [`BotError::Conflict`] when the bot is not running.
+    pub async fn signal(&self, id: BotId, signal: ExternalSignal) -> Result<(), BotError> {
+        let bot = self.get(id).await?;
+        if bot.status != BotStatus::Running || !self.runtime.signal(id, signal) {
+            return Err(BotError::Conflict(format!("bot {id} is not running; start it before sending it signals")));
+        }
+        tracing::info!(bot = %id, "signal delivered");
+        Ok(())
     }
 
     /// A bot's open positions.

@@ -5,6 +5,7 @@
 //! it may trade, and tells it what came of it.
 
 pub mod dca;
+pub mod event_filler;
 pub mod mean_reversion;
 pub mod momentum;
 mod params;
@@ -20,6 +21,7 @@ use domain::{
 
 use self::{
     dca::{DcaMemory, DcaParams},
+    event_filler::{EventFiller, ExternalSignal},
     mean_reversion::MeanReversion,
     momentum::Momentum,
     twap::Twap,
@@ -86,6 +88,8 @@ pub enum StrategyState {
     Momentum(Box<Momentum>),
     /// TWAP: a target amount in even slices over a period.
     Twap(Twap),
+    /// Event Filler: spikes and pushed signals in, tight exits.
+    EventFiller(Box<EventFiller>),
 }
 
 impl StrategyState {
@@ -99,6 +103,7 @@ impl StrategyState {
             StrategyId::MeanReversion => Ok(Self::MeanReversion(Box::new(MeanReversion::from_params(params)?))),
             StrategyId::BreakdownMomentum => Ok(Self::Momentum(Box::new(Momentum::from_params(params)?))),
             StrategyId::Twap => Ok(Self::Twap(Twap::new(Twap::from_params(params)?, Qty::ZERO))),
+            StrategyId::EventFiller => Ok(Self::EventFiller(Box::new(EventFiller::from_params(params)?))),
             other => Err(StrategyError::Unsupported(Unsupported(other))),
         }
     }
@@ -111,6 +116,7 @@ impl StrategyState {
             Self::MeanReversion(_) => StrategyId::MeanReversion,
             Self::Momentum(_) => StrategyId::BreakdownMomentum,
             Self::Twap(_) => StrategyId::Twap,
+            Self::EventFiller(_) => StrategyId::EventFiller,
         }
     }
 
@@ -120,6 +126,14 @@ impl StrategyState {
             Self::Dca(..) | Self::Twap(_) => {}
             Self::MeanReversion(mr) => mr.on_candle(candle),
             Self::Momentum(m) => m.on_candle(candle),
+            Self::EventFiller(e) => e.on_candle(candle),
+        }
+    }
+
+    /// A signal pushed in through the API (only the Event Filler acts on it).
+    pub fn on_signal(&mut self, signal: &ExternalSignal) {
+        if let Self::EventFiller(e) = self {
+            e.on_signal(signal);
         }
     }
 
@@ -129,6 +143,7 @@ impl StrategyState {
             Self::Dca(..) | Self::Twap(_) => {}
             Self::MeanReversion(mr) => mr.warm_up(candle),
             Self::Momentum(m) => m.warm_up(candle),
+            Self::EventFiller(e) => e.warm_up(candle),
         }
     }
 
@@ -139,6 +154,7 @@ impl StrategyState {
             Self::Dca(..) | Self::Twap(_) => 0,
             Self::MeanReversion(mr) => mr.history_needed(),
             Self::Momentum(m) => m.history_needed(),
+            Self::EventFiller(e) => e.history_needed(),
         }
     }
 
@@ -149,6 +165,7 @@ impl StrategyState {
             Self::MeanReversion(mr) => mr.desire(holding),
             Self::Momentum(m) => m.desire(holding),
             Self::Twap(t) => t.desire(now, price, holding),
+            Self::EventFiller(e) => e.desire(now, price, holding),
         }
     }
 
@@ -171,6 +188,7 @@ impl StrategyState {
             }
             Self::Momentum(m) => m.placed(action, to_f64(price)),
             Self::Twap(t) => t.slice_done(now),
+            Self::EventFiller(e) => e.placed(action, now, price),
             Self::MeanReversion(_) => {}
         }
     }
@@ -186,7 +204,7 @@ impl StrategyState {
             }
             // A refused slice waits for the next one.
             Self::Twap(t) => t.slice_done(now),
-            Self::MeanReversion(_) | Self::Momentum(_) => {}
+            Self::MeanReversion(_) | Self::Momentum(_) | Self::EventFiller(_) => {}
         }
     }
 
@@ -198,7 +216,7 @@ impl StrategyState {
                 memory.last_buy_at.map(|t| Timestamp::from_millis(t.millis() + params.interval_ms))
             }
             Self::Twap(t) => t.next_wakeup(),
-            Self::MeanReversion(_) | Self::Momentum(_) => None,
+            Self::MeanReversion(_) | Self::Momentum(_) | Self::EventFiller(_) => None,
         }
     }
 }

@@ -3,7 +3,10 @@
 use std::sync::Arc;
 
 use domain::bot::BotId;
-use engine::bot::Command;
+use engine::{bot::Command, strategy::event_filler::ExternalSignal};
+
+/// Longest note a signal may carry.
+const MAX_NOTE_CHARS: usize = 200;
 use tonic::{Request, Response, Status};
 use tradingbot_proto::v1::{self as pb, bot_service_server::BotService};
 
@@ -110,6 +113,23 @@ impl BotService for BotApi {
         let limit = if request.limit == 0 { DEFAULT_ORDER_LIMIT } else { request.limit };
         let orders = self.bots.orders(BotId(request.bot_id), request.simulated, status, limit).await?;
         Ok(Response::new(pb::ListOrdersResponse { orders: orders.iter().map(convert::order).collect() }))
+    }
+
+    async fn send_signal(
+        &self,
+        request: Request<pb::SendSignalRequest>,
+    ) -> Result<Response<pb::SendSignalResponse>, Status> {
+        let request = request.into_inner();
+        let mut violations = domain::validation::Violations::default();
+        let side = violations.check("side", request.side.parse::<domain::order::Side>());
+        let note = request.note.trim().to_owned();
+        if note.chars().count() > MAX_NOTE_CHARS {
+            violations.add("note", format!("{} characters; at most {MAX_NOTE_CHARS}", note.chars().count()));
+        }
+        let side = violations.into_result(side).map_err(|v| super::status::invalid(&v))?;
+        let signal = ExternalSignal { side: side.unwrap_or(domain::order::Side::Buy), note };
+        self.bots.signal(BotId(request.bot_id), signal).await?;
+        Ok(Response::new(pb::SendSignalResponse {}))
     }
 
     async fn list_positions(

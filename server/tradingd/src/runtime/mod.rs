@@ -30,7 +30,7 @@ use domain::{
     pair::Pair,
     strategy::StrategyDefaults,
 };
-use engine::bot::Command;
+use engine::{bot::Command, strategy::event_filler::ExternalSignal};
 use exchange::{
     Exchange,
     types::{Interval, SymbolInfo},
@@ -161,6 +161,13 @@ impl Runtime {
             self.inner.spawn(id);
             self.inner.deliver(id, command);
         }
+    }
+
+    /// Hands a signal to the bot's task; false when the bot has none.
+    #[must_use]
+    pub fn signal(&self, id: BotId, signal: ExternalSignal) -> bool {
+        let tasks = self.inner.tasks.lock().unwrap_or_else(PoisonError::into_inner);
+        tasks.get(&id).is_some_and(|sender| sender.send(Control::Signal(signal)).is_ok())
     }
 
     /// Records a global alert (a global kill, say).

@@ -21,6 +21,7 @@ use engine::{
     bot::{Bot, Command, FillReport, Input, Output, PnlMark},
     intent::{IntentKind, IntentSize, OrderIntent},
     risk::Approved,
+    strategy::event_filler::ExternalSignal,
 };
 use rust_decimal::Decimal;
 use store::{FillRow, MarkRow, NewOrderRow, OrderUpdateRow, PositionRow};
@@ -54,6 +55,8 @@ pub(crate) enum Control {
     /// Cancel every open order (the daemon is shutting down and was asked to); acknowledged
     /// once the venue has answered or the wait ran out.
     CancelOpenOrders(oneshot::Sender<()>),
+    /// A signal pushed in through the API.
+    Signal(ExternalSignal),
 }
 
 /// How many polls a shutdown waits for cancels to be confirmed.
@@ -157,6 +160,7 @@ impl BotTask {
                         let _ = ack.send(());
                         return;
                     }
+                    Some(Control::Signal(signal)) => self.step(VecDeque::from([Input::Signal(signal)])).await,
                     Some(Control::CancelOpenOrders(ack)) => {
                         self.cancel_open_orders().await;
                         let _ = ack.send(());
