@@ -122,6 +122,15 @@ pub enum Output {
     },
     /// The position and P&L after a fill changed them.
     Mark(PnlMark),
+    /// Auto Mode switched the strategy it runs (the bot stays in Auto Mode).
+    Switched {
+        /// The strategy it ran.
+        from: StrategyId,
+        /// The strategy it runs now.
+        to: StrategyId,
+        /// Why.
+        reason: String,
+    },
     /// Consecutive losing sales made the bot switch strategy.
     Rotated {
         /// The strategy it ran.
@@ -432,7 +441,10 @@ impl Bot {
             Input::Price(price) => self.last_price = Some(price),
             Input::Candle(candle) => {
                 self.last_price = Some(candle.close);
-                self.strategy.on_candle(&candle);
+                self.strategy.on_candle(now, &candle);
+                if let Some((from, to, reason)) = self.strategy.take_switch() {
+                    out.push(Output::Switched { from, to, reason });
+                }
             }
             Input::Signal(signal) => self.strategy.on_signal(&signal),
             Input::Tick => {}

@@ -62,6 +62,7 @@ fn strategies_on_real_btc_data_match_their_snapshots() {
         (StrategyId::BreakdownMomentum, "breakdown_momentum", Default::default()),
         (StrategyId::Twap, "twap", twap_target),
         (StrategyId::EventFiller, "event_filler", Default::default()),
+        (StrategyId::Auto, "auto", Default::default()),
     ];
     for (id, name, given) in runs {
         let params = validate_params(id, &given, &StrategyDefaults::new()).unwrap();

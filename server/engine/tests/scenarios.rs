@@ -151,6 +151,7 @@ fn render(output: &Output) -> String {
         Output::Refused { intent, reason } => format!("refused {} {}: {reason}", intent.client_order_id, intent.side),
         Output::Alert { kind, message } => format!("alert {kind}: {message}"),
         Output::Rotated { from, to, reason, .. } => format!("rotated {from} -> {to}: {reason}"),
+        Output::Switched { from, to, reason } => format!("switched {from} -> {to}: {reason}"),
         Output::Mark(m) => format!(
             "mark at {}: holding {} (entry {}), unrealised {}, realised {}, equity {}",
             m.price, m.holdings, m.entry_price, m.unrealized, m.realized, m.equity

@@ -135,6 +135,25 @@ fn params_json(config: &BotConfig) -> String {
     serde_json::to_string(&config.strategy_params).unwrap_or_else(|_| "{}".to_owned())
 }
 
+/// Adds a `strategy_rotations` row within `tx`.
+async fn insert_rotation(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    id: BotId,
+    (from, to): (StrategyId, StrategyId),
+    reason: &str,
+    now: Timestamp,
+) -> Result<(), Error> {
+    sqlx::query("INSERT INTO strategy_rotations (bot_id, from_strategy, to_strategy, reason, created_at) VALUES (?, ?, ?, ?, ?)")
+        .bind(id.0)
+        .bind(from.as_str())
+        .bind(to.as_str())
+        .bind(reason)
+        .bind(now.millis())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 impl Store {
     /// Stores a new bot in status `created`, its wallet balance equal to its budget.
     ///
@@ -295,21 +314,30 @@ impl Store {
         if done.rows_affected() == 0 {
             return Err(Error::NotFound { what: "bot", id: id.0 });
         }
-        sqlx::query(
-            "INSERT INTO strategy_rotations (bot_id, from_strategy, to_strategy, reason, created_at) VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(id.0)
-        .bind(from.as_str())
-        .bind(to.as_str())
-        .bind(reason)
-        .bind(now.millis())
-        .execute(&mut *tx)
-        .await?;
+        insert_rotation(&mut tx, id, (from, to), reason, now).await?;
         tx.commit().await?;
         self.bot(id).await
     }
 
-    /// A bot's strategy rotations, oldest first: `(from, to, reason, at)`.
+    /// Records a switch of the strategy an Auto Mode bot runs (its configuration stays Auto).
+    ///
+    /// # Errors
+    /// [`Error::Database`], for example for a bot that does not exist.
+    pub async fn record_switch(
+        &self,
+        id: BotId,
+        from: StrategyId,
+        to: StrategyId,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<(), Error> {
+        let mut tx = self.pool.begin().await?;
+        insert_rotation(&mut tx, id, (from, to), reason, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A bot's strategy rotations and Auto Mode switches, oldest first: `(from, to, reason, at)`.
     ///
     /// # Errors
     /// [`Error::Database`] or [`Error::Corrupt`].

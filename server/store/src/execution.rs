@@ -465,6 +465,16 @@ mod tests {
             rotations,
             vec![(from, StrategyId::MeanReversion, "3 losses".to_owned(), Timestamp::from_millis(9))]
         );
+        store
+            .record_switch(b.id, StrategyId::MeanReversion, StrategyId::EventFiller, "auto", Timestamp::from_millis(10))
+            .await
+            .unwrap();
+        assert_eq!(store.rotations(b.id).await.unwrap().len(), 2);
+        assert_eq!(
+            store.bot(b.id).await.unwrap().config.strategy,
+            StrategyId::MeanReversion,
+            "a switch keeps the configuration"
+        );
         let none = StrategyParams::new();
         let missing = store.record_rotation(BotId(999), from, from, &none, "x", Timestamp::from_millis(9)).await;
         assert!(missing.is_err(), "no rotation of a missing bot");

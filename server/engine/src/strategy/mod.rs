@@ -4,6 +4,7 @@
 //! [`StrategyState`] is a bot's strategy with its memory; the bot asks it for a [`Desire`] when
 //! it may trade, and tells it what came of it.
 
+pub mod auto;
 pub mod dca;
 pub mod event_filler;
 pub mod mean_reversion;
@@ -20,6 +21,7 @@ use domain::{
 };
 
 use self::{
+    auto::Auto,
     dca::{DcaMemory, DcaParams},
     event_filler::{EventFiller, ExternalSignal},
     mean_reversion::MeanReversion,
@@ -90,6 +92,8 @@ pub enum StrategyState {
     Twap(Twap),
     /// Event Filler: spikes and pushed signals in, tight exits.
     EventFiller(Box<EventFiller>),
+    /// Auto Mode: runs the strategy the market factors point to.
+    Auto(Box<Auto>),
 }
 
 impl StrategyState {
@@ -104,6 +108,7 @@ impl StrategyState {
             StrategyId::BreakdownMomentum => Ok(Self::Momentum(Box::new(Momentum::from_params(params)?))),
             StrategyId::Twap => Ok(Self::Twap(Twap::new(Twap::from_params(params)?, Qty::ZERO))),
             StrategyId::EventFiller => Ok(Self::EventFiller(Box::new(EventFiller::from_params(params)?))),
+            StrategyId::Auto => Ok(Self::Auto(Box::new(Auto::from_params(params)?))),
             other => Err(StrategyError::Unsupported(Unsupported(other))),
         }
     }
@@ -117,23 +122,32 @@ impl StrategyState {
             Self::Momentum(_) => StrategyId::BreakdownMomentum,
             Self::Twap(_) => StrategyId::Twap,
             Self::EventFiller(_) => StrategyId::EventFiller,
+            Self::Auto(_) => StrategyId::Auto,
         }
     }
 
-    /// A closed candle of the bot's pair.
-    pub fn on_candle(&mut self, candle: &Candle) {
+    /// A closed candle of the bot's pair, at `now`.
+    pub fn on_candle(&mut self, now: Timestamp, candle: &Candle) {
         match self {
             Self::Dca(..) | Self::Twap(_) => {}
             Self::MeanReversion(mr) => mr.on_candle(candle),
             Self::Momentum(m) => m.on_candle(candle),
             Self::EventFiller(e) => e.on_candle(candle),
+            Self::Auto(a) => a.on_candle(now, candle),
         }
+    }
+
+    /// A switch Auto Mode made on the last candle: (from, to, reason).
+    pub fn take_switch(&mut self) -> Option<(StrategyId, StrategyId, String)> {
+        if let Self::Auto(a) = self { a.take_switch() } else { None }
     }
 
     /// A signal pushed in through the API (only the Event Filler acts on it).
     pub fn on_signal(&mut self, signal: &ExternalSignal) {
-        if let Self::EventFiller(e) = self {
-            e.on_signal(signal);
+        match self {
+            Self::EventFiller(e) => e.on_signal(signal),
+            Self::Auto(a) => a.current_mut().on_signal(signal),
+            _ => {}
         }
     }
 
@@ -144,6 +158,11 @@ impl StrategyState {
             Self::MeanReversion(mr) => mr.warm_up(candle),
             Self::Momentum(m) => m.warm_up(candle),
             Self::EventFiller(e) => e.warm_up(candle),
+            Self::Auto(a) => {
+                // Warming up may switch too; that switch is no news.
+                a.on_candle(Timestamp::from_millis(0), candle);
+                a.take_switch();
+            }
         }
     }
 
@@ -155,6 +174,7 @@ impl StrategyState {
             Self::MeanReversion(mr) => mr.history_needed(),
             Self::Momentum(m) => m.history_needed(),
             Self::EventFiller(e) => e.history_needed(),
+            Self::Auto(a) => a.history_needed(),
         }
     }
 
@@ -166,15 +186,16 @@ impl StrategyState {
             Self::Momentum(m) => m.desire(holding),
             Self::Twap(t) => t.desire(now, price, holding),
             Self::EventFiller(e) => e.desire(now, price, holding),
+            Self::Auto(a) => a.current_mut().desire(now, price, holding),
         }
     }
 
     /// One of the bot's orders filled (partly): `qty` of base on `side`.
     pub fn filled(&mut self, side: Side, qty: Qty) {
-        if let Self::Twap(t) = self
-            && t.side() == side
-        {
-            t.executed(qty);
+        match self {
+            Self::Twap(t) if t.side() == side => t.executed(qty),
+            Self::Auto(a) => a.current_mut().filled(side, qty),
+            _ => {}
         }
     }
 
@@ -189,6 +210,7 @@ impl StrategyState {
             Self::Momentum(m) => m.placed(action, to_f64(price)),
             Self::Twap(t) => t.slice_done(now),
             Self::EventFiller(e) => e.placed(action, now, price),
+            Self::Auto(a) => a.current_mut().placed(action, now, price),
             Self::MeanReversion(_) => {}
         }
     }
@@ -204,6 +226,7 @@ impl StrategyState {
             }
             // A refused slice waits for the next one.
             Self::Twap(t) => t.slice_done(now),
+            Self::Auto(a) => a.current_mut().refused(action, now),
             Self::MeanReversion(_) | Self::Momentum(_) | Self::EventFiller(_) => {}
         }
     }
@@ -216,6 +239,7 @@ impl StrategyState {
                 memory.last_buy_at.map(|t| Timestamp::from_millis(t.millis() + params.interval_ms))
             }
             Self::Twap(t) => t.next_wakeup(),
+            Self::Auto(a) => a.current().next_wakeup(),
             Self::MeanReversion(_) | Self::Momentum(_) | Self::EventFiller(_) => None,
         }
     }

@@ -39,3 +39,11 @@ pub(crate) fn text<'p>(params: &'p StrategyParams, strategy: &str, name: &str) -
         other => Err(missing(strategy, name, "a text", other)),
     }
 }
+
+/// A list parameter.
+pub(crate) fn list<'p>(params: &'p StrategyParams, strategy: &str, name: &str) -> Result<&'p [String], String> {
+    match params.get(name) {
+        Some(ParamValue::List(items)) => Ok(items),
+        other => Err(missing(strategy, name, "a list", other)),
+    }
+}

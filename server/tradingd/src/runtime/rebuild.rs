@@ -102,9 +102,9 @@ const ROTATION_TARGETS: [StrategyId; 3] =
     [StrategyId::MeanReversion, StrategyId::BreakdownMomentum, StrategyId::DcaAccumulator];
 
 /// The bot's rotation rule, with the targets' default parameters. Execution algorithms (TWAP)
-/// never rotate: their losses say nothing about a strategy.
+/// never rotate: their losses say nothing about a strategy; Auto Mode chooses for itself.
 fn rotation(row: &BotRow, defaults: &StrategyDefaults) -> Rotation {
-    if row.config.strategy == StrategyId::Twap {
+    if matches!(row.config.strategy, StrategyId::Twap | StrategyId::Auto) {
         return Rotation::off();
     }
     let candidates = ROTATION_TARGETS

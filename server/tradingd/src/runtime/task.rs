@@ -279,6 +279,7 @@ impl BotTask {
                     }
                     Output::Alert { kind, message } => self.inner.alert(Some(self.id()), kind, &message).await,
                     Output::Mark(mark) => marked = Some(mark),
+                    Output::Switched { from, to, reason } => self.record_switch(from, to, &reason).await,
                     Output::Rotated { from, to, params, reason } => {
                         self.record_rotation(from, to, params, &reason).await;
                     }
@@ -480,6 +481,18 @@ impl BotTask {
                 self.inner.warm_up(&self.row, &mut self.bot).await;
             }
             Err(error) => tracing::error!(bot = %self.id(), %error, "cannot record the strategy rotation"),
+        }
+    }
+
+    /// Records a switch Auto Mode made, and warms the strategy it runs now up.
+    async fn record_switch(&mut self, from: StrategyId, to: StrategyId, reason: &str) {
+        match self.inner.store.record_switch(self.id(), from, to, reason, clock::now()).await {
+            Ok(()) => {
+                tracing::info!(bot = %self.id(), %from, %to, reason, "auto mode switched strategy");
+                self.journal.audit(clock::now(), &format!("auto mode switched from {from} to {to}: {reason}")).await;
+                self.inner.warm_up(&self.row, &mut self.bot).await;
+            }
+            Err(error) => tracing::error!(bot = %self.id(), %error, "cannot record the auto mode switch"),
         }
     }
 
