@@ -360,6 +360,19 @@ impl Bot {
         }
     }
 
+    /// Learns from past hourly candles (a volume profile), without deciding.
+    pub fn learn_hourly(&mut self, candles: &[Candle]) {
+        for candle in candles {
+            self.strategy.learn_hourly(candle);
+        }
+    }
+
+    /// How many past hourly candles the strategy learns from.
+    #[must_use]
+    pub fn hourly_history_needed(&self) -> usize {
+        self.strategy.hourly_history_needed()
+    }
+
     /// How many past candles the strategy wants before its first decision.
     #[must_use]
     pub fn history_needed(&self) -> usize {

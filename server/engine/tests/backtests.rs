@@ -55,12 +55,14 @@ fn strategies_on_real_btc_data_match_their_snapshots() {
     let settings = Settings { fee_rate: Decimal::new(1, 3), candle_ms: 60_000, equity_curve: false };
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/backtests");
     let mut failures = Vec::new();
-    let twap_target = [("target_amount".to_owned(), RawParam::Text("0.01".into()))].into();
+    let twap_target: std::collections::BTreeMap<_, _> =
+        [("target_amount".to_owned(), RawParam::Text("0.01".into()))].into();
     let runs = [
         (StrategyId::MeanReversion, "mean_reversion", Default::default()),
         (StrategyId::DcaAccumulator, "dca_accumulator", Default::default()),
         (StrategyId::BreakdownMomentum, "breakdown_momentum", Default::default()),
-        (StrategyId::Twap, "twap", twap_target),
+        (StrategyId::Twap, "twap", twap_target.clone()),
+        (StrategyId::Vwap, "vwap", twap_target),
         (StrategyId::EventFiller, "event_filler", Default::default()),
         (StrategyId::Auto, "auto", Default::default()),
     ];

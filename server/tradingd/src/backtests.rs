@@ -151,7 +151,7 @@ impl Backtests {
                 Err(StrategyError::Unsupported(_)) => {
                     v.add(
                         "strategy",
-                        format!("{id} cannot be backtested yet; available: dca_accumulator, mean_reversion, breakdown_momentum, twap, event_filler, auto"),
+                        format!("{id} cannot be backtested yet; available: dca_accumulator, mean_reversion, breakdown_momentum, twap, vwap, event_filler, auto"),
                     );
                     None
                 }

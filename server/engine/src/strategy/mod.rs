@@ -11,6 +11,7 @@ pub mod mean_reversion;
 pub mod momentum;
 mod params;
 pub mod twap;
+pub mod vwap;
 
 use domain::{
     candle::Candle,
@@ -27,6 +28,7 @@ use self::{
     mean_reversion::MeanReversion,
     momentum::Momentum,
     twap::Twap,
+    vwap::Vwap,
 };
 use crate::indicators::to_f64;
 
@@ -94,6 +96,8 @@ pub enum StrategyState {
     EventFiller(Box<EventFiller>),
     /// Auto Mode: runs the strategy the market factors point to.
     Auto(Box<Auto>),
+    /// VWAP: a target amount along the intraday volume profile, under a participation cap.
+    Vwap(Box<Vwap>),
 }
 
 impl StrategyState {
@@ -109,6 +113,7 @@ impl StrategyState {
             StrategyId::Twap => Ok(Self::Twap(Twap::new(Twap::from_params(params)?, Qty::ZERO))),
             StrategyId::EventFiller => Ok(Self::EventFiller(Box::new(EventFiller::from_params(params)?))),
             StrategyId::Auto => Ok(Self::Auto(Box::new(Auto::from_params(params)?))),
+            StrategyId::Vwap => Ok(Self::Vwap(Box::new(Vwap::new(Vwap::from_params(params)?, Qty::ZERO)))),
             other => Err(StrategyError::Unsupported(Unsupported(other))),
         }
     }
@@ -123,6 +128,7 @@ impl StrategyState {
             Self::Twap(_) => StrategyId::Twap,
             Self::EventFiller(_) => StrategyId::EventFiller,
             Self::Auto(_) => StrategyId::Auto,
+            Self::Vwap(_) => StrategyId::Vwap,
         }
     }
 
@@ -134,6 +140,20 @@ impl StrategyState {
             Self::Momentum(m) => m.on_candle(candle),
             Self::EventFiller(e) => e.on_candle(candle),
             Self::Auto(a) => a.on_candle(now, candle),
+            Self::Vwap(v) => v.on_candle(candle),
+        }
+    }
+
+    /// Hourly candles of history the strategy learns from (VWAP's volume profile).
+    #[must_use]
+    pub fn hourly_history_needed(&self) -> usize {
+        if let Self::Vwap(v) = self { v.history_hours() } else { 0 }
+    }
+
+    /// A past hourly candle, for a volume profile.
+    pub fn learn_hourly(&mut self, candle: &Candle) {
+        if let Self::Vwap(v) = self {
+            v.learn(candle);
         }
     }
 
@@ -154,7 +174,7 @@ impl StrategyState {
     /// A past candle that warms the indicators up; no decision is taken on it.
     pub fn warm_up(&mut self, candle: &Candle) {
         match self {
-            Self::Dca(..) | Self::Twap(_) => {}
+            Self::Dca(..) | Self::Twap(_) | Self::Vwap(_) => {}
             Self::MeanReversion(mr) => mr.warm_up(candle),
             Self::Momentum(m) => m.warm_up(candle),
             Self::EventFiller(e) => e.warm_up(candle),
@@ -170,7 +190,7 @@ impl StrategyState {
     #[must_use]
     pub fn history_needed(&self) -> usize {
         match self {
-            Self::Dca(..) | Self::Twap(_) => 0,
+            Self::Dca(..) | Self::Twap(_) | Self::Vwap(_) => 0,
             Self::MeanReversion(mr) => mr.history_needed(),
             Self::Momentum(m) => m.history_needed(),
             Self::EventFiller(e) => e.history_needed(),
@@ -187,6 +207,7 @@ impl StrategyState {
             Self::Twap(t) => t.desire(now, price, holding),
             Self::EventFiller(e) => e.desire(now, price, holding),
             Self::Auto(a) => a.current_mut().desire(now, price, holding),
+            Self::Vwap(v) => v.desire(price, holding),
         }
     }
 
@@ -194,6 +215,7 @@ impl StrategyState {
     pub fn filled(&mut self, side: Side, qty: Qty) {
         match self {
             Self::Twap(t) if t.side() == side => t.executed(qty),
+            Self::Vwap(v) if v.side() == side => v.executed(qty),
             Self::Auto(a) => a.current_mut().filled(side, qty),
             _ => {}
         }
@@ -211,7 +233,7 @@ impl StrategyState {
             Self::Twap(t) => t.slice_done(now),
             Self::EventFiller(e) => e.placed(action, now, price),
             Self::Auto(a) => a.current_mut().placed(action, now, price),
-            Self::MeanReversion(_) => {}
+            Self::MeanReversion(_) | Self::Vwap(_) => {}
         }
     }
 
@@ -227,7 +249,7 @@ impl StrategyState {
             // A refused slice waits for the next one.
             Self::Twap(t) => t.slice_done(now),
             Self::Auto(a) => a.current_mut().refused(action, now),
-            Self::MeanReversion(_) | Self::Momentum(_) | Self::EventFiller(_) => {}
+            Self::MeanReversion(_) | Self::Momentum(_) | Self::EventFiller(_) | Self::Vwap(_) => {}
         }
     }
 
@@ -240,7 +262,7 @@ impl StrategyState {
             }
             Self::Twap(t) => t.next_wakeup(),
             Self::Auto(a) => a.current().next_wakeup(),
-            Self::MeanReversion(_) | Self::Momentum(_) | Self::EventFiller(_) => None,
+            Self::MeanReversion(_) | Self::Momentum(_) | Self::EventFiller(_) | Self::Vwap(_) => None,
         }
     }
 }

@@ -358,20 +358,25 @@ impl Inner {
         }
     }
 
-    /// Feeds a candle strategy the recent closed candles it needs before deciding.
+    /// Feeds a strategy the recent closed candles it needs before deciding: one-minute candles
+    /// for indicators, hourly ones for a volume profile.
     pub(crate) async fn warm_up(&self, row: &BotRow, bot: &mut engine::bot::Bot) {
-        let needed = bot.history_needed();
-        let Some((_, venue, _)) = self.venues.get(&row.config.exchange).filter(|_| needed > 0) else { return };
-        let limit = u32::try_from(needed + 1).unwrap_or(u32::MAX);
-        match venue.candles(&row.config.pair, Interval::M1, None, limit).await {
-            Ok(recent) => {
-                // The last one is still forming.
-                let closed = &recent[..recent.len().saturating_sub(1)];
-                tracing::info!(bot = %row.id, candles = closed.len(), needed, "strategy warmed up with recent candles");
-                bot.warm_up(closed);
+        let Some((_, venue, _)) = self.venues.get(&row.config.exchange) else { return };
+        for (interval, needed) in [(Interval::M1, bot.history_needed()), (Interval::H1, bot.hourly_history_needed())] {
+            if needed == 0 {
+                continue;
             }
-            Err(error) => {
-                tracing::warn!(bot = %row.id, %error, "no recent candles; the strategy warms up from the live feed");
+            let limit = u32::try_from(needed + 1).unwrap_or(u32::MAX);
+            match venue.candles(&row.config.pair, interval, None, limit).await {
+                Ok(recent) => {
+                    // The last one is still forming.
+                    let closed = &recent[..recent.len().saturating_sub(1)];
+                    tracing::info!(bot = %row.id, candles = closed.len(), needed, ?interval, "strategy warmed up");
+                    if interval == Interval::H1 { bot.learn_hourly(closed) } else { bot.warm_up(closed) }
+                }
+                Err(error) => {
+                    tracing::warn!(bot = %row.id, %error, ?interval, "no recent candles; the strategy starts without them");
+                }
             }
         }
     }

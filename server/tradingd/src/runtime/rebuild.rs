@@ -101,10 +101,11 @@ fn dca_memory(fills: &[StoredFill]) -> DcaMemory {
 const ROTATION_TARGETS: [StrategyId; 3] =
     [StrategyId::MeanReversion, StrategyId::BreakdownMomentum, StrategyId::DcaAccumulator];
 
-/// The bot's rotation rule, with the targets' default parameters. Execution algorithms (TWAP)
-/// never rotate: their losses say nothing about a strategy; Auto Mode chooses for itself.
+/// The bot's rotation rule, with the targets' default parameters. Execution algorithms
+/// (TWAP, VWAP) never rotate: their losses say nothing about a strategy; Auto Mode chooses for
+/// itself.
 fn rotation(row: &BotRow, defaults: &StrategyDefaults) -> Rotation {
-    if matches!(row.config.strategy, StrategyId::Twap | StrategyId::Auto) {
+    if matches!(row.config.strategy, StrategyId::Twap | StrategyId::Vwap | StrategyId::Auto) {
         return Rotation::off();
     }
     let candidates = ROTATION_TARGETS
