@@ -312,6 +312,29 @@ pub(crate) struct ConfigArgs {
     pub(crate) dry_run: bool,
 }
 
+/// Risk stops given on the command line of a backtest.
+#[derive(Debug, Args)]
+pub(crate) struct StopArgs {
+    /// Per-trade stop loss in percent.
+    #[arg(long = "stop-loss-percent", allow_hyphen_values = true)]
+    pub(crate) stop_loss_percent: Option<String>,
+    /// Per-trade stop loss in quote.
+    #[arg(long = "stop-loss-absolute", allow_hyphen_values = true)]
+    pub(crate) stop_loss_absolute: Option<String>,
+    /// Drawdown limit in percent of the equity peak.
+    #[arg(long = "drawdown-limit-percent", allow_hyphen_values = true)]
+    pub(crate) drawdown_limit_percent: Option<String>,
+    /// Drawdown limit in quote.
+    #[arg(long = "drawdown-limit-absolute", allow_hyphen_values = true)]
+    pub(crate) drawdown_limit_absolute: Option<String>,
+    /// Daily loss limit in quote.
+    #[arg(long = "daily-loss-limit", allow_hyphen_values = true)]
+    pub(crate) daily_loss_limit: Option<String>,
+    /// Weekly loss limit in quote.
+    #[arg(long = "weekly-loss-limit", allow_hyphen_values = true)]
+    pub(crate) weekly_loss_limit: Option<String>,
+}
+
 /// The `backtest` subcommand's arguments.
 #[derive(Debug, Args)]
 pub(crate) struct BacktestArgs {
@@ -322,8 +345,18 @@ pub(crate) struct BacktestArgs {
     #[arg(long)]
     pub(crate) pair: String,
     /// Candle file: CSV `open_time_ms,open,high,low,close,volume` or a freqtrade/ccxt JSON array.
+    /// Without it, the venue's one-minute candles from --from are used.
+    #[arg(long, required_unless_present = "from")]
+    pub(crate) data: Option<std::path::PathBuf>,
+    /// Only candles from this instant (RFC 3339, or a date meaning its midnight UTC).
     #[arg(long)]
-    pub(crate) data: std::path::PathBuf,
+    pub(crate) from: Option<String>,
+    /// Only candles before this instant.
+    #[arg(long)]
+    pub(crate) to: Option<String>,
+    /// Risk stops, as for a bot; only those given apply.
+    #[command(flatten)]
+    pub(crate) stops: StopArgs,
     /// A strategy parameter; repeat for several.
     #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_param, allow_hyphen_values = true)]
     pub(crate) params: Vec<(String, String)>,

@@ -17,8 +17,15 @@ const TRADES_SHOWN: usize = 20;
 
 fn request(args: &BacktestArgs) -> Result<pb::RunBacktestRequest, Failure> {
     // The daemon reads the file, possibly from another working directory.
-    let data =
-        std::path::absolute(&args.data).map_err(|e| Failure::Usage(format!("--data {}: {e}", args.data.display())))?;
+    let data = match &args.data {
+        Some(path) => std::path::absolute(path)
+            .map_err(|e| Failure::Usage(format!("--data {}: {e}", path.display())))?
+            .display()
+            .to_string(),
+        None => String::new(),
+    };
+    let stop = |value: &Option<String>| value.clone().unwrap_or_default();
+    let s = &args.stops;
     let fields =
         args.params.iter().map(|(k, v)| (k.clone(), Value { kind: Some(Kind::StringValue(v.clone())) })).collect();
     Ok(pb::RunBacktestRequest {
@@ -27,11 +34,19 @@ fn request(args: &BacktestArgs) -> Result<pb::RunBacktestRequest, Failure> {
         strategy_params: Some(Struct { fields }),
         budget: args.budget.clone().unwrap_or_default(),
         fee: args.fee.clone().unwrap_or_default(),
-        data_path: data.display().to_string(),
+        data_path: data,
         compound: args.compound,
         candle_minutes: args.candle_minutes,
         exchange: args.exchange.clone().unwrap_or_default(),
         equity_curve: args.equity_csv.is_some(),
+        from: args.from.clone().unwrap_or_default(),
+        to: args.to.clone().unwrap_or_default(),
+        stop_loss_percent: stop(&s.stop_loss_percent),
+        stop_loss_absolute: stop(&s.stop_loss_absolute),
+        drawdown_limit_percent: stop(&s.drawdown_limit_percent),
+        drawdown_limit_absolute: stop(&s.drawdown_limit_absolute),
+        daily_loss_limit: stop(&s.daily_loss_limit),
+        weekly_loss_limit: stop(&s.weekly_loss_limit),
     })
 }
 

@@ -47,6 +47,42 @@ async fn a_backtest_on_the_bundled_data_reports_trades_and_writes_the_equity_cur
 }
 
 #[tokio::test]
+async fn a_period_of_the_file_or_of_the_venue_history_and_risk_stops_can_be_chosen() {
+    let data = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(&data).await;
+    let candles = repo_root().join("server/mexc-sim/data/binance_BTCUSDT_1m.csv").display().to_string();
+    let run = |extra: &[&str]| {
+        let mut args =
+            vec!["--json", "backtest", "--strategy", "mean_reversion", "--pair", "BTC/USDT", "--fee", "0.001"];
+        args.extend_from_slice(extra);
+        let out = ctl(&daemon.url, &args);
+        assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+        serde_json::from_str::<Value>(&out.stdout).unwrap()
+    };
+    // One day of the file: 2021-04-22 has 1,440 one-minute candles.
+    let day = run(&["--data", &candles, "--from", "2021-04-22", "--to", "2021-04-23"]);
+    assert_eq!(day["candles"], 1_440);
+    assert_eq!(day["first_candle_at"], "2021-04-22T00:00:00.000Z");
+    // A stop loss that trips pauses the run: far fewer trades than the same strategy alone.
+    let plain = run(&["--data", &candles]);
+    let stopped = run(&["--data", &candles, "--stop-loss-percent", "0.2"]);
+    assert!(stopped["trade_count"].as_u64() < plain["trade_count"].as_u64(), "{stopped} vs {plain}");
+    // Without a file, the venue's recent one-minute candles are used.
+    let today = ctl(
+        &daemon.url,
+        &["--json", "backtest", "--strategy", "dca_accumulator", "--pair", "BTC/USDT", "--from", &today()],
+    );
+    assert_eq!(today.code, 0, "{}", today.stderr);
+    let report: Value = serde_json::from_str(&today.stdout).unwrap();
+    assert!(report["candles"].as_u64().unwrap() > 0, "{report}");
+}
+
+/// Today's date, UTC.
+fn today() -> String {
+    time::OffsetDateTime::now_utc().date().to_string()
+}
+
+#[tokio::test]
 async fn backtest_requests_are_checked_field_by_field() {
     let data = tempfile::tempdir().unwrap();
     let daemon = Daemon::start(&data).await;

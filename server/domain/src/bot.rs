@@ -288,6 +288,61 @@ fn optional_limit<T>(
     violations.check(field, range.parse(text)).map(wrap)
 }
 
+/// The six risk-stop fields as text; `None` or empty means "no limit".
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StopTexts<'a> {
+    /// See [`RiskLimits::stop_loss_percent`].
+    pub stop_loss_percent: Option<&'a str>,
+    /// See [`RiskLimits::stop_loss_absolute`].
+    pub stop_loss_absolute: Option<&'a str>,
+    /// See [`RiskLimits::drawdown_limit_percent`].
+    pub drawdown_limit_percent: Option<&'a str>,
+    /// See [`RiskLimits::drawdown_limit_absolute`].
+    pub drawdown_limit_absolute: Option<&'a str>,
+    /// See [`RiskLimits::daily_loss_limit`].
+    pub daily_loss_limit: Option<&'a str>,
+    /// See [`RiskLimits::weekly_loss_limit`].
+    pub weekly_loss_limit: Option<&'a str>,
+}
+
+/// Parses and checks risk stops: percentages in (0, 100], amounts in (0, budget] (a larger
+/// limit could never trip), a weekly loss limit at least the daily one. Every problem is added
+/// to `v` under its field; the rotation settings are left at zero.
+pub fn risk_stops(texts: StopTexts<'_>, budget: Option<Quote>, v: &mut Violations) -> RiskLimits {
+    let amount_range = DecimalRange::above(dec!(0), budget.map_or(MAX_BUDGET, Quote::value));
+    let risk = RiskLimits {
+        stop_loss_percent: optional_limit(v, "stop_loss_percent", texts.stop_loss_percent, PERCENT_LIMIT, Percent::new),
+        stop_loss_absolute: optional_limit(v, "stop_loss_absolute", texts.stop_loss_absolute, amount_range, Quote::new),
+        drawdown_limit_percent: optional_limit(
+            v,
+            "drawdown_limit_percent",
+            texts.drawdown_limit_percent,
+            PERCENT_LIMIT,
+            Percent::new,
+        ),
+        drawdown_limit_absolute: optional_limit(
+            v,
+            "drawdown_limit_absolute",
+            texts.drawdown_limit_absolute,
+            amount_range,
+            Quote::new,
+        ),
+        daily_loss_limit: optional_limit(v, "daily_loss_limit", texts.daily_loss_limit, amount_range, Quote::new),
+        weekly_loss_limit: optional_limit(v, "weekly_loss_limit", texts.weekly_loss_limit, amount_range, Quote::new),
+        max_strategy_rotations: 0,
+        consecutive_loss_limit: 0,
+    };
+    if let (Some(daily), Some(weekly)) = (risk.daily_loss_limit, risk.weekly_loss_limit)
+        && weekly < daily
+    {
+        v.add(
+            "weekly_loss_limit",
+            format!("{weekly} is below the daily loss limit {daily}; expected at least the daily limit"),
+        );
+    }
+    risk
+}
+
 impl BotConfig {
     /// Validates a create request. Every problem is reported, each with its field.
     ///
@@ -403,52 +458,24 @@ impl BotConfig {
             }
         };
 
-        // Amount limits may not exceed the budget: such a limit could never trip.
-        let amount_range = DecimalRange::above(dec!(0), budget.map_or(MAX_BUDGET, Quote::value));
         let text = |new: &Option<String>, old: &Option<String>| pick(new, old);
+        let texts = [
+            text(&input.stop_loss_percent, &base_input.stop_loss_percent),
+            text(&input.stop_loss_absolute, &base_input.stop_loss_absolute),
+            text(&input.drawdown_limit_percent, &base_input.drawdown_limit_percent),
+            text(&input.drawdown_limit_absolute, &base_input.drawdown_limit_absolute),
+            text(&input.daily_loss_limit, &base_input.daily_loss_limit),
+            text(&input.weekly_loss_limit, &base_input.weekly_loss_limit),
+        ];
+        let stops = StopTexts {
+            stop_loss_percent: texts[0].as_deref(),
+            stop_loss_absolute: texts[1].as_deref(),
+            drawdown_limit_percent: texts[2].as_deref(),
+            drawdown_limit_absolute: texts[3].as_deref(),
+            daily_loss_limit: texts[4].as_deref(),
+            weekly_loss_limit: texts[5].as_deref(),
+        };
         let risk = RiskLimits {
-            stop_loss_percent: optional_limit(
-                &mut v,
-                "stop_loss_percent",
-                text(&input.stop_loss_percent, &base_input.stop_loss_percent).as_deref(),
-                PERCENT_LIMIT,
-                Percent::new,
-            ),
-            stop_loss_absolute: optional_limit(
-                &mut v,
-                "stop_loss_absolute",
-                text(&input.stop_loss_absolute, &base_input.stop_loss_absolute).as_deref(),
-                amount_range,
-                Quote::new,
-            ),
-            drawdown_limit_percent: optional_limit(
-                &mut v,
-                "drawdown_limit_percent",
-                text(&input.drawdown_limit_percent, &base_input.drawdown_limit_percent).as_deref(),
-                PERCENT_LIMIT,
-                Percent::new,
-            ),
-            drawdown_limit_absolute: optional_limit(
-                &mut v,
-                "drawdown_limit_absolute",
-                text(&input.drawdown_limit_absolute, &base_input.drawdown_limit_absolute).as_deref(),
-                amount_range,
-                Quote::new,
-            ),
-            daily_loss_limit: optional_limit(
-                &mut v,
-                "daily_loss_limit",
-                text(&input.daily_loss_limit, &base_input.daily_loss_limit).as_deref(),
-                amount_range,
-                Quote::new,
-            ),
-            weekly_loss_limit: optional_limit(
-                &mut v,
-                "weekly_loss_limit",
-                text(&input.weekly_loss_limit, &base_input.weekly_loss_limit).as_deref(),
-                amount_range,
-                Quote::new,
-            ),
             max_strategy_rotations: input
                 .max_strategy_rotations
                 .or(base_input.max_strategy_rotations)
@@ -457,6 +484,7 @@ impl BotConfig {
                 .consecutive_loss_limit
                 .or(base_input.consecutive_loss_limit)
                 .unwrap_or(ctx.bot_defaults.consecutive_loss_limit),
+            ..risk_stops(stops, budget, &mut v)
         };
         if risk.max_strategy_rotations > MAX_ROTATIONS {
             v.add(
@@ -470,15 +498,6 @@ impl BotConfig {
                 format!("{} is out of range; expected 1 to {MAX_CONSECUTIVE_LOSSES}", risk.consecutive_loss_limit),
             );
         }
-        if let (Some(daily), Some(weekly)) = (risk.daily_loss_limit, risk.weekly_loss_limit)
-            && weekly < daily
-        {
-            v.add(
-                "weekly_loss_limit",
-                format!("{weekly} is below the daily loss limit {daily}; expected at least the daily limit"),
-            );
-        }
-
         let (
             Some(name),
             Some(pair),

@@ -5,22 +5,24 @@
 use std::{collections::BTreeMap, path::PathBuf};
 
 use domain::{
-    bot::{MAX_BUDGET, RiskLimits, ValidationContext},
+    bot::{MAX_BUDGET, StopTexts, ValidationContext, risk_stops},
     candle::Candle,
     money::{DecimalRange, Quote},
     pair::Pair,
     strategy::{RawParam, StrategyId, validate_params},
+    time::Timestamp,
     validation::Violations,
 };
 use engine::{
     backtest::{self, Report, Settings},
     strategy::{StrategyError, StrategyState},
 };
+use exchange::types::Interval;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use tokio::sync::mpsc;
 
-use crate::runtime::Runtime;
+use crate::{clock, runtime::Runtime};
 
 /// Budget when the request names none.
 const DEFAULT_BUDGET: Decimal = dec!(1000);
@@ -28,6 +30,10 @@ const DEFAULT_BUDGET: Decimal = dec!(1000);
 const FEE_RANGE: DecimalRange = DecimalRange::between(dec!(0), dec!(0.1));
 /// Longest candle: a week.
 const MAX_CANDLE_MINUTES: u32 = 10_080;
+/// Most candles fetched from a venue for one backtest (about two years of minutes).
+const MAX_VENUE_CANDLES: usize = 1_000_000;
+/// Candles a venue returns per request.
+const VENUE_PAGE: u32 = 1000;
 
 /// A backtest request as received.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -52,6 +58,12 @@ pub struct BacktestRequest {
     pub exchange: String,
     /// Record the equity at every close.
     pub equity_curve: bool,
+    /// Only candles opening at or after this.
+    pub from: Option<Timestamp>,
+    /// Only candles opening before this.
+    pub to: Option<Timestamp>,
+    /// Risk stops given (stop loss, drawdown, daily and weekly loss limits), as text.
+    pub stops: [Option<String>; 6],
 }
 
 /// Why a backtest cannot run.
@@ -97,6 +109,14 @@ impl Job {
             let _ = progress.blocking_send((u64::try_from(done).unwrap_or(u64::MAX), total));
         })
     }
+}
+
+/// The candles opening in `[from, to)`.
+fn within(candles: Vec<Candle>, from: Option<Timestamp>, to: Option<Timestamp>) -> Vec<Candle> {
+    candles
+        .into_iter()
+        .filter(|c| from.is_none_or(|f| c.open_time >= f) && to.is_none_or(|t| c.open_time < t))
+        .collect()
 }
 
 /// Prepares backtests.
@@ -162,7 +182,6 @@ impl Backtests {
             },
             _ => None,
         };
-        let candles = self.load(&request.data_path, &mut v).await;
         let account =
             if request.exchange.is_empty() { self.ctx.default_exchange.clone() } else { request.exchange.clone() };
         if !self.ctx.exchanges.contains(&account) {
@@ -171,6 +190,38 @@ impl Backtests {
                 format!("no venue account named {account:?}; configured: {}", self.ctx.exchanges.join(", ")),
             );
         }
+        let [stop_pct, stop_abs, dd_pct, dd_abs, daily, weekly] = &request.stops;
+        let texts = StopTexts {
+            stop_loss_percent: stop_pct.as_deref(),
+            stop_loss_absolute: stop_abs.as_deref(),
+            drawdown_limit_percent: dd_pct.as_deref(),
+            drawdown_limit_absolute: dd_abs.as_deref(),
+            daily_loss_limit: daily.as_deref(),
+            weekly_loss_limit: weekly.as_deref(),
+        };
+        let risk = risk_stops(texts, budget.map(Quote::new), &mut v);
+        if let (Some(from), Some(to)) = (request.from, request.to)
+            && to <= from
+        {
+            v.add("to", "must be after from");
+        }
+        let candles = match (request.data_path.trim().is_empty(), &pair, request.from) {
+            (false, _, _) => self.load(&request.data_path, &mut v).await.map(|c| within(c, request.from, request.to)),
+            (true, Some(pair), Some(from)) if v.is_empty() => {
+                self.fetch(&account, pair, from, request.to).await.map_err(|e| v.add("from", e)).ok()
+            }
+            (true, _, None) => {
+                v.add("data_path", "required unless from is given (then the venue's candles are used)");
+                None
+            }
+            _ => None,
+        };
+        let candles = candles.filter(|c| {
+            if c.is_empty() {
+                v.add("data_path", "no candles in the requested period");
+            }
+            !c.is_empty()
+        });
         let (Some(state), Some(pair), Some(budget), Some(candles)) = (state, pair, budget, candles) else {
             return Err(BacktestError::Invalid(v));
         };
@@ -184,8 +235,38 @@ impl Backtests {
             equity_curve: request.equity_curve,
         };
         let budget = Quote::new(budget);
-        let bot = backtest::bot(symbol.rules, state, budget, request.compound, RiskLimits::default());
+        let bot = backtest::bot(symbol.rules, state, budget, request.compound, risk);
         Ok(Job { bot, candles, settings, budget })
+    }
+
+    /// The venue's closed one-minute candles from `from` to `to` (or now), page by page.
+    async fn fetch(
+        &self,
+        account: &str,
+        pair: &Pair,
+        from: Timestamp,
+        to: Option<Timestamp>,
+    ) -> Result<Vec<Candle>, String> {
+        let venue = self.runtime.venue(account).ok_or_else(|| format!("no venue account named {account:?}"))?;
+        let end = to.unwrap_or_else(clock::now);
+        let mut candles: Vec<Candle> = Vec::new();
+        let mut cursor = from;
+        while cursor < end && candles.len() < MAX_VENUE_CANDLES {
+            let page = venue
+                .candles(pair, Interval::M1, Some(cursor), VENUE_PAGE)
+                .await
+                .map_err(|e| format!("cannot read the venue's candles: {e}"))?;
+            let fresh: Vec<Candle> = page
+                .into_iter()
+                .filter(|c| {
+                    c.open_time >= cursor && c.open_time < end && c.open_time.millis() + 60_000 <= clock::now().millis()
+                })
+                .collect();
+            let Some(last) = fresh.last() else { break };
+            cursor = Timestamp::from_millis(last.open_time.millis() + 60_000);
+            candles.extend(fresh);
+        }
+        Ok(candles)
     }
 
     /// Reads and parses the candle file, recording what is wrong with it.

@@ -23,6 +23,17 @@ pub(crate) struct BacktestApi {
 fn request(r: pb::RunBacktestRequest) -> Result<BacktestRequest, Violations> {
     let mut violations = Violations::default();
     let params = r.strategy_params.map(|s| convert::raw_params(&s, &mut violations)).unwrap_or_default();
+    let from = violations.check("from", convert::parse_timestamp(&r.from)).flatten();
+    let to = violations.check("to", convert::parse_timestamp(&r.to)).flatten();
+    let text = |t: String| (!t.trim().is_empty()).then_some(t);
+    let stops = [
+        text(r.stop_loss_percent),
+        text(r.stop_loss_absolute),
+        text(r.drawdown_limit_percent),
+        text(r.drawdown_limit_absolute),
+        text(r.daily_loss_limit),
+        text(r.weekly_loss_limit),
+    ];
     violations.into_result(BacktestRequest {
         strategy: r.strategy,
         pair: r.trading_pair,
@@ -34,6 +45,9 @@ fn request(r: pb::RunBacktestRequest) -> Result<BacktestRequest, Violations> {
         candle_minutes: r.candle_minutes,
         exchange: r.exchange,
         equity_curve: r.equity_curve,
+        from,
+        to,
+        stops,
     })
 }
 

@@ -234,6 +234,12 @@ impl Runtime {
         self.inner.symbol(name, &venue, pair).await
     }
 
+    /// The adapter of venue account `account`.
+    #[must_use]
+    pub fn venue(&self, account: &str) -> Option<Arc<dyn Exchange>> {
+        self.inner.venues.get(account).map(|(_, venue, _)| venue)
+    }
+
     /// Number of market feeds running (one per followed account and pair).
     #[must_use]
     pub fn feed_count(&self) -> usize {
