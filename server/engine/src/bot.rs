@@ -479,6 +479,8 @@ impl Bot {
         };
         // The daemon checked the command against the same table; a refusal changes nothing.
         let Ok(status) = self.status.apply(lifecycle) else { return };
+        // A stop-loss sale still waiting for an order in flight is dropped: a person decides now.
+        self.stop_pending = None;
         match command {
             Command::Kill => {
                 self.killed = true;
@@ -663,6 +665,7 @@ impl Bot {
         if let (true, Action::Buy(quote)) = (self.kelly_sizing, desire.action) {
             let sized = self.record.size(quote, self.wallet.free());
             if sized < quote {
+                // A record without an edge sizes the buy at zero, which risk refuses.
                 desire.signals.push(("kelly_size", sized.to_string()));
                 desire.action = Action::Buy(sized);
             }

@@ -207,6 +207,10 @@ impl Backtests {
         }
         let candles = match (request.data_path.trim().is_empty(), &pair, request.from) {
             (false, _, _) => self.load(&request.data_path, &mut v).await.map(|c| within(c, request.from, request.to)),
+            (true, _, Some(_)) if minutes != 1 => {
+                v.add("candle_minutes", "the venue's history is one-minute candles; use 1, or a candle file");
+                None
+            }
             (true, Some(pair), Some(from)) if v.is_empty() => {
                 self.fetch(&account, pair, from, request.to).await.map_err(|e| v.add("from", e)).ok()
             }

@@ -216,6 +216,18 @@ impl Auto {
     /// switching when a clearly stronger reading points elsewhere.
     pub fn on_candle(&mut self, now: Timestamp, candle: &Candle) {
         self.current.on_candle(now, candle);
+        self.measure(now, candle);
+    }
+
+    /// A past candle: warms the running strategy up (no decision on it) and the factors; a
+    /// switch it leads to is no news.
+    pub fn warm_up(&mut self, candle: &Candle) {
+        self.current.warm_up(candle);
+        self.measure(Timestamp::from_millis(0), candle);
+        self.switched = None;
+    }
+
+    fn measure(&mut self, now: Timestamp, candle: &Candle) {
         self.closes.push_back(to_f64(candle.close));
         self.volumes.push_back(to_f64(Price::new(candle.volume.value())));
         if self.closes.len() > self.params.lookback {

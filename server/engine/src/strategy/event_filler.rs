@@ -144,6 +144,12 @@ impl EventFiller {
         let pending = self.pending.take();
         if held {
             let p = to_f64(price);
+            // A position it did not see bought (a restart, a switch from Auto Mode, a sale
+            // that filled only partly): its average cost is the entry, and the clock starts now.
+            if self.entry.is_none() {
+                let average = to_f64(Price::new(holding.cost.value() / holding.qty.value()));
+                self.entry = Some((average, now));
+            }
             let exit = match (self.entry, pending) {
                 (Some((entry, _)), _) if p >= entry * (1.0 + self.params.take_profit) => Some(format!(
                     "take profit: {} is {}% over the entry {}",
@@ -175,6 +181,7 @@ impl EventFiller {
     pub fn placed(&mut self, action: Action, now: Timestamp, price: Price) {
         self.entry = match action {
             Action::Buy(_) => Some((to_f64(price), now)),
+            // A sale that fills only partly leaves a position: its exits start again from its cost.
             Action::Sell(_) => None,
         };
     }
@@ -227,6 +234,14 @@ mod tests {
         assert!(e.desire(at(1), Price::new(dec!(101)), HELD).unwrap().reason.starts_with("take profit"));
         assert!(e.desire(at(1), Price::new(dec!(99.5)), HELD).unwrap().reason.starts_with("stop"));
         assert!(e.desire(at(30), Price::new(dec!(100.2)), HELD).unwrap().reason.starts_with("held for 30 minutes"));
+    }
+
+    #[test]
+    fn a_position_it_did_not_see_bought_still_has_its_exits() {
+        let mut e = strategy();
+        let held = Holding { qty: Qty::new(dec!(0.2)), cost: Quote::new(dec!(20)) };
+        assert_eq!(e.desire(at(0), Price::new(dec!(100.5)), held), None, "entry taken from the cost: 100");
+        assert!(e.desire(at(1), Price::new(dec!(101)), held).unwrap().reason.starts_with("take profit"));
     }
 
     #[test]

@@ -178,11 +178,7 @@ impl StrategyState {
             Self::MeanReversion(mr) => mr.warm_up(candle),
             Self::Momentum(m) => m.warm_up(candle),
             Self::EventFiller(e) => e.warm_up(candle),
-            Self::Auto(a) => {
-                // Warming up may switch too; that switch is no news.
-                a.on_candle(Timestamp::from_millis(0), candle);
-                a.take_switch();
-            }
+            Self::Auto(a) => a.warm_up(candle),
         }
     }
 

@@ -48,6 +48,8 @@ pub struct Momentum {
     window: VecDeque<(f64, f64, f64)>,
     /// Best price since the entry, while holding.
     best: Option<f64>,
+    /// The last close seen.
+    last_close: Option<f64>,
     signal: Option<Signal>,
 }
 
@@ -55,7 +57,13 @@ impl Momentum {
     /// A fresh strategy (its range fills over the first `lookback` candles).
     #[must_use]
     pub fn new(params: MomentumParams) -> Self {
-        Self { window: VecDeque::with_capacity(params.lookback + 1), best: None, signal: None, params }
+        Self {
+            window: VecDeque::with_capacity(params.lookback + 1),
+            best: None,
+            last_close: None,
+            signal: None,
+            params,
+        }
     }
 
     /// Reads the parameters validated by the schema.
@@ -87,6 +95,7 @@ impl Momentum {
             to_f64(domain::money::Price::new(candle.volume.value())),
         );
         self.signal = None;
+        self.last_close = Some(close);
         if let Some(best) = self.best.as_mut() {
             *best = best.max(high);
         }
@@ -117,8 +126,12 @@ impl Momentum {
 
     /// The decision on the last closed candle. Each candle is decided once.
     pub fn desire(&mut self, holding: Holding) -> Option<Desire> {
-        let signal = self.signal.take()?;
         let held = !holding.qty.value().is_zero();
+        // A position it did not see bought (a restart, a switch): trail from the last close.
+        if held && self.best.is_none() {
+            self.best = self.last_close;
+        }
+        let signal = self.signal.take()?;
         match signal {
             Signal::Breakout { close, range_high, volume, average_volume } if !held => Some(Desire {
                 action: Action::Buy(self.params.quote),

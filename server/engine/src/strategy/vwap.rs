@@ -144,7 +144,11 @@ impl Vwap {
         let (volume, closed_at) = self.minute.take()?;
         let start = self.start?;
         let share = self.scheduled(start, closed_at);
-        let due = self.params.target.value() * Decimal::from_f64(share).unwrap_or(Decimal::ONE);
+        // The schedule's share becomes a Decimal, rounded, before it sizes anything; a share
+        // that cannot be read asks for nothing.
+        let share_decimal =
+            Decimal::from_f64(share).map_or(Decimal::ZERO, |d| d.round_dp(12).clamp(Decimal::ZERO, Decimal::ONE));
+        let due = self.params.target.value() * share_decimal;
         let shortfall = (due - self.executed.value()).max(Decimal::ZERO);
         let mut qty = shortfall.min(volume.value() * self.params.participation);
         if self.params.side == Side::Sell {
