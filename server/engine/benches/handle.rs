@@ -50,6 +50,7 @@ fn bot(status: BotStatus) -> Bot {
         risk: domain::bot::RiskLimits::default(),
         rotation: engine::rotation::Rotation::off(),
         kelly_sizing: false,
+        guard_memory: None,
     };
     let mut bot = Bot::from_state(state).unwrap();
     // Start, buy once and fill, so every later price is judged against a held position.

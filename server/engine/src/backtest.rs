@@ -40,6 +40,7 @@ pub fn bot(rules: SymbolRules, strategy: StrategyState, budget: Quote, compound:
         risk,
         rotation: crate::rotation::Rotation::off(),
         kelly_sizing: false,
+        guard_memory: None,
     };
     match Bot::from_state(state) {
         Ok(bot) => bot,

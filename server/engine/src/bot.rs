@@ -27,7 +27,7 @@ use domain::{
 use rust_decimal::Decimal;
 
 use crate::{
-    guard::RiskGuard,
+    guard::{GuardMemory, RiskGuard},
     intent::{IntentKind, IntentSize, OrderIntent},
     kelly::Record,
     risk::{Approved, approve},
@@ -271,6 +271,8 @@ pub struct BotState {
     /// Size buys down by the bot's Kelly record (live and dry run; not in backtests, which
     /// measure the strategy alone).
     pub kelly_sizing: bool,
+    /// What its risk stops remembered when it last ran (none for a new bot).
+    pub guard_memory: Option<GuardMemory>,
 }
 
 impl Bot {
@@ -293,9 +295,11 @@ impl Bot {
             risk,
             rotation,
             kelly_sizing,
+            guard_memory,
         } = state;
-        // The equity peak starts from what the wallet is worth without its open position.
-        let guard = RiskGuard::new(risk, wallet.budget().value() + wallet.realized_pnl().value());
+        // The equity peak starts from what the wallet is worth without its open position, or
+        // from what the stops remembered.
+        let guard = RiskGuard::new(risk, wallet.budget().value() + wallet.realized_pnl().value(), guard_memory);
         let mut orders = BTreeMap::new();
         for order in open_orders {
             // An order whose fills used all it reserved is still followed until it ends.
@@ -383,6 +387,12 @@ impl Bot {
     #[must_use]
     pub fn mark(&self) -> Option<PnlMark> {
         self.last_price.map(|price| PnlMark::of(&self.wallet, price))
+    }
+
+    /// What its risk stops remember now (stored with each P&L mark).
+    #[must_use]
+    pub const fn guard_memory(&self) -> GuardMemory {
+        self.guard.memory()
     }
 
     /// Whether any of its orders may still change.
@@ -740,6 +750,7 @@ mod tests {
             risk,
             rotation: Rotation::off(),
             kelly_sizing: true,
+            guard_memory: None,
         })
         .unwrap()
     }
@@ -900,6 +911,7 @@ mod tests {
             risk: RiskLimits::default(),
             rotation: Rotation::off(),
             kelly_sizing: true,
+            guard_memory: None,
         };
         let mut b = Bot::from_state(state).unwrap();
         assert!(b.has_open_orders() && b.wallet().reserved() == Quote::ZERO);

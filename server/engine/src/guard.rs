@@ -24,9 +24,22 @@ pub struct Trip {
 
 /// The equity at the start of the current period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Period {
-    index: i64,
-    start_equity: Decimal,
+pub struct Period {
+    /// Day (or week) number since the epoch.
+    pub index: i64,
+    /// Equity when the period began.
+    pub start_equity: Decimal,
+}
+
+/// What the guard remembers, to be stored so that a restart cannot reset the stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GuardMemory {
+    /// The equity peak the drawdown counts from.
+    pub peak: Decimal,
+    /// The current UTC day.
+    pub day: Option<Period>,
+    /// The current week.
+    pub week: Option<Period>,
 }
 
 impl Period {
@@ -54,10 +67,19 @@ fn percent_of(value: Decimal, percent: Decimal) -> Decimal {
 
 impl RiskGuard {
     /// A guard for `limits`, with the equity peak starting at `equity` (the budget, or the
-    /// wallet's value when rebuilt).
+    /// wallet's value when rebuilt), or at what a stored `memory` says.
     #[must_use]
-    pub const fn new(limits: RiskLimits, equity: Decimal) -> Self {
-        Self { limits, peak: equity, day: None, week: None }
+    pub fn new(limits: RiskLimits, equity: Decimal, memory: Option<GuardMemory>) -> Self {
+        match memory {
+            Some(m) => Self { limits, peak: m.peak.max(equity), day: m.day, week: m.week },
+            None => Self { limits, peak: equity, day: None, week: None },
+        }
+    }
+
+    /// What the guard remembers now.
+    #[must_use]
+    pub const fn memory(&self) -> GuardMemory {
+        GuardMemory { peak: self.peak, day: self.day, week: self.week }
     }
 
     /// Whether any stop is configured (a guard without one checks nothing).
@@ -164,7 +186,7 @@ mod tests {
     }
 
     fn guard(limits: RiskLimits) -> RiskGuard {
-        RiskGuard::new(limits, dec!(1000))
+        RiskGuard::new(limits, dec!(1000), None)
     }
 
     const NOON: Timestamp = Timestamp::from_millis(12 * 3_600_000);
@@ -190,6 +212,18 @@ mod tests {
         assert_eq!((trip.kind, trip.sell_position), (AlertKind::DrawdownLimit, false));
         g.rearm(dec!(1029));
         assert_eq!(g.check(NOON, &mark(dec!(129))), None);
+    }
+
+    #[test]
+    fn a_guard_rebuilt_from_its_memory_keeps_counting() {
+        let limits = RiskLimits { daily_loss_limit: Some(Quote::new(dec!(10))), ..RiskLimits::default() };
+        let mut g = guard(limits.clone());
+        let noon = Timestamp::from_millis(4 * DAY_MS + 12 * 3_600_000);
+        assert_eq!(g.check(noon, &mark(dec!(100))), None);
+        assert_eq!(g.check(noon, &mark(dec!(92))), None, "down 8 today");
+        // A restart: the day's start is remembered, so 2 more trips the limit.
+        let mut rebuilt = RiskGuard::new(limits, dec!(992), Some(g.memory()));
+        assert!(rebuilt.check(noon, &mark(dec!(90))).is_some());
     }
 
     #[test]

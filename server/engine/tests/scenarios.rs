@@ -187,6 +187,7 @@ fn run(scenario: &Scenario) -> String {
         },
         rotation: engine::rotation::Rotation::off(),
         kelly_sizing: true,
+        guard_memory: None,
     })
     .unwrap();
     let mut text = String::new();

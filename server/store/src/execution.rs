@@ -411,7 +411,10 @@ mod tests {
             amount: Qty::new(dec!(0.1)),
             unrealized_pnl: Quote::new(dec!(1)),
         };
-        let mark = crate::MarkRow { position, current_balance: Quote::new(dec!(101)), total_pnl: Quote::new(dec!(1)) };
+        let risk = crate::RiskMemoryRow { peak: dec!(105), day: Some((4, dec!(100))), week: None };
+        let mark =
+            crate::MarkRow { position, current_balance: Quote::new(dec!(101)), total_pnl: Quote::new(dec!(1)), risk };
+        assert_eq!(store.risk_memory(b.id).await.unwrap(), None, "nothing before the first mark");
         store.record_mark(&mark, Timestamp::from_millis(3)).await.unwrap();
         let mut later = mark.clone();
         later.position.current_price = Price::new(dec!(90));
@@ -423,6 +426,7 @@ mod tests {
             (positions[0].current_price, positions[0].unrealized_pnl),
             (Price::new(dec!(90)), Quote::new(dec!(-1)))
         );
+        assert_eq!(store.risk_memory(b.id).await.unwrap(), Some(risk), "the risk stops' memory survives");
         let stored = store.bot(b.id).await.unwrap();
         assert_eq!((stored.current_balance, stored.total_pnl), (Quote::new(dec!(101)), Quote::new(dec!(1))));
         let mut gone = later;

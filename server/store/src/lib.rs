@@ -23,7 +23,7 @@ pub use crate::{
     bots::{BotFilter, StatusChange, Transition},
     error::Error,
     execution::{FillRow, NewOrderRow, OrderUpdateRow, StoredFill},
-    orders::{MarkRow, PositionRow},
+    orders::{MarkRow, PositionRow, RiskMemoryRow},
     reports::{FeeRow, PnlGrouping, PnlPoint, PnlRow, ReportFilter, Stats, TaxRow},
 };
 

@@ -7,6 +7,7 @@ use domain::{
     pair::Pair,
     time::Timestamp,
 };
+use rust_decimal::Decimal;
 use sqlx::{Row, sqlite::SqliteRow};
 
 use crate::{
@@ -31,7 +32,7 @@ pub struct PositionRow {
     pub unrealized_pnl: Quote,
 }
 
-/// A P&L mark of a bot: its position and its wallet figures.
+/// A P&L mark of a bot: its position, its wallet figures, and what its risk stops remember.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MarkRow {
     /// The position.
@@ -40,6 +41,20 @@ pub struct MarkRow {
     pub current_balance: Quote,
     /// Realised plus unrealised P&L.
     pub total_pnl: Quote,
+    /// The risk stops' memory.
+    pub risk: RiskMemoryRow,
+}
+
+/// What a bot's risk stops remember: the equity peak and the equity at the start of the
+/// current day and week (with their numbers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RiskMemoryRow {
+    /// Equity peak.
+    pub peak: Decimal,
+    /// Day number and the equity when it began.
+    pub day: Option<(i64, Decimal)>,
+    /// Week number and the equity when it began.
+    pub week: Option<(i64, Decimal)>,
 }
 
 fn decode_order(row: &SqliteRow, table: &'static str) -> Result<Order, Error> {
@@ -173,13 +188,23 @@ impl Store {
     pub async fn record_mark(&self, mark: &MarkRow, now: Timestamp) -> Result<Position, Error> {
         let position = &mark.position;
         let mut tx = self.pool.begin().await?;
-        let done = sqlx::query("UPDATE bots SET current_balance = ?, total_pnl = ?, updated_at = ? WHERE id = ?")
-            .bind(mark.current_balance.to_string())
-            .bind(mark.total_pnl.to_string())
-            .bind(now.millis())
-            .bind(position.bot.0)
-            .execute(&mut *tx)
-            .await?;
+        let risk = &mark.risk;
+        let done = sqlx::query(
+            "UPDATE bots SET current_balance = ?, total_pnl = ?, updated_at = ?, risk_equity_peak = ?, risk_day = ?,
+                risk_day_start = ?, risk_week = ?, risk_week_start = ?
+             WHERE id = ?",
+        )
+        .bind(mark.current_balance.to_string())
+        .bind(mark.total_pnl.to_string())
+        .bind(now.millis())
+        .bind(risk.peak.to_string())
+        .bind(risk.day.map(|d| d.0))
+        .bind(risk.day.map(|d| d.1.to_string()))
+        .bind(risk.week.map(|w| w.0))
+        .bind(risk.week.map(|w| w.1.to_string()))
+        .bind(position.bot.0)
+        .execute(&mut *tx)
+        .await?;
         if done.rows_affected() == 0 {
             return Err(Error::NotFound { what: "bot", id: position.bot.0 });
         }
@@ -211,6 +236,33 @@ impl Store {
             created_at: Timestamp::from_millis(row.try_get("created_at")?),
             updated_at: now,
         })
+    }
+
+    /// What a bot's risk stops remembered at its last mark (none before its first).
+    ///
+    /// # Errors
+    /// [`Error::Database`] or [`Error::Corrupt`].
+    pub async fn risk_memory(&self, bot: BotId) -> Result<Option<RiskMemoryRow>, Error> {
+        let row = sqlx::query(
+            "SELECT risk_equity_peak, risk_day, risk_day_start, risk_week, risk_week_start FROM bots WHERE id = ?",
+        )
+        .bind(bot.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let table = "bots";
+        let Some(peak) = parse_opt::<Quote>(&row, table, "risk_equity_peak")?.map(Quote::value) else {
+            return Ok(None);
+        };
+        let period = |index: &'static str, start: &'static str| -> Result<Option<(i64, Decimal)>, Error> {
+            let index: Option<i64> = row.try_get(index)?;
+            Ok(index.zip(parse_opt::<Quote>(&row, table, start)?.map(Quote::value)))
+        };
+        Ok(Some(RiskMemoryRow {
+            peak,
+            day: period("risk_day", "risk_day_start")?,
+            week: period("risk_week", "risk_week_start")?,
+        }))
     }
 
     /// A bot's non-empty positions.

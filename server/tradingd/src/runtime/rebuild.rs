@@ -13,6 +13,7 @@ use domain::{
 };
 use engine::{
     bot::{Bot, BotState, OpenOrder, StrategyState},
+    guard::{GuardMemory, Period},
     rotation::Rotation,
     strategy::{StrategyError, dca::DcaMemory},
     wallet::{FillSide, Wallet, WalletFill},
@@ -148,6 +149,11 @@ pub(crate) async fn rebuild(inner: &Inner, row: &BotRow, now: Timestamp) -> Resu
     let fills = store.bot_fills(row.id, simulated).await.map_err(unreconcilable)?;
     let open = store.open_orders(row.id, simulated).await.map_err(unreconcilable)?;
     let next_seq = store.next_order_seq(row.id).await.map_err(unreconcilable)?;
+    let guard_memory = store.risk_memory(row.id).await.map_err(unreconcilable)?.map(|m| GuardMemory {
+        peak: m.peak,
+        day: m.day.map(|(index, start_equity)| Period { index, start_equity }),
+        week: m.week.map(|(index, start_equity)| Period { index, start_equity }),
+    });
 
     let mut progress = BTreeMap::new();
     let mut open_orders = Vec::new();
@@ -196,6 +202,7 @@ pub(crate) async fn rebuild(inner: &Inner, row: &BotRow, now: Timestamp) -> Resu
         risk: row.config.risk.clone(),
         rotation: rotation(row, &inner.strategy_defaults),
         kelly_sizing: true,
+        guard_memory,
     };
     let bot =
         Bot::from_state(state).map_err(|e| unreconcilable(format!("its open orders do not fit its wallet: {e}")))?;

@@ -24,7 +24,7 @@ use engine::{
     strategy::event_filler::ExternalSignal,
 };
 use rust_decimal::Decimal;
-use store::{FillRow, MarkRow, NewOrderRow, OrderUpdateRow, PositionRow};
+use store::{FillRow, MarkRow, NewOrderRow, OrderUpdateRow, PositionRow, RiskMemoryRow};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{
@@ -531,7 +531,13 @@ impl BotTask {
         };
         let total = Quote::new(mark.total.value().round_dp(STORED_DP));
         let balance = Quote::new(mark.equity.value().round_dp(STORED_DP));
-        let record = MarkRow { position, current_balance: balance, total_pnl: total };
+        let memory = self.bot.guard_memory();
+        let risk = RiskMemoryRow {
+            peak: memory.peak,
+            day: memory.day.map(|p| (p.index, p.start_equity)),
+            week: memory.week.map(|p| (p.index, p.start_equity)),
+        };
+        let record = MarkRow { position, current_balance: balance, total_pnl: total, risk };
         match self.inner.store.record_mark(&record, now).await {
             Ok(position) => {
                 let events = &self.inner.events;
