@@ -51,6 +51,7 @@ fn bot(status: BotStatus) -> Bot {
         rotation: engine::rotation::Rotation::off(),
         kelly_sizing: false,
         guard_memory: None,
+        record: engine::kelly::Record::default(),
     };
     let mut bot = Bot::from_state(state).unwrap();
     // Start, buy once and fill, so every later price is judged against a held position.

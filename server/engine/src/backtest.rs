@@ -41,6 +41,7 @@ pub fn bot(rules: SymbolRules, strategy: StrategyState, budget: Quote, compound:
         rotation: crate::rotation::Rotation::off(),
         kelly_sizing: false,
         guard_memory: None,
+        record: crate::kelly::Record::default(),
     };
     match Bot::from_state(state) {
         Ok(bot) => bot,

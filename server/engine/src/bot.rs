@@ -273,6 +273,8 @@ pub struct BotState {
     pub kelly_sizing: bool,
     /// What its risk stops remembered when it last ran (none for a new bot).
     pub guard_memory: Option<GuardMemory>,
+    /// Its record of closed sales, for Kelly sizing (rebuilt from its fills).
+    pub record: Record,
 }
 
 impl Bot {
@@ -296,6 +298,7 @@ impl Bot {
             rotation,
             kelly_sizing,
             guard_memory,
+            record,
         } = state;
         // The equity peak starts from what the wallet is worth without its open position, or
         // from what the stops remembered.
@@ -328,7 +331,7 @@ impl Bot {
             guard,
             stop_pending: None,
             rotation,
-            record: Record::default(),
+            record,
             kelly_sizing,
         })
     }
@@ -751,6 +754,7 @@ mod tests {
             rotation: Rotation::off(),
             kelly_sizing: true,
             guard_memory: None,
+            record: Record::default(),
         })
         .unwrap()
     }
@@ -912,6 +916,7 @@ mod tests {
             rotation: Rotation::off(),
             kelly_sizing: true,
             guard_memory: None,
+            record: Record::default(),
         };
         let mut b = Bot::from_state(state).unwrap();
         assert!(b.has_open_orders() && b.wallet().reserved() == Quote::ZERO);

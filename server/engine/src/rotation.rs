@@ -48,6 +48,13 @@ impl Rotation {
         Self { limit, max, candidates, losses: 0, done: 0, lost: BTreeSet::new() }
     }
 
+    /// The same rule, `losses` sales into a losing streak (rebuilt after a restart).
+    #[must_use]
+    pub const fn with_losses(mut self, losses: u32) -> Self {
+        self.losses = if self.limit == 0 { 0 } else { losses % self.limit };
+        self
+    }
+
     /// No rotation at all.
     #[must_use]
     pub const fn off() -> Self {
@@ -111,6 +118,16 @@ mod tests {
         assert_eq!(to, StrategyId::DcaAccumulator, "mean reversion lost in this cycle");
         r.sale(StrategyId::DcaAccumulator, false);
         assert!(matches!(r.sale(StrategyId::DcaAccumulator, false), Some(Step::Pause { .. })));
+    }
+
+    #[test]
+    fn a_rebuilt_streak_continues_where_it_stood() {
+        let mut r = rotation(3, 2).with_losses(2);
+        assert!(
+            matches!(r.sale(StrategyId::MeanReversion, false), Some(Step::Rotate { .. })),
+            "the third loss rotates"
+        );
+        assert_eq!(rotation(0, 2).with_losses(5), rotation(0, 2), "no rule, no streak");
     }
 
     #[test]

@@ -188,6 +188,7 @@ fn run(scenario: &Scenario) -> String {
         rotation: engine::rotation::Rotation::off(),
         kelly_sizing: true,
         guard_memory: None,
+        record: engine::kelly::Record::default(),
     })
     .unwrap();
     let mut text = String::new();

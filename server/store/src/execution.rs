@@ -15,7 +15,10 @@ use domain::{
 
 use sqlx::Row;
 
-use crate::{Error, Store, codec::parse};
+use crate::{
+    Error, Store,
+    codec::{parse, parse_opt},
+};
 
 /// A new order, written before it is sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,6 +122,8 @@ pub struct StoredFill {
     pub fee_asset: String,
     /// When it executed.
     pub at: Timestamp,
+    /// Realised P&L of a sale's fill.
+    pub realized: Option<Quote>,
 }
 
 impl Store {
@@ -129,7 +134,7 @@ impl Store {
     pub async fn bot_fills(&self, bot: BotId, simulated: bool) -> Result<Vec<StoredFill>, Error> {
         let (orders, fills) = tables(simulated);
         let rows = sqlx::query(&format!(
-            "SELECT o.client_order_id, f.side, f.quantity, f.quote_quantity, f.fee, f.fee_asset, f.filled_at
+            "SELECT o.client_order_id, f.side, f.quantity, f.quote_quantity, f.fee, f.fee_asset, f.filled_at, f.realized_pnl
              FROM {fills} f JOIN {orders} o ON o.id = f.order_id WHERE f.bot_id = ? ORDER BY f.filled_at, f.id"
         ))
         .bind(bot.0)
@@ -145,6 +150,7 @@ impl Store {
                     fee: parse(row, fills, "fee")?,
                     fee_asset: row.try_get("fee_asset")?,
                     at: Timestamp::from_millis(row.try_get("filled_at")?),
+                    realized: parse_opt(row, fills, "realized_pnl")?,
                 })
             })
             .collect()

@@ -14,6 +14,7 @@ use domain::{
 use engine::{
     bot::{Bot, BotState, OpenOrder, StrategyState},
     guard::{GuardMemory, Period},
+    kelly::Record,
     rotation::Rotation,
     strategy::{StrategyError, dca::DcaMemory},
     wallet::{FillSide, Wallet, WalletFill},
@@ -98,6 +99,27 @@ fn dca_memory(fills: &[StoredFill]) -> DcaMemory {
     })
 }
 
+/// The realised result of each of the bot's finished sales, oldest first (a sale's fills
+/// summed; orders still open are not finished).
+fn closed_sales(fills: &[StoredFill], open: &[Order]) -> Vec<Decimal> {
+    let mut sales: Vec<(&str, Decimal)> = Vec::new();
+    for fill in
+        fills.iter().filter(|f| f.side == Side::Sell && !open.iter().any(|o| o.client_order_id == f.client_order_id))
+    {
+        let realized = fill.realized.map_or(Decimal::ZERO, Quote::value);
+        match sales.iter_mut().find(|(id, _)| *id == fill.client_order_id) {
+            Some((_, sum)) => *sum += realized,
+            None => sales.push((&fill.client_order_id, realized)),
+        }
+    }
+    sales.into_iter().map(|(_, realized)| realized).collect()
+}
+
+/// Losing sales since the last winning one.
+fn trailing_losses(sales: &[Decimal]) -> u32 {
+    u32::try_from(sales.iter().rev().take_while(|r| **r <= Decimal::ZERO).count()).unwrap_or(u32::MAX)
+}
+
 /// Signal strategies a bot may rotate to, in order of preference.
 const ROTATION_TARGETS: [StrategyId; 3] =
     [StrategyId::MeanReversion, StrategyId::BreakdownMomentum, StrategyId::DcaAccumulator];
@@ -179,6 +201,7 @@ pub(crate) async fn rebuild(inner: &Inner, row: &BotRow, now: Timestamp) -> Resu
     };
     let reports = executor.reconcile(&open, &progress, now).await.map_err(unreconcilable)?;
 
+    let sales = closed_sales(&fills, &open);
     let wallet_fills: Vec<WalletFill> = fills
         .iter()
         .map(|f| wallet_fill(&f.client_order_id, f.side, (f.qty, f.quote, f.fee.value(), &f.fee_asset), row))
@@ -200,11 +223,45 @@ pub(crate) async fn rebuild(inner: &Inner, row: &BotRow, now: Timestamp) -> Resu
         ends_at,
         open_orders,
         risk: row.config.risk.clone(),
-        rotation: rotation(row, &inner.strategy_defaults),
+        rotation: rotation(row, &inner.strategy_defaults).with_losses(trailing_losses(&sales)),
         kelly_sizing: true,
         guard_memory,
+        record: sales.iter().fold(Record::default(), |mut record, realized| {
+            record.sale(*realized);
+            record
+        }),
     };
     let bot =
         Bot::from_state(state).map_err(|e| unreconcilable(format!("its open orders do not fit its wallet: {e}")))?;
     Ok(Rebuilt { bot, executor, reports, progress })
+}
+
+#[cfg(test)]
+mod tests {
+    use domain::money::Qty;
+    use rust_decimal_macros::dec;
+
+    use super::*;
+
+    fn sale(id: &str, realized: Decimal) -> StoredFill {
+        StoredFill {
+            client_order_id: id.to_owned(),
+            side: Side::Sell,
+            qty: Qty::new(dec!(0.1)),
+            quote: Quote::new(dec!(10)),
+            fee: Qty::ZERO,
+            fee_asset: "USDT".to_owned(),
+            at: Timestamp::from_millis(0),
+            realized: Some(Quote::new(realized)),
+        }
+    }
+
+    #[test]
+    fn finished_sales_are_summed_per_order_and_the_losing_streak_counted() {
+        let fills = [sale("a", dec!(2)), sale("b", dec!(-1)), sale("b", dec!(-0.5)), sale("c", dec!(-3))];
+        let sales = closed_sales(&fills, &[]);
+        assert_eq!(sales, vec![dec!(2), dec!(-1.5), dec!(-3)]);
+        assert_eq!(trailing_losses(&sales), 2, "two losing sales since the last win");
+        assert_eq!(trailing_losses(&[dec!(-1), dec!(4)]), 0);
+    }
 }
