@@ -341,6 +341,66 @@ async fn a_global_kill_cancels_every_open_order_and_keeps_the_holdings() {
     assert!(global.iter().any(|a| a.alert_type == "kill_switch" && a.message.contains("global")), "{global:?}");
 }
 
+/// Waits until the bot has exactly `count` orders in `status`, and returns them.
+async fn until_orders(daemon: &Daemon, bot: i64, count: usize, status: pb::OrderStatus) -> Vec<pb::Order> {
+    let bots = daemon.bots().await;
+    eventually(&format!("{count} orders of bot {bot} {status:?}"), PATIENCE, || {
+        let mut bots = bots.clone();
+        async move {
+            let all = orders(&mut bots, bot, false).await;
+            (all.iter().filter(|o| o.status() == status).count() == count).then_some(all)
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_live_grid_rests_its_ladder_on_the_venue_keeps_it_across_a_restart_and_a_kill_cancels_it() {
+    let sim = Sim::start_at_speed("0").await;
+    let config = sim.config_dir(DEMO_SECRET);
+    let data = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start_with(config.path(), data.path(), free_port()).await;
+    // Five levels 5 % either side of the price, 10 USDT a level, 25 USDT: two buys fit.
+    let params = prost_types::Struct {
+        fields: [("grid_count", "5"), ("range_mode", "fixed"), ("range_percent", "5"), ("order_quote_amount", "10")]
+            .into_iter()
+            .map(|(k, v)| {
+                (k.to_owned(), prost_types::Value { kind: Some(prost_types::value::Kind::StringValue(v.into())) })
+            })
+            .collect(),
+    };
+    let config = pb::BotConfig {
+        name: Some("ladder".into()),
+        trading_pair: Some("BTC/USDT".into()),
+        strategy: Some("adaptive_grid".into()),
+        strategy_params: Some(params),
+        budget: Some("25".into()),
+        is_dry_run: Some(false),
+        ..pb::BotConfig::default()
+    };
+    let mut bots = daemon.bots().await;
+    let bot = bots.create_bot(pb::CreateBotRequest { config: Some(config) }).await.unwrap().into_inner();
+    bots.start_bot(pb::StartBotRequest { id: bot.id }).await.unwrap();
+    let ladder = until_orders(&daemon, bot.id, 2, pb::OrderStatus::Open).await;
+    assert_eq!(ladder.len(), 2, "two resting buys and nothing else: {ladder:?}");
+    let prices: Vec<Decimal> = ladder.iter().map(|o| o.price.parse().unwrap()).collect();
+    assert!(ladder.iter().all(|o| o.order_type == "limit_buy"), "{ladder:?}");
+    assert!(prices[0] != prices[1], "one order per level: {prices:?}");
+    assert!(ladder.iter().all(|o| o.decision.as_ref().unwrap().summary.starts_with("grid buy at level")));
+
+    // After a restart the ladder is reconciled and followed, not laid a second time.
+    let daemon = daemon.restart().await;
+    assert_eq!(status(&daemon, bot.id).await.status(), pb::BotStatus::Running);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after = until_orders(&daemon, bot.id, 2, pb::OrderStatus::Open).await;
+    assert_eq!(after.len(), 2, "no order added after the restart: {after:?}");
+
+    let mut bots = daemon.bots().await;
+    bots.kill_bot(pb::KillBotRequest { id: bot.id, reason: "test".into() }).await.unwrap();
+    let done = until_orders(&daemon, bot.id, 2, pb::OrderStatus::Cancelled).await;
+    assert_eq!(done.len(), 2, "{done:?}");
+}
+
 /// A frozen market with split taker fills: each market buy takes a third, then rests.
 async fn frozen_sim() -> Sim {
     let sim = Sim::start_at_speed("0").await;

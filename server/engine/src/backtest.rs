@@ -3,8 +3,12 @@
 //!
 //! Conventions: the bot decides on each candle's close; a market order it places fills at the
 //! next candle's open, its quantity rounded down to the symbol's precision, paying `fee_rate`
-//! (in the base asset for buys, the quote asset for sells). Sizing comes from the virtual
-//! wallet and risk approval exactly as live.
+//! (in the base asset for buys, the quote asset for sells). A limit order rests from the next
+//! candle on and fills in full once a candle's range reaches its price, at that price (or at
+//! the candle's open, when it opens beyond it). Sizing comes from the virtual wallet and risk
+//! approval exactly as live.
+
+use std::collections::VecDeque;
 
 use domain::{
     bot::{BotId, BotStatus, RiskLimits},
@@ -136,84 +140,167 @@ struct Tally {
     losses: (usize, Decimal),
 }
 
-/// Fills a market intent at `open`, or says why it cannot be filled.
-fn fill_at(intent: &OrderIntent, bot: &Bot, open: Price, fee_rate: Decimal) -> Result<FillReport, String> {
-    let rules = bot.rules();
-    if intent.kind != IntentKind::Market {
-        return Err("backtests fill market orders only".to_owned());
-    }
-    let (qty, fee_in_quote) = match intent.size {
-        IntentSize::Quote(quote) => (rules.round_qty_down(Qty::new(quote.value() / open.value())), false),
-        IntentSize::Base(qty) => (qty, true),
+/// Fills `intent` at `price`, or says why it cannot be filled. Fees are in the base asset
+/// for buys and the quote asset for sells.
+fn fill_at(intent: &OrderIntent, rules: &SymbolRules, price: Price, fee_rate: Decimal) -> Result<FillReport, String> {
+    let qty = match intent.size {
+        IntentSize::Quote(quote) => rules.round_qty_down(Qty::new(quote.value() / price.value())),
+        IntentSize::Base(qty) => qty,
     };
-    rules.check_qty(qty, open).map_err(|e| e.to_string())?;
-    let quote = qty.value() * open.value();
+    rules.check_qty(qty, price).map_err(|e| e.to_string())?;
+    let quote = qty.value() * price.value();
+    let fee_in_quote = intent.side == Side::Sell;
     let fee = if fee_in_quote { quote * fee_rate } else { qty.value() * fee_rate };
     Ok(FillReport { qty, quote: Quote::new(quote), fee, fee_in_quote })
+}
+
+/// Where `candle` fills `intent`, if it does: a market order at the open; a limit order once
+/// the range reaches its price, at that price (or at the open, when the candle opens beyond it).
+fn execution_price(intent: &OrderIntent, candle: &Candle) -> Option<Price> {
+    match (intent.kind, intent.side) {
+        (IntentKind::Market, _) => Some(candle.open),
+        (IntentKind::Limit(limit), Side::Buy) => (candle.low <= limit).then(|| candle.open.min(limit)),
+        (IntentKind::Limit(limit), Side::Sell) => (candle.high >= limit).then(|| candle.open.max(limit)),
+    }
+}
+
+/// The replay: the bot, the orders it has open, and what it did.
+struct Replay<'s> {
+    bot: Bot,
+    settings: &'s Settings,
+    /// Market orders waiting for the next open, and limit orders resting.
+    open: Vec<OrderIntent>,
+    /// Inputs the bot's own outputs produced (acknowledgements, cancels), not yet handled.
+    inputs: VecDeque<Input>,
+    trades: Vec<Trade>,
+    tally: Tally,
+}
+
+impl Replay<'_> {
+    /// Hands `input` to the bot at `now` and carries out what it outputs: orders are taken
+    /// (a limit order is acknowledged at once), cancels confirmed at once.
+    fn feed(&mut self, now: Timestamp, input: Input) {
+        self.inputs.push_back(input);
+        while let Some(input) = self.inputs.pop_front() {
+            for output in self.bot.handle(now, input) {
+                match output {
+                    Output::Place(order) => {
+                        let intent = order.into_inner();
+                        if let IntentKind::Limit(_) = intent.kind {
+                            let id = intent.client_order_id.clone();
+                            self.inputs.push_back(Input::Order {
+                                client_order_id: id,
+                                event: OrderEvent::Accepted,
+                                fill: None,
+                            });
+                        }
+                        self.open.push(intent);
+                    }
+                    Output::Cancel { client_order_id, .. } => {
+                        if let Some(at) = self.open.iter().position(|o| o.client_order_id == client_order_id) {
+                            self.open.remove(at);
+                            let event = OrderEvent::CancelConfirmed;
+                            self.inputs.push_back(Input::Order { client_order_id, event, fill: None });
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// Fills the open orders `candle` reaches: market orders at its open, then limit orders in
+    /// the order the price meets them. A limit fill first shows the bot the price it filled at,
+    /// as a trade would live.
+    fn execute(&mut self, candle: &Candle) {
+        if self.open.is_empty() {
+            return;
+        }
+        let mut due: Vec<(OrderIntent, Price)> = Vec::new();
+        let mut still_open = Vec::with_capacity(self.open.len());
+        for intent in self.open.drain(..) {
+            match execution_price(&intent, candle) {
+                Some(price) => due.push((intent, price)),
+                None => still_open.push(intent),
+            }
+        }
+        self.open = still_open;
+        due.sort_by_key(|(intent, price)| {
+            (intent.kind != IntentKind::Market, (price.value() - candle.open.value()).abs())
+        });
+        for (intent, price) in due {
+            if intent.kind != IntentKind::Market {
+                self.feed(candle.open_time, Input::Price(price));
+            }
+            self.settle(intent, candle.open_time, price);
+        }
+    }
+
+    /// Fills one order (or rejects it when the symbol's rules refuse the fill) and records it.
+    fn settle(&mut self, intent: OrderIntent, at: Timestamp, price: Price) {
+        let realized_before = self.bot.wallet().realized_pnl().value();
+        let (event, fill) = match fill_at(&intent, self.bot.rules(), price, self.settings.fee_rate) {
+            Ok(fill) => (OrderEvent::Filled, Some(fill)),
+            Err(_) => (OrderEvent::Rejected, None),
+        };
+        let id = intent.client_order_id.clone();
+        self.feed(at, Input::Order { client_order_id: id, event, fill: fill.clone() });
+        let Some(fill) = fill else { return };
+        let fee_quote = if fill.fee_in_quote { fill.fee } else { fill.fee * price.value() };
+        self.tally.fees += fee_quote;
+        let realized =
+            (intent.side == Side::Sell).then(|| Quote::new(self.bot.wallet().realized_pnl().value() - realized_before));
+        if let Some(gain) = realized {
+            let (count, sum) = if gain.value() > Decimal::ZERO { &mut self.tally.wins } else { &mut self.tally.losses };
+            *count += 1;
+            *sum += gain.value();
+        }
+        self.trades.push(Trade {
+            at,
+            side: intent.side,
+            price,
+            qty: fill.qty,
+            quote: fill.quote,
+            fee: Quote::new(fee_quote),
+            realized,
+            reason: intent.decision.summary,
+        });
+    }
 }
 
 /// Replays `candles` (oldest first) through `bot`, which should be running. `progress` is
 /// called with the number of candles done every 65,536 candles.
 #[must_use]
-pub fn run(mut bot: Bot, candles: &[Candle], settings: &Settings, mut progress: impl FnMut(usize)) -> Report {
+pub fn run(bot: Bot, candles: &[Candle], settings: &Settings, mut progress: impl FnMut(usize)) -> Report {
     let budget = bot.wallet().budget().value();
-    let mut tally = Tally { peak: budget, ..Tally::default() };
-    let mut trades = Vec::new();
-    let mut equity = Vec::with_capacity(if settings.equity_curve { candles.len() } else { 0 });
-    let mut pending: Option<OrderIntent> = None;
-    let mut last_equity = budget;
-    let (mut base, mut holdings, mut wallet_changed) = (budget, Decimal::ZERO, false);
     let min_qty = bot.rules().min_qty.value();
+    let mut replay = Replay {
+        bot,
+        settings,
+        open: Vec::new(),
+        inputs: VecDeque::new(),
+        trades: Vec::new(),
+        tally: Tally { peak: budget, ..Tally::default() },
+    };
+    let mut equity = Vec::with_capacity(if settings.equity_curve { candles.len() } else { 0 });
+    let mut last_equity = budget;
+    // Equity = budget + realised - cost + holdings x close; everything but the last term
+    // changes only with a fill, so it is recomputed then.
+    let (mut base, mut holdings, mut fills_seen) = (budget, Decimal::ZERO, 0);
     for (i, candle) in candles.iter().enumerate() {
         if i & 0xFFFF == 0 && i > 0 {
             progress(i);
         }
-        if let Some(intent) = pending.take() {
-            let realized_before = bot.wallet().realized_pnl().value();
-            let (event, fill) = match fill_at(&intent, &bot, candle.open, settings.fee_rate) {
-                Ok(fill) => (OrderEvent::Filled, Some(fill)),
-                Err(_) => (OrderEvent::Rejected, None),
-            };
-            let id = intent.client_order_id.clone();
-            // The bot places nothing while an order is open, so a fill yields no new order.
-            let _ = bot.handle(candle.open_time, Input::Order { client_order_id: id, event, fill: fill.clone() });
-            wallet_changed = true;
-            if let Some(fill) = fill {
-                let fee_quote = if fill.fee_in_quote { fill.fee } else { fill.fee * candle.open.value() };
-                tally.fees += fee_quote;
-                let realized = (intent.side == Side::Sell)
-                    .then(|| Quote::new(bot.wallet().realized_pnl().value() - realized_before));
-                if let Some(gain) = realized {
-                    let (count, sum) = if gain.value() > Decimal::ZERO { &mut tally.wins } else { &mut tally.losses };
-                    *count += 1;
-                    *sum += gain.value();
-                }
-                trades.push(Trade {
-                    at: candle.open_time,
-                    side: intent.side,
-                    price: candle.open,
-                    qty: fill.qty,
-                    quote: fill.quote,
-                    fee: Quote::new(fee_quote),
-                    realized,
-                    reason: intent.decision.summary,
-                });
-            }
-        }
+        replay.execute(candle);
         let close_time = Timestamp::from_millis(candle.open_time.millis() + settings.candle_ms);
-        for output in bot.handle(close_time, Input::Candle(*candle)) {
-            if let Output::Place(order) = output {
-                pending = Some(order.into_inner());
-            }
-        }
-        // Equity = budget + realised - cost + holdings x close; everything but the last term
-        // changes only with a fill, so it is recomputed then.
-        if wallet_changed {
-            let wallet = bot.wallet();
+        replay.feed(close_time, Input::Candle(*candle));
+        if replay.trades.len() != fills_seen {
+            fills_seen = replay.trades.len();
+            let wallet = replay.bot.wallet();
             base = budget + wallet.realized_pnl().value() - wallet.cost().value();
             holdings = wallet.holdings().value();
-            wallet_changed = false;
         }
+        let tally = &mut replay.tally;
         if holdings.is_zero() {
             last_equity = base;
         } else {
@@ -234,6 +321,7 @@ pub fn run(mut bot: Bot, candles: &[Candle], settings: &Settings, mut progress: 
         }
     }
     progress(candles.len());
+    let Replay { bot, trades, tally, .. } = replay;
     let average = |(count, sum): (usize, Decimal)| {
         Quote::new(if count == 0 { Decimal::ZERO } else { (sum / Decimal::from(count)).round_dp(8) })
     };

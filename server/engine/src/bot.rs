@@ -11,7 +11,7 @@
 //! * an order event the lifecycle table refuses, or a fill the wallet refuses, pauses the bot
 //!   with an alert instead of guessing.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 pub use crate::strategy::StrategyState;
 use domain::{
@@ -32,7 +32,11 @@ use crate::{
     kelly::Record,
     risk::{Approved, approve},
     rotation::{Rotation, Step},
-    strategy::{Action, Desire, Holding, event_filler::ExternalSignal},
+    strategy::{
+        Action, Desire, Holding,
+        event_filler::ExternalSignal,
+        grid::{Plan, Resting},
+    },
     wallet::{FillSide, Wallet, WalletFill},
 };
 
@@ -98,6 +102,8 @@ pub enum Output {
     Cancel {
         /// Which order.
         client_order_id: String,
+        /// Why.
+        reason: String,
     },
     /// The bot's status changed.
     Status {
@@ -188,15 +194,26 @@ impl PnlMark {
 struct Tracked {
     side: Side,
     status: OrderStatus,
+    /// Its limit price (none for a market order).
+    limit: Option<Price>,
     /// Realised P&L of a sale's fills so far.
     realized: Decimal,
     /// Whether anything of it filled.
     filled: bool,
+    /// Whether the bot asked for it to be cancelled.
+    cancelling: bool,
 }
 
 impl Tracked {
-    const fn new(side: Side, status: OrderStatus) -> Self {
-        Self { side, status, realized: Decimal::ZERO, filled: false }
+    const fn new(side: Side, status: OrderStatus, limit: Option<Price>) -> Self {
+        Self { side, status, limit, realized: Decimal::ZERO, filled: false, cancelling: false }
+    }
+
+    /// Open, acknowledged by the venue, resting at a limit, and not being cancelled.
+    fn rests(&self) -> bool {
+        matches!(self.status, OrderStatus::Open | OrderStatus::PartiallyFilled)
+            && self.limit.is_some()
+            && !self.cancelling
     }
 }
 
@@ -213,6 +230,8 @@ pub struct Bot {
     ends_at: Option<Timestamp>,
     last_price: Option<Price>,
     orders: BTreeMap<String, Tracked>,
+    /// Cancelled orders still remembered (for a late fill), oldest first.
+    cancelled: VecDeque<String>,
     /// After a refusal, the next decision waits until then instead of repeating at every price.
     quiet_until: Option<Timestamp>,
     /// Stop loss, drawdown and loss limits.
@@ -229,6 +248,10 @@ pub struct Bot {
 
 /// How long the bot stays quiet after a refused intent.
 const QUIET_AFTER_REFUSAL_MS: i64 = 60_000;
+/// How many cancelled orders the bot remembers for a late fill. Executors report an order's
+/// end only once the venue lists all its fills, so a late fill is rare; one for an order
+/// forgotten pauses the bot with an alert instead of being lost.
+const CANCELLED_REMEMBERED: usize = 64;
 
 /// An order still open when the bot is rebuilt, with what it still reserves.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -241,6 +264,8 @@ pub struct OpenOrder {
     pub status: OrderStatus,
     /// What it still holds: quote budget for a buy, base quantity for a sell.
     pub remaining: Decimal,
+    /// Its limit price (none for a market order).
+    pub limit: Option<Price>,
 }
 
 /// Everything a bot is built from: at creation, or rebuilt from the database after a restart.
@@ -314,7 +339,7 @@ impl Bot {
                     }
                 }
             }
-            orders.insert(order.client_order_id, Tracked::new(order.side, order.status));
+            orders.insert(order.client_order_id, Tracked::new(order.side, order.status, order.limit));
         }
         Ok(Self {
             id,
@@ -327,6 +352,7 @@ impl Bot {
             ends_at,
             last_price: None,
             orders,
+            cancelled: VecDeque::new(),
             quiet_until: None,
             guard,
             stop_pending: None,
@@ -445,6 +471,16 @@ impl Bot {
         self.orders.iter().filter(|(_, o)| o.status.is_open()).map(|(id, _)| id.clone()).collect()
     }
 
+    /// Asks for every open order `which` selects to be cancelled (once each).
+    fn cancel_open_orders(&mut self, reason: &str, which: impl Fn(&Tracked) -> bool, out: &mut Vec<Output>) {
+        for (id, order) in &mut self.orders {
+            if order.status.is_open() && !order.cancelling && which(order) {
+                order.cancelling = true;
+                out.push(Output::Cancel { client_order_id: id.clone(), reason: reason.to_owned() });
+            }
+        }
+    }
+
     fn set_status(&mut self, status: BotStatus, reason: impl Into<String>, out: &mut Vec<Output>) {
         self.status = status;
         out.push(Output::Status { status, reason: reason.into() });
@@ -497,9 +533,7 @@ impl Bot {
         match command {
             Command::Kill => {
                 self.killed = true;
-                for id in self.open_order_ids() {
-                    out.push(Output::Cancel { client_order_id: id });
-                }
+                self.cancel_open_orders("kill switch", |_| true, out);
                 out.push(Output::Alert {
                     kind: AlertKind::KillSwitch,
                     message: format!("bot {} killed: open orders cancelled, holdings kept", self.id),
@@ -508,9 +542,7 @@ impl Bot {
             }
             Command::Stop { cancel_pending } => {
                 if cancel_pending {
-                    for id in self.open_order_ids() {
-                        out.push(Output::Cancel { client_order_id: id });
-                    }
+                    self.cancel_open_orders("stopped with its pending orders cancelled", |_| true, out);
                 }
                 self.set_status(status, "stopped by request", out);
             }
@@ -562,6 +594,9 @@ impl Bot {
                 tracked.filled = true;
             }
             self.strategy.filled(side, fill.qty);
+            if let (Side::Buy, Some(limit)) = (side, self.orders.get(id).and_then(|t| t.limit)) {
+                self.strategy.bought_at(limit);
+            }
             if let Some(mark) = self.mark() {
                 out.push(Output::Mark(mark));
             }
@@ -585,8 +620,20 @@ impl Bot {
         }
         // Filled, failed and expired orders accept no further event: forget them, so the bot's
         // books stay small however long it runs. A cancelled order may still report a late fill.
-        if matches!(next, OrderStatus::Filled | OrderStatus::Failed | OrderStatus::Expired) {
-            self.orders.remove(id);
+        match next {
+            OrderStatus::Filled | OrderStatus::Failed | OrderStatus::Expired => {
+                self.orders.remove(id);
+            }
+            OrderStatus::Cancelled if was_open => {
+                self.cancelled.push_back(id.to_owned());
+                if self.cancelled.len() > CANCELLED_REMEMBERED
+                    && let Some(oldest) = self.cancelled.pop_front()
+                    && self.orders.get(&oldest).is_some_and(|o| !o.status.is_open())
+                {
+                    self.orders.remove(&oldest);
+                }
+            }
+            _ => {}
         }
     }
 
@@ -641,6 +688,8 @@ impl Bot {
             && let Some(trip) = self.guard.check(now, &mark)
         {
             out.push(Output::Alert { kind: trip.kind, message: format!("bot {}: {}", self.id, trip.reason) });
+            // Resting orders would keep trading (and hold the position a stop must sell).
+            self.cancel_open_orders(&trip.reason, Tracked::rests, out);
             if !trip.sell_position {
                 self.set_status(BotStatus::Paused, trip.reason, out);
                 return;
@@ -659,12 +708,19 @@ impl Bot {
     }
 
     fn trade(&mut self, now: Timestamp, out: &mut Vec<Output>) {
-        // Nothing new while stopped, paused, killed, or while any order is still in flight
-        // (pending, unknown, or resting): one decision at a time.
-        let busy = self.has_open_orders();
+        // Nothing new while stopped, paused or killed.
         let Some(price) = self.last_price else { return };
         let waiting = self.quiet_until.is_some_and(|t| now < t) || self.stop_pending.is_some();
-        if self.status != BotStatus::Running || self.killed || busy || waiting {
+        if self.status != BotStatus::Running || self.killed || waiting {
+            return;
+        }
+        if self.strategy.keeps_a_book() {
+            self.trade_book(now, price, out);
+            return;
+        }
+        // One decision at a time: nothing new while any order is still in flight (pending,
+        // unknown, or resting).
+        if self.has_open_orders() {
             return;
         }
         let holding = self.holding();
@@ -672,9 +728,34 @@ impl Bot {
         self.place(now, price, desire, out);
     }
 
-    /// Turns a desire into an approved order (or a recorded refusal). Buys are sized down by
-    /// the bot's Kelly record once it has one.
-    fn place(&mut self, now: Timestamp, price: Price, mut desire: Desire, out: &mut Vec<Output>) {
+    /// A strategy that keeps limit orders resting: it sees them and plans around them, but
+    /// only once every open order is settled on the book (none pending, unknown or being
+    /// cancelled), so the bot still never acts on an order whose fate it does not know.
+    fn trade_book(&mut self, now: Timestamp, price: Price, out: &mut Vec<Output>) {
+        let mut resting = Vec::new();
+        for order in self.orders.values().filter(|o| o.status.is_open()) {
+            match order.limit {
+                Some(price) if order.rests() => resting.push(Resting { side: order.side, price }),
+                _ => return,
+            }
+        }
+        let holding = self.holding();
+        match self.strategy.plan(price, holding, self.wallet.free(), &resting) {
+            Plan::Keep => {}
+            Plan::CancelAll(reason) => self.cancel_open_orders(&reason, |_| true, out),
+            Plan::Place(desires) => {
+                for desire in desires {
+                    if !self.place(now, price, desire, out) {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Turns a desire into an approved order (or a recorded refusal); true when approved.
+    /// Market buys are sized down by the bot's Kelly record once it has one.
+    fn place(&mut self, now: Timestamp, price: Price, mut desire: Desire, out: &mut Vec<Output>) -> bool {
         if let (true, Action::Buy(quote)) = (self.kelly_sizing, desire.action) {
             let sized = self.record.size(quote, self.wallet.free());
             if sized < quote {
@@ -683,9 +764,10 @@ impl Bot {
                 desire.action = Action::Buy(sized);
             }
         }
-        let (side, size) = match desire.action {
-            Action::Buy(quote) => (Side::Buy, IntentSize::Quote(quote)),
-            Action::Sell(qty) => (Side::Sell, IntentSize::Base(qty)),
+        let (side, size, kind) = match desire.action {
+            Action::Buy(quote) => (Side::Buy, IntentSize::Quote(quote), IntentKind::Market),
+            Action::Sell(qty) => (Side::Sell, IntentSize::Base(qty), IntentKind::Market),
+            Action::Limit { side, qty, price } => (side, IntentSize::Base(qty), IntentKind::Limit(price)),
         };
         let id = client_order_id(self.id, self.next_seq);
         self.next_seq += 1;
@@ -694,24 +776,24 @@ impl Bot {
         for (name, value) in desire.signals {
             decision.signals.insert(name.to_owned(), value);
         }
-        let intent = OrderIntent {
-            client_order_id: id.clone(),
-            pair: self.rules.pair.clone(),
-            side,
-            kind: IntentKind::Market,
-            size,
-            decision,
-        };
+        let intent =
+            OrderIntent { client_order_id: id.clone(), pair: self.rules.pair.clone(), side, kind, size, decision };
         match approve(intent.clone(), &self.rules, &mut self.wallet, price) {
             Ok(approved) => {
                 self.strategy.placed(desire.action, now, price);
-                self.orders.insert(id, Tracked::new(side, OrderStatus::Pending));
+                let limit = match approved.get().kind {
+                    IntentKind::Limit(price) => Some(price),
+                    IntentKind::Market => None,
+                };
+                self.orders.insert(id, Tracked::new(side, OrderStatus::Pending, limit));
                 out.push(Output::Place(approved));
+                true
             }
             Err(refusal) => {
                 self.strategy.refused(desire.action, now);
                 self.quiet_until = Some(Timestamp::from_millis(now.millis() + QUIET_AFTER_REFUSAL_MS));
                 out.push(Output::Refused { intent, reason: refusal.to_string() });
+                false
             }
         }
     }
@@ -832,7 +914,8 @@ mod tests {
         b.handle(at(0), Input::Command(Command::Start));
         b.handle(at(0), Input::Price(Price::new(dec!(100))));
         let out = b.handle(at(1), Input::Command(Command::Kill));
-        assert!(out.contains(&Output::Cancel { client_order_id: "tb-7-000001".into() }));
+        let cancel = Output::Cancel { client_order_id: "tb-7-000001".into(), reason: "kill switch".into() };
+        assert!(out.contains(&cancel), "{out:?}");
         assert!(out.iter().any(|o| matches!(o, Output::Alert { kind: AlertKind::KillSwitch, .. })));
         assert!(b.killed() && b.status() == BotStatus::Stopped);
         b.handle(
@@ -901,6 +984,7 @@ mod tests {
             side: Side::Buy,
             status: OrderStatus::PartiallyFilled,
             remaining: Decimal::ZERO,
+            limit: None,
         };
         let state = BotState {
             id: BotId(7),

@@ -65,6 +65,7 @@ fn strategies_on_real_btc_data_match_their_snapshots() {
         (StrategyId::Vwap, "vwap", twap_target),
         (StrategyId::EventFiller, "event_filler", Default::default()),
         (StrategyId::Auto, "auto", Default::default()),
+        (StrategyId::AdaptiveGrid, "adaptive_grid", Default::default()),
     ];
     for (id, name, given) in runs {
         let params = validate_params(id, &given, &StrategyDefaults::new()).unwrap();

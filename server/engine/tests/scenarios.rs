@@ -7,12 +7,13 @@
 
 mod support;
 
-use std::{fmt::Write as _, fs, path::PathBuf};
+use std::{collections::BTreeMap, fmt::Write as _, fs, path::PathBuf};
 
 use domain::{
     bot::{BotId, BotStatus},
     money::{Percent, Price, Qty, Quote},
     order::OrderEvent,
+    strategy::{RawParam, StrategyDefaults, StrategyId, validate_params},
     time::Timestamp,
 };
 use engine::{
@@ -37,7 +38,14 @@ struct BotSpec {
     budget: Decimal,
     #[serde(default)]
     compound: bool,
+    /// Another strategy than DCA, with its parameters (the schema's defaults fill the rest).
+    #[serde(default)]
+    strategy: Option<String>,
+    #[serde(default)]
+    params: BTreeMap<String, RawParam>,
+    #[serde(default)]
     quote_amount: Decimal,
+    #[serde(default)]
     interval_minutes: i64,
     #[serde(default)]
     drop_trigger_percent: Decimal,
@@ -146,7 +154,7 @@ fn render(output: &Output) -> String {
                 i.client_order_id, i.side, i.decision.budget_before, i.decision.budget_after, i.decision.summary
             )
         }
-        Output::Cancel { client_order_id } => format!("cancel {client_order_id}"),
+        Output::Cancel { client_order_id, reason } => format!("cancel {client_order_id} ({reason})"),
         Output::Status { status, reason } => format!("status {status} ({reason})"),
         Output::Refused { intent, reason } => format!("refused {} {}: {reason}", intent.client_order_id, intent.side),
         Output::Alert { kind, message } => format!("alert {kind}: {message}"),
@@ -159,8 +167,12 @@ fn render(output: &Output) -> String {
     }
 }
 
-fn run(scenario: &Scenario) -> String {
-    let spec = &scenario.bot;
+fn strategy(spec: &BotSpec) -> StrategyState {
+    if let Some(id) = &spec.strategy {
+        let id: StrategyId = id.parse().unwrap();
+        let params = validate_params(id, &spec.params, &StrategyDefaults::new()).unwrap();
+        return StrategyState::new(id, &params).unwrap();
+    }
     let params = DcaParams {
         quote_amount: Quote::new(spec.quote_amount),
         interval_ms: spec.interval_minutes * 60_000,
@@ -168,11 +180,16 @@ fn run(scenario: &Scenario) -> String {
         drop_extra: Quote::new(spec.drop_extra_quote),
         take_profit: Percent::new(spec.take_profit_percent),
     };
+    StrategyState::Dca(params, DcaMemory::default())
+}
+
+fn run(scenario: &Scenario) -> String {
+    let spec = &scenario.bot;
     let rules = support::btc_usdt();
     let mut bot = Bot::from_state(BotState {
         id: BotId(7),
         rules,
-        strategy: StrategyState::Dca(params, DcaMemory::default()),
+        strategy: strategy(spec),
         wallet: Wallet::new(Quote::new(spec.budget), spec.compound),
         status: BotStatus::Created,
         killed: false,

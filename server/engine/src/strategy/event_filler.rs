@@ -182,7 +182,7 @@ impl EventFiller {
         self.entry = match action {
             Action::Buy(_) => Some((to_f64(price), now)),
             // A sale that fills only partly leaves a position: its exits start again from its cost.
-            Action::Sell(_) => None,
+            Action::Sell(_) | Action::Limit { .. } => None,
         };
     }
 }

@@ -7,6 +7,7 @@
 pub mod auto;
 pub mod dca;
 pub mod event_filler;
+pub mod grid;
 pub mod mean_reversion;
 pub mod momentum;
 mod params;
@@ -25,6 +26,7 @@ use self::{
     auto::Auto,
     dca::{DcaMemory, DcaParams},
     event_filler::{EventFiller, ExternalSignal},
+    grid::{Grid, Plan, Resting},
     mean_reversion::MeanReversion,
     momentum::Momentum,
     twap::Twap,
@@ -46,6 +48,15 @@ pub enum Action {
     Buy(Quote),
     /// Sell this base quantity at the market.
     Sell(Qty),
+    /// Rest a limit order on the book.
+    Limit {
+        /// Buy or sell.
+        side: Side,
+        /// Base quantity.
+        qty: Qty,
+        /// Limit price.
+        price: Price,
+    },
 }
 
 /// What a strategy wants, before sizing and risk approval, with why.
@@ -98,6 +109,8 @@ pub enum StrategyState {
     Auto(Box<Auto>),
     /// VWAP: a target amount along the intraday volume profile, under a participation cap.
     Vwap(Box<Vwap>),
+    /// Adaptive Grid: limit orders resting on a ladder of levels around the price.
+    Grid(Box<Grid>),
 }
 
 impl StrategyState {
@@ -114,7 +127,8 @@ impl StrategyState {
             StrategyId::EventFiller => Ok(Self::EventFiller(Box::new(EventFiller::from_params(params)?))),
             StrategyId::Auto => Ok(Self::Auto(Box::new(Auto::from_params(params)?))),
             StrategyId::Vwap => Ok(Self::Vwap(Box::new(Vwap::new(Vwap::from_params(params)?, Qty::ZERO)))),
-            other => Err(StrategyError::Unsupported(Unsupported(other))),
+            StrategyId::AdaptiveGrid => Ok(Self::Grid(Box::new(Grid::from_params(params)?))),
+            StrategyId::Arbitrage => Err(StrategyError::Unsupported(Unsupported(StrategyId::Arbitrage))),
         }
     }
 
@@ -129,6 +143,7 @@ impl StrategyState {
             Self::EventFiller(_) => StrategyId::EventFiller,
             Self::Auto(_) => StrategyId::Auto,
             Self::Vwap(_) => StrategyId::Vwap,
+            Self::Grid(_) => StrategyId::AdaptiveGrid,
         }
     }
 
@@ -141,6 +156,7 @@ impl StrategyState {
             Self::EventFiller(e) => e.on_candle(candle),
             Self::Auto(a) => a.on_candle(now, candle),
             Self::Vwap(v) => v.on_candle(candle),
+            Self::Grid(g) => g.on_candle(candle),
         }
     }
 
@@ -179,6 +195,7 @@ impl StrategyState {
             Self::Momentum(m) => m.warm_up(candle),
             Self::EventFiller(e) => e.warm_up(candle),
             Self::Auto(a) => a.warm_up(candle),
+            Self::Grid(g) => g.on_candle(candle),
         }
     }
 
@@ -191,6 +208,7 @@ impl StrategyState {
             Self::Momentum(m) => m.history_needed(),
             Self::EventFiller(e) => e.history_needed(),
             Self::Auto(a) => a.history_needed(),
+            Self::Grid(g) => g.history_needed(),
         }
     }
 
@@ -204,6 +222,23 @@ impl StrategyState {
             Self::EventFiller(e) => e.desire(now, price, holding),
             Self::Auto(a) => a.current_mut().desire(now, price, holding),
             Self::Vwap(v) => v.desire(price, holding),
+            Self::Grid(_) => None,
+        }
+    }
+
+    /// Whether the strategy keeps several limit orders resting at once (and is asked for a
+    /// [`Plan`] instead of a [`Desire`]).
+    #[must_use]
+    pub const fn keeps_a_book(&self) -> bool {
+        matches!(self, Self::Grid(_))
+    }
+
+    /// What a strategy that keeps a book wants done with its `resting` orders (see
+    /// [`Grid::plan`]); [`Plan::Keep`] for the others.
+    pub fn plan(&mut self, price: Price, holding: Holding, free: Quote, resting: &[Resting]) -> Plan {
+        match self {
+            Self::Grid(g) => g.plan(price, holding, free, resting),
+            _ => Plan::Keep,
         }
     }
 
@@ -214,6 +249,13 @@ impl StrategyState {
             Self::Vwap(v) if v.side() == side => v.executed(qty),
             Self::Auto(a) => a.current_mut().filled(side, qty),
             _ => {}
+        }
+    }
+
+    /// A buy resting at `limit` filled (partly).
+    pub fn bought_at(&mut self, limit: Price) {
+        if let Self::Grid(g) = self {
+            g.bought_at(limit);
         }
     }
 
@@ -229,7 +271,7 @@ impl StrategyState {
             Self::Twap(t) => t.slice_done(now),
             Self::EventFiller(e) => e.placed(action, now, price),
             Self::Auto(a) => a.current_mut().placed(action, now, price),
-            Self::MeanReversion(_) | Self::Vwap(_) => {}
+            Self::MeanReversion(_) | Self::Vwap(_) | Self::Grid(_) => {}
         }
     }
 
@@ -245,7 +287,7 @@ impl StrategyState {
             // A refused slice waits for the next one.
             Self::Twap(t) => t.slice_done(now),
             Self::Auto(a) => a.current_mut().refused(action, now),
-            Self::MeanReversion(_) | Self::Momentum(_) | Self::EventFiller(_) | Self::Vwap(_) => {}
+            Self::MeanReversion(_) | Self::Momentum(_) | Self::EventFiller(_) | Self::Vwap(_) | Self::Grid(_) => {}
         }
     }
 
@@ -258,7 +300,7 @@ impl StrategyState {
             }
             Self::Twap(t) => t.next_wakeup(),
             Self::Auto(a) => a.current().next_wakeup(),
-            Self::MeanReversion(_) | Self::Momentum(_) | Self::EventFiller(_) | Self::Vwap(_) => None,
+            Self::MeanReversion(_) | Self::Momentum(_) | Self::EventFiller(_) | Self::Vwap(_) | Self::Grid(_) => None,
         }
     }
 }

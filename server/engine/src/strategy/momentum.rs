@@ -172,7 +172,7 @@ impl Momentum {
     pub fn placed(&mut self, action: Action, price: f64) {
         self.best = match action {
             Action::Buy(_) => Some(price),
-            Action::Sell(_) => None,
+            Action::Sell(_) | Action::Limit { .. } => None,
         };
     }
 }

@@ -190,6 +190,7 @@ pub(crate) async fn rebuild(inner: &Inner, row: &BotRow, now: Timestamp) -> Resu
             side,
             status: order.status,
             remaining: remaining(order, side, &p),
+            limit: order.price.filter(|_| matches!(order.order_type, OrderType::LimitBuy | OrderType::LimitSell)),
         });
         progress.insert(order.client_order_id.clone(), p);
     }

@@ -265,8 +265,8 @@ impl BotTask {
                             inputs.extend(self.record(report).await);
                         }
                     }
-                    Output::Cancel { client_order_id } => {
-                        self.journal.audit(now, &format!("{client_order_id} cancel requested")).await;
+                    Output::Cancel { client_order_id, reason } => {
+                        self.journal.audit(now, &format!("{client_order_id} cancel requested: {reason}")).await;
                         let reports = self.executor.cancel(&client_order_id, now).await;
                         for report in reports {
                             inputs.extend(self.record(report).await);
