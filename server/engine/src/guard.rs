@@ -111,7 +111,7 @@ impl RiskGuard {
             (Period::loss(&mut self.day, days, equity), Period::loss(&mut self.week, (days + 3).div_euclid(7), equity));
         let l = &self.limits;
         let holding = !mark.holdings.value().is_zero();
-        let entry = mark.entry_price.value();
+        let entry = mark.entry_price().value();
         let position_loss = -mark.unrealized.value();
         if holding && let Some(pct) = l.stop_loss_percent {
             let stop = entry - percent_of(entry, pct.value());
@@ -177,7 +177,7 @@ mod tests {
         PnlMark {
             price: Price::new(price),
             holdings: Qty::new(dec!(1)),
-            entry_price: Price::new(dec!(100)),
+            cost: Quote::new(dec!(100)),
             unrealized: Quote::new(unrealized),
             realized: Quote::ZERO,
             total: Quote::new(unrealized),

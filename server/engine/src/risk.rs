@@ -7,12 +7,12 @@
 
 use domain::{
     money::{Price, Quote},
-    order::{Check, Side},
+    order::Side,
     symbol::SymbolRules,
 };
 
 use crate::{
-    intent::{IntentKind, IntentSize, OrderIntent},
+    intent::{IntentKind, IntentSize, OrderIntent, Reservation},
     wallet::{Wallet, WalletError},
 };
 
@@ -55,17 +55,35 @@ pub enum Refusal {
     Malformed(&'static str),
 }
 
+/// An intent risk refused, handed back with why.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{refusal}")]
+pub struct Refused {
+    /// The intent, as the strategy wanted it.
+    pub intent: OrderIntent,
+    /// Why it was refused.
+    pub refusal: Refusal,
+}
+
 /// Approves `intent` against the symbol's rules and the wallet, reserving what it needs.
 /// `reference` is the current price, used to value market sells.
 ///
 /// # Errors
-/// [`Refusal`] naming the rule or limit the intent breaks; nothing is reserved then.
+/// [`Refused`], with the intent and the rule or limit it breaks; nothing is reserved then.
 pub fn approve(
     mut intent: OrderIntent,
     rules: &SymbolRules,
     wallet: &mut Wallet,
     reference: Price,
-) -> Result<Approved<OrderIntent>, Refusal> {
+) -> Result<Approved<OrderIntent>, Box<Refused>> {
+    match check(&mut intent, rules, wallet, reference) {
+        Ok(()) => Ok(Approved::new(intent)),
+        Err(refusal) => Err(Box::new(Refused { intent, refusal })),
+    }
+}
+
+/// The checks and the reservation; the intent is completed only once all have passed.
+fn check(intent: &mut OrderIntent, rules: &SymbolRules, wallet: &mut Wallet, reference: Price) -> Result<(), Refusal> {
     let budget_before = wallet.free();
     let buying = intent.side == Side::Buy;
     let (size, price) = match (intent.kind, intent.size) {
@@ -87,21 +105,21 @@ pub fn approve(
         }
         _ => return Err(Refusal::Malformed("only market buys can be sized in quote")),
     };
-    let id = intent.client_order_id.clone();
-    let detail = match (intent.side, size) {
+    let id = intent.client_order_id.as_str();
+    let reservation = match (intent.side, size) {
         (Side::Buy, IntentSize::Quote(quote)) => {
-            wallet.reserve_buy(&id, quote)?;
-            format!("reserved {quote} of {budget_before} free")
+            wallet.reserve_buy(id, quote)?;
+            Reservation::Budget { reserved: quote, free: budget_before }
         }
         (Side::Buy, IntentSize::Base(qty)) => {
             let cost = Quote::new(qty.value() * price.unwrap_or(reference).value());
-            wallet.reserve_buy(&id, cost)?;
-            format!("reserved {cost} of {budget_before} free")
+            wallet.reserve_buy(id, cost)?;
+            Reservation::Budget { reserved: cost, free: budget_before }
         }
         (Side::Sell, IntentSize::Base(qty)) => {
-            let sellable = wallet.sellable();
-            wallet.reserve_sell(&id, qty)?;
-            format!("reserved {qty} of {sellable} held")
+            let held = wallet.sellable();
+            wallet.reserve_sell(id, qty)?;
+            Reservation::Holdings { reserved: qty, held }
         }
         (Side::Sell, IntentSize::Quote(_)) => return Err(Refusal::Malformed("a sell is sized in base quantity")),
     };
@@ -109,23 +127,15 @@ pub fn approve(
         intent.kind = IntentKind::Limit(price);
     }
     intent.size = size;
-    intent.decision.checks.push(Check {
-        name: "symbol_rules".to_owned(),
-        passed: true,
-        detail: "precision and minimums".to_owned(),
-    });
-    intent.decision.checks.push(Check { name: "virtual_wallet".to_owned(), passed: true, detail });
+    intent.decision.reservation = Some(reservation);
     intent.decision.budget_before = budget_before;
     intent.decision.budget_after = wallet.free();
-    Ok(Approved::new(intent))
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
-    use domain::{
-        money::{Qty, Quote},
-        order::DecisionRecord,
-    };
+    use domain::money::{Qty, Quote};
     use rust_decimal_macros::dec;
 
     use super::*;
@@ -141,7 +151,7 @@ mod tests {
             side,
             kind,
             size,
-            decision: DecisionRecord::default(),
+            decision: crate::intent::Decision::default(),
         }
     }
 
@@ -168,9 +178,12 @@ mod tests {
         let refusal = approve(too_big, &rules(), &mut wallet, Price::new(dec!(50000))).unwrap_err();
         assert_eq!(refusal.to_string(), "the buy needs 500 but only 100 of the budget is free");
         let dust = intent("b2", Side::Buy, IntentKind::Market, IntentSize::Quote(Quote::new(dec!(0.5))));
-        assert!(matches!(approve(dust, &rules(), &mut wallet, Price::new(dec!(50000))), Err(Refusal::Rules(_))));
+        let refused = approve(dust, &rules(), &mut wallet, Price::new(dec!(50000))).unwrap_err();
+        assert!(matches!(refused.refusal, Refusal::Rules(_)), "{refused:?}");
+        assert_eq!(refused.intent.client_order_id, "b2", "the intent comes back as it was");
         let unowned = intent("s1", Side::Sell, IntentKind::Market, IntentSize::Base(Qty::new(dec!(0.001))));
-        assert!(matches!(approve(unowned, &rules(), &mut wallet, Price::new(dec!(50000))), Err(Refusal::Wallet(_))));
+        let refused = approve(unowned, &rules(), &mut wallet, Price::new(dec!(50000))).unwrap_err();
+        assert!(matches!(refused.refusal, Refusal::Wallet(_)), "{refused:?}");
         assert_eq!(wallet.reserved(), Quote::ZERO);
     }
 }

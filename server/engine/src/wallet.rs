@@ -11,11 +11,16 @@
 //! `cap` is the budget, reduced by realised losses and raised by realised profits only when
 //! compounding is on. Costs are average costs; fees paid in the quote asset are part of a
 //! buy's cost and reduce a sale's proceeds; fees paid in the base asset reduce the quantity.
+//! A sale's share of the cost is rounded to 16 decimal places, far below any asset's
+//! precision: the books' numbers stay short, and so does the arithmetic on them.
 
 use std::collections::BTreeMap;
 
 use domain::money::{Qty, Quote};
 use rust_decimal::Decimal;
+
+/// Decimal places of a sale's share of the cost.
+const BASIS_DP: u32 = 16;
 
 /// Why the wallet refused a reservation or a fill.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -235,7 +240,8 @@ impl Wallet {
                 if sold > self.holdings.value() {
                     return Err(WalletError::Oversold { qty: Qty::new(sold), held: self.holdings });
                 }
-                let basis = self.cost.value() * sold / self.holdings.value();
+                let basis =
+                    (self.cost.value() * sold / self.holdings.value()).round_dp(BASIS_DP).min(self.cost.value());
                 let proceeds = if fill.fee_in_quote { quote - fee } else { quote };
                 self.holdings = Qty::new(self.holdings.value() - sold);
                 self.cost =

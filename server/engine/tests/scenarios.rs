@@ -162,7 +162,12 @@ fn render(output: &Output) -> String {
         Output::Switched { from, to, reason } => format!("switched {from} -> {to}: {reason}"),
         Output::Mark(m) => format!(
             "mark at {}: holding {} (entry {}), unrealised {}, realised {}, equity {}",
-            m.price, m.holdings, m.entry_price, m.unrealized, m.realized, m.equity
+            m.price,
+            m.holdings,
+            m.entry_price(),
+            m.unrealized,
+            m.realized,
+            m.equity
         ),
     }
 }

@@ -228,12 +228,18 @@ mod tests {
         }
         e.on_candle(&bar(dec!(100.5), dec!(40)));
         let buy = e.desire(at(0), Price::new(dec!(100.5)), FLAT).unwrap();
-        assert!(buy.reason.starts_with("volume spike: 4x"), "{}", buy.reason);
+        assert!(buy.reason.to_string().starts_with("volume spike: 4x"), "{}", buy.reason);
         e.placed(buy.action, at(0), Price::new(dec!(100)));
         assert_eq!(e.desire(at(1), Price::new(dec!(100.9)), HELD), None);
-        assert!(e.desire(at(1), Price::new(dec!(101)), HELD).unwrap().reason.starts_with("take profit"));
-        assert!(e.desire(at(1), Price::new(dec!(99.5)), HELD).unwrap().reason.starts_with("stop"));
-        assert!(e.desire(at(30), Price::new(dec!(100.2)), HELD).unwrap().reason.starts_with("held for 30 minutes"));
+        assert!(e.desire(at(1), Price::new(dec!(101)), HELD).unwrap().reason.to_string().starts_with("take profit"));
+        assert!(e.desire(at(1), Price::new(dec!(99.5)), HELD).unwrap().reason.to_string().starts_with("stop"));
+        assert!(
+            e.desire(at(30), Price::new(dec!(100.2)), HELD)
+                .unwrap()
+                .reason
+                .to_string()
+                .starts_with("held for 30 minutes")
+        );
     }
 
     #[test]
@@ -241,7 +247,7 @@ mod tests {
         let mut e = strategy();
         let held = Holding { qty: Qty::new(dec!(0.2)), cost: Quote::new(dec!(20)) };
         assert_eq!(e.desire(at(0), Price::new(dec!(100.5)), held), None, "entry taken from the cost: 100");
-        assert!(e.desire(at(1), Price::new(dec!(101)), held).unwrap().reason.starts_with("take profit"));
+        assert!(e.desire(at(1), Price::new(dec!(101)), held).unwrap().reason.to_string().starts_with("take profit"));
     }
 
     #[test]
@@ -249,7 +255,10 @@ mod tests {
         let mut e = strategy();
         e.on_signal(&ExternalSignal { side: Side::Buy, note: "listing".into() });
         let buy = e.desire(at(0), Price::new(dec!(100)), FLAT).unwrap();
-        assert_eq!((buy.action, buy.reason.as_str()), (Action::Buy(Quote::new(dec!(20))), "signal: listing"));
+        assert_eq!(
+            (buy.action, buy.reason.to_string().as_str()),
+            (Action::Buy(Quote::new(dec!(20))), "signal: listing")
+        );
         e.placed(buy.action, at(0), Price::new(dec!(100)));
         e.on_signal(&ExternalSignal { side: Side::Sell, note: "done".into() });
         assert_eq!(e.desire(at(1), Price::new(dec!(100.2)), HELD).unwrap().action, Action::Sell(Qty::new(dec!(0.2))));

@@ -34,7 +34,10 @@ use super::{
     Action, Desire, Holding,
     params::{decimal, integer, text},
 };
-use crate::indicators::{RollingStats, to_f64};
+use crate::{
+    indicators::{RollingStats, to_f64},
+    intent::{Reason, SignalValue},
+};
 
 const NAME: &str = "adaptive_grid";
 /// Narrowest step between neighbouring levels of a volatility range, as a share of the price.
@@ -90,7 +93,7 @@ pub struct Resting {
 }
 
 /// What the grid wants done with the bot's resting orders.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Plan {
     /// Nothing to change.
     Keep,
@@ -110,6 +113,11 @@ pub struct Grid {
     sd: Option<f64>,
     /// Level prices, ascending; empty until the grid is first laid.
     levels: Vec<Price>,
+    /// The midpoints between neighbouring levels, as floats: which level is nearest a price
+    /// is a comparison, decided fast.
+    midpoints: Vec<f64>,
+    /// Which levels hold a resting order (rebuilt at every plan; kept to reuse its memory).
+    taken: Vec<bool>,
     /// The level of the last buy that filled since the grid was laid.
     bought: Option<usize>,
 }
@@ -122,7 +130,15 @@ impl Grid {
             Range::Volatility { lookback, .. } => lookback,
             Range::Fixed(_) => 1,
         };
-        Self { params, closes: RollingStats::new(lookback), sd: None, levels: Vec::new(), bought: None }
+        Self {
+            params,
+            closes: RollingStats::new(lookback),
+            sd: None,
+            levels: Vec::new(),
+            midpoints: Vec::new(),
+            taken: Vec::new(),
+            bought: None,
+        }
     }
 
     /// Reads the parameters validated by the schema.
@@ -209,25 +225,20 @@ impl Grid {
                     .collect()
             }
         };
+        self.midpoints = self.levels.windows(2).map(|pair| f64::midpoint(to_f64(pair[0]), to_f64(pair[1]))).collect();
         true
     }
 
-    /// The level nearest `price`.
+    /// The level nearest `price` (the lower one at a midpoint).
     fn nearest(&self, price: Price) -> usize {
-        let at = self.levels.partition_point(|level| *level < price);
-        if at == 0 {
-            return 0;
-        }
-        if at == self.levels.len() {
-            return at - 1;
-        }
-        let (below, above) = (self.levels[at - 1].value(), self.levels[at].value());
-        if price.value() - below <= above - price.value() { at - 1 } else { at }
+        let price = to_f64(price);
+        self.midpoints.partition_point(|mid| *mid < price)
     }
 
-    /// What to do at `price`, holding `holding` with `free` budget, with `resting` orders on
-    /// the book. Every resting order must have been acknowledged by the venue.
-    pub fn plan(&mut self, price: Price, holding: Holding, free: Quote, resting: &[Resting]) -> Plan {
+    /// What to do at `price`, holding `holding`, with `resting` orders on the book (each
+    /// acknowledged by the venue); `free` tells the free budget, asked only when a buy is
+    /// wanted.
+    pub fn plan(&mut self, price: Price, holding: Holding, free: impl FnOnce() -> Quote, resting: &[Resting]) -> Plan {
         let (low, high) = match (self.levels.first(), self.levels.last()) {
             (Some(low), Some(high)) => (*low, *high),
             _ => (price, price),
@@ -247,7 +258,9 @@ impl Grid {
             }
         }
         let anchor = self.nearest(price);
-        let mut taken = vec![false; self.levels.len()];
+        let mut taken = std::mem::take(&mut self.taken);
+        taken.clear();
+        taken.resize(self.levels.len(), false);
         for order in resting {
             taken[self.nearest(order.price)] = true;
         }
@@ -257,7 +270,10 @@ impl Grid {
                 self.bought.unwrap_or_else(|| self.nearest(Price::new(holding.cost.value() / holding.qty.value())));
             self.offer_holdings(price, floor, &taken, holding.qty, &mut wanted);
         }
-        self.bid_below(anchor, &taken, free, &mut wanted);
+        if taken[..anchor].contains(&false) {
+            self.bid_below(anchor, &taken, free(), &mut wanted);
+        }
+        self.taken = taken;
         if wanted.is_empty() { Plan::Keep } else { Plan::Place(wanted) }
     }
 
@@ -296,8 +312,20 @@ impl Grid {
     fn desire(&self, side: Side, level: usize, qty: Qty) -> Desire {
         let price = self.levels[level];
         let (low, high) = (self.levels[0], self.levels[self.levels.len() - 1]);
-        let reason = format!("grid {side} at level {} of {} ({low} to {high})", level + 1, self.levels.len());
-        Desire { action: Action::Limit { side, qty, price }, reason, signals: vec![("grid_level", price.to_string())] }
+        let word = if side == Side::Buy { "buy" } else { "sell" };
+        let values = vec![
+            SignalValue::Word(word),
+            SignalValue::Count(level + 1),
+            SignalValue::Count(self.levels.len()),
+            low.value().into(),
+            high.value().into(),
+        ];
+        let reason = Reason::Template("grid {} at level {} of {} ({} to {})", values);
+        Desire {
+            action: Action::Limit { side, qty, price },
+            reason,
+            signals: vec![("grid_level", price.value().into())],
+        }
     }
 }
 
@@ -352,54 +380,54 @@ mod tests {
     fn lays_buys_below_the_price_within_the_budget_and_nothing_above_when_flat() {
         let mut grid = fixed(5, Spacing::Arithmetic);
         // 95, 97.5, 100, 102.5, 105 around 100; the anchor is 100.
-        let plan = grid.plan(p(dec!(100)), FLAT, Quote::new(dec!(15)), &[]);
+        let plan = grid.plan(p(dec!(100)), FLAT, || Quote::new(dec!(15)), &[]);
         assert_eq!(grid.levels(), [p(dec!(95)), p(dec!(97.5)), p(dec!(100)), p(dec!(102.5)), p(dec!(105))]);
         assert_eq!(orders(&plan), [(Side::Buy, p(dec!(97.5)), Qty::new(dec!(10) / dec!(97.5)))], "one buy fits 15");
-        let plan = grid.plan(p(dec!(100)), FLAT, Quote::new(dec!(20)), &[]);
+        let plan = grid.plan(p(dec!(100)), FLAT, || Quote::new(dec!(20)), &[]);
         assert_eq!(orders(&plan).iter().map(|o| o.1).collect::<Vec<_>>(), [p(dec!(97.5)), p(dec!(95))]);
     }
 
     #[test]
     fn a_filled_buy_is_offered_one_level_up_and_taken_levels_are_left_alone() {
         let mut grid = fixed(5, Spacing::Arithmetic);
-        grid.plan(p(dec!(100)), FLAT, Quote::new(dec!(100)), &[]);
+        grid.plan(p(dec!(100)), FLAT, || Quote::new(dec!(100)), &[]);
         // The buy at 97.5 filled: the price is there, 0.1 is held, the buy at 95 still rests.
         grid.bought_at(p(dec!(97.5)));
         let held = Holding { qty: Qty::new(dec!(0.1)), cost: Quote::new(dec!(9.75)) };
         let resting = [Resting { side: Side::Buy, price: p(dec!(95)) }];
-        let plan = grid.plan(p(dec!(97.6)), held, Quote::new(dec!(80)), &resting);
+        let plan = grid.plan(p(dec!(97.6)), held, || Quote::new(dec!(80)), &resting);
         assert_eq!(orders(&plan), [(Side::Sell, p(dec!(100)), Qty::new(dec!(0.1)))]);
         // With the sell resting too, nothing changes at the same price.
         let resting = [resting[0], Resting { side: Side::Sell, price: p(dec!(100)) }];
-        assert_eq!(grid.plan(p(dec!(97.6)), FLAT, Quote::new(dec!(0)), &resting), Plan::Keep);
+        assert_eq!(grid.plan(p(dec!(97.6)), FLAT, || Quote::new(dec!(0)), &resting), Plan::Keep);
         // The price rose back to 100 and the sell filled: the buy at 97.5 is laid again.
-        let plan = grid.plan(p(dec!(100.1)), FLAT, Quote::new(dec!(90)), &resting[..1]);
+        let plan = grid.plan(p(dec!(100.1)), FLAT, || Quote::new(dec!(90)), &resting[..1]);
         assert_eq!(orders(&plan).iter().map(|o| (o.0, o.1)).collect::<Vec<_>>(), [(Side::Buy, p(dec!(97.5)))]);
     }
 
     #[test]
     fn a_buy_is_sold_one_level_up_even_when_the_price_falls_below_it() {
         let mut grid = fixed(5, Spacing::Arithmetic);
-        grid.plan(p(dec!(100)), FLAT, Quote::ZERO, &[]);
+        grid.plan(p(dec!(100)), FLAT, || Quote::ZERO, &[]);
         // Bought at 97.5, and the price fell to 95.6: the sale goes to 100, one level above
         // the buy, not to 97.5.
         grid.bought_at(p(dec!(97.5)));
         let held = Holding { qty: Qty::new(dec!(0.1)), cost: Quote::new(dec!(9.76)) };
-        let sells = orders(&grid.plan(p(dec!(95.6)), held, Quote::ZERO, &[]));
+        let sells = orders(&grid.plan(p(dec!(95.6)), held, || Quote::ZERO, &[]));
         assert_eq!(sells, [(Side::Sell, p(dec!(100)), Qty::new(dec!(0.1)))]);
         // Without a buy since the grid was laid (after a restart), the average cost decides.
         let mut fresh = fixed(5, Spacing::Arithmetic);
-        fresh.plan(p(dec!(100)), FLAT, Quote::ZERO, &[]);
-        let sells = orders(&fresh.plan(p(dec!(95.6)), held, Quote::ZERO, &[]));
+        fresh.plan(p(dec!(100)), FLAT, || Quote::ZERO, &[]);
+        let sells = orders(&fresh.plan(p(dec!(95.6)), held, || Quote::ZERO, &[]));
         assert_eq!(sells, [(Side::Sell, p(dec!(100)), Qty::new(dec!(0.1)))]);
     }
 
     #[test]
     fn large_holdings_spread_over_the_levels_above_one_buys_worth_each() {
         let mut grid = fixed(5, Spacing::Arithmetic);
-        grid.plan(p(dec!(100)), FLAT, Quote::ZERO, &[]);
+        grid.plan(p(dec!(100)), FLAT, || Quote::ZERO, &[]);
         let held = Holding { qty: Qty::new(dec!(0.35)), cost: Quote::new(dec!(34)) };
-        let sells = orders(&grid.plan(p(dec!(100)), held, Quote::ZERO, &[]));
+        let sells = orders(&grid.plan(p(dec!(100)), held, || Quote::ZERO, &[]));
         let levels: Vec<Price> = grid.levels().to_vec();
         assert_eq!(sells.len(), 2, "{sells:?}");
         assert_eq!(sells[0], (Side::Sell, levels[3], Qty::new(dec!(0.1))), "a buy's worth at the level below");
@@ -409,17 +437,17 @@ mod tests {
     #[test]
     fn leaving_the_range_cancels_everything_then_lays_the_grid_again() {
         let mut grid = fixed(3, Spacing::Geometric);
-        grid.plan(p(dec!(100)), FLAT, Quote::new(dec!(100)), &[]);
+        grid.plan(p(dec!(100)), FLAT, || Quote::new(dec!(100)), &[]);
         assert_eq!(grid.levels()[0], p(dec!(95)));
         assert!((to_f64(grid.levels()[2]) - 105.0).abs() < 1e-6, "{:?}", grid.levels());
         let ratio = grid.levels()[1].value() / grid.levels()[0].value();
         assert!((ratio - grid.levels()[2].value() / grid.levels()[1].value()).abs() < dec!(0.000001));
         let resting = [Resting { side: Side::Buy, price: p(dec!(95)) }];
-        let Plan::CancelAll(reason) = grid.plan(p(dec!(110)), FLAT, Quote::new(dec!(90)), &resting) else {
+        let Plan::CancelAll(reason) = grid.plan(p(dec!(110)), FLAT, || Quote::new(dec!(90)), &resting) else {
             panic!("expected a cancel")
         };
         assert!(reason.contains("left the grid 95 to"), "{reason}");
-        let plan = grid.plan(p(dec!(110)), FLAT, Quote::new(dec!(100)), &[]);
+        let plan = grid.plan(p(dec!(110)), FLAT, || Quote::new(dec!(100)), &[]);
         assert_eq!(grid.levels()[0], p(dec!(104.5)));
         assert_eq!(orders(&plan).len(), 1, "one level below the new anchor");
     }
@@ -430,7 +458,7 @@ mod tests {
         // Laid first around 100: buys at 97.5 and 95 rest. Now rebuilt at 100.4.
         let resting =
             [Resting { side: Side::Buy, price: p(dec!(97.5)) }, Resting { side: Side::Buy, price: p(dec!(95)) }];
-        let plan = grid.plan(p(dec!(100.4)), FLAT, Quote::new(dec!(100)), &resting);
+        let plan = grid.plan(p(dec!(100.4)), FLAT, || Quote::new(dec!(100)), &resting);
         assert_eq!(plan, Plan::Keep, "the levels nearest 97.5 and 95 are taken: {:?}", grid.levels());
     }
 
@@ -452,10 +480,10 @@ mod tests {
             volume: Qty::new(dec!(1)),
         };
         grid.on_candle(&candle(dec!(99)));
-        assert_eq!(grid.plan(p(dec!(100)), FLAT, Quote::new(dec!(100)), &[]), Plan::Keep, "no window yet");
+        assert_eq!(grid.plan(p(dec!(100)), FLAT, || Quote::new(dec!(100)), &[]), Plan::Keep, "no window yet");
         grid.on_candle(&candle(dec!(100)));
         grid.on_candle(&candle(dec!(101)));
-        grid.plan(p(dec!(100)), FLAT, Quote::new(dec!(100)), &[]);
+        grid.plan(p(dec!(100)), FLAT, || Quote::new(dec!(100)), &[]);
         // sd of 99, 100, 101 is 0.8165; twice that either side.
         let low = to_f64(grid.levels()[0]);
         assert!((low - (100.0 - 2.0 * (2.0f64 / 3.0).sqrt())).abs() < 1e-9, "{low}");
@@ -464,7 +492,7 @@ mod tests {
         for _ in 0..3 {
             flat.on_candle(&candle(dec!(100)));
         }
-        flat.plan(p(dec!(100)), FLAT, Quote::new(dec!(100)), &[]);
+        flat.plan(p(dec!(100)), FLAT, || Quote::new(dec!(100)), &[]);
         assert_eq!(flat.levels()[0], p(dec!(99.4)));
         assert_eq!(flat.levels()[1], p(dec!(99.7)));
     }

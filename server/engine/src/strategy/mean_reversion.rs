@@ -10,9 +10,11 @@ use domain::{candle::Candle, money::Quote, strategy::StrategyParams};
 use super::{
     Action, Desire, Holding,
     params::{boolean, decimal, integer, text},
-    show,
 };
-use crate::indicators::{RollingStats, Rsi, to_f64};
+use crate::{
+    indicators::{RollingStats, Rsi, to_f64},
+    intent::Reason,
+};
 
 const NAME: &str = "mean_reversion";
 
@@ -136,26 +138,30 @@ impl MeanReversion {
         let reading = self.reading.take()?;
         let held = !holding.qty.value().is_zero();
         let (action, reason) = if held && reading.exit {
-            (
-                Action::Sell(holding.qty),
-                format!("exit: close {} above the middle band {}", show(reading.close), show(reading.mean)),
-            )
+            let values = vec![reading.close.into(), reading.mean.into()];
+            (Action::Sell(holding.qty), Reason::Template("exit: close {} above the middle band {}", values))
         } else if !held && reading.enter {
-            let rule = match self.params.entry {
-                Entry::Bollinger(_) => format!("below the lower band {}", show(reading.lower)),
-                Entry::ZScore(t) => format!("z-score {} below -{t}", show(reading.z)),
+            let reason = match self.params.entry {
+                Entry::Bollinger(_) => Reason::Template(
+                    "entry: close {} below the lower band {}",
+                    vec![reading.close.into(), reading.lower.into()],
+                ),
+                Entry::ZScore(t) => Reason::Template(
+                    "entry: close {} z-score {} below -{}",
+                    vec![reading.close.into(), reading.z.into(), t.into()],
+                ),
             };
-            (Action::Buy(self.params.quote), format!("entry: close {} {rule}", show(reading.close)))
+            (Action::Buy(self.params.quote), reason)
         } else {
             return None;
         };
         let mut signals = vec![
-            ("middle_band", show(reading.mean)),
-            ("lower_band", show(reading.lower)),
-            ("z_score", show(reading.z)),
+            ("middle_band", (reading.mean).into()),
+            ("lower_band", (reading.lower).into()),
+            ("z_score", (reading.z).into()),
         ];
         if let Some(rsi) = reading.rsi {
-            signals.push(("rsi", show(rsi)));
+            signals.push(("rsi", rsi.into()));
         }
         Some(Desire { action, reason, signals })
     }
@@ -205,7 +211,7 @@ mod tests {
         mr.on_candle(&candle(dec!(95)));
         let buy = mr.desire(FLAT).unwrap();
         assert_eq!(buy.action, Action::Buy(Quote::new(dec!(20))));
-        assert!(buy.reason.starts_with("entry: close 95"), "{}", buy.reason);
+        assert!(buy.reason.to_string().starts_with("entry: close 95"), "{}", buy.reason);
         assert_eq!(mr.desire(FLAT), None, "each candle is decided once");
         let held = Holding { qty: Qty::new(dec!(0.2)), cost: Quote::new(dec!(19)) };
         mr.on_candle(&candle(dec!(97)));
@@ -225,7 +231,7 @@ mod tests {
         }
         assert_eq!(filtered.desire(FLAT), None);
         let buy = plain.desire(FLAT).unwrap();
-        assert!(buy.reason.contains("z-score"), "{}", buy.reason);
+        assert!(buy.reason.to_string().contains("z-score"), "{}", buy.reason);
         assert!(buy.signals.iter().any(|(name, _)| *name == "z_score"));
     }
 }

@@ -32,13 +32,15 @@ use self::{
     twap::Twap,
     vwap::Vwap,
 };
-use crate::indicators::to_f64;
+use crate::{
+    indicators::to_f64,
+    intent::{Reason, SignalValue},
+};
 
-/// An indicator value for a person: eight decimals at most, in the shortest form (exact
-/// fixed-point formatting of floats is slow, and this runs on every decision).
-#[allow(clippy::disallowed_types, clippy::float_arithmetic, reason = "indicator values, shown to people")]
+/// An indicator value for a person: eight decimals at most, in the shortest form.
+#[allow(clippy::disallowed_types, reason = "indicator values, shown to people")]
 pub(crate) fn show(value: f64) -> String {
-    format!("{}", (value * 1e8).round() / 1e8)
+    SignalValue::Number(value).to_string()
 }
 
 /// What a strategy wants to do.
@@ -60,21 +62,21 @@ pub enum Action {
 }
 
 /// What a strategy wants, before sizing and risk approval, with why.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Desire {
     /// The trade.
     pub action: Action,
-    /// Why, in words, for the decision record.
-    pub reason: String,
+    /// Why, for the decision record.
+    pub reason: Reason,
     /// The signal values behind it, for the decision record.
-    pub signals: Vec<(&'static str, String)>,
+    pub signals: Vec<(&'static str, SignalValue)>,
 }
 
 impl Desire {
     /// A desire with no signal values beyond the price.
     #[must_use]
-    pub fn new(action: Action, reason: String) -> Self {
-        Self { action, reason, signals: Vec::new() }
+    pub fn new(action: Action, reason: impl Into<Reason>) -> Self {
+        Self { action, reason: reason.into(), signals: Vec::new() }
     }
 }
 
@@ -235,7 +237,7 @@ impl StrategyState {
 
     /// What a strategy that keeps a book wants done with its `resting` orders (see
     /// [`Grid::plan`]); [`Plan::Keep`] for the others.
-    pub fn plan(&mut self, price: Price, holding: Holding, free: Quote, resting: &[Resting]) -> Plan {
+    pub fn plan(&mut self, price: Price, holding: Holding, free: impl FnOnce() -> Quote, resting: &[Resting]) -> Plan {
         match self {
             Self::Grid(g) => g.plan(price, holding, free, resting),
             _ => Plan::Keep,

@@ -141,8 +141,9 @@ impl Momentum {
                     self.params.lookback,
                     show(range_high),
                     show(volume / average_volume)
-                ),
-                signals: vec![("range_high", show(range_high)), ("volume_ratio", show(volume / average_volume))],
+                )
+                .into(),
+                signals: vec![("range_high", range_high.into()), ("volume_ratio", (volume / average_volume).into())],
             }),
             Signal::TrailingStop { close, best } if held => Some(Desire {
                 action: Action::Sell(holding.qty),
@@ -151,8 +152,9 @@ impl Momentum {
                     show(close),
                     show(self.params.trailing * 100.0),
                     show(best)
-                ),
-                signals: vec![("best_price", show(best))],
+                )
+                .into(),
+                signals: vec![("best_price", best.into())],
             }),
             Signal::Breakdown { close, range_low } if held => Some(Desire {
                 action: Action::Sell(holding.qty),
@@ -161,8 +163,9 @@ impl Momentum {
                     show(close),
                     self.params.lookback,
                     show(range_low)
-                ),
-                signals: vec![("range_low", show(range_low))],
+                )
+                .into(),
+                signals: vec![("range_low", range_low.into())],
             }),
             _ => None,
         }
@@ -222,7 +225,7 @@ mod tests {
         m.on_candle(&bar(dec!(106), dec!(102), dec!(105), dec!(40)));
         let buy = m.desire(FLAT).unwrap();
         assert_eq!(buy.action, Action::Buy(Quote::new(dec!(20))));
-        assert!(buy.reason.starts_with("breakout: close 105 above the 3-bar high 103"), "{}", buy.reason);
+        assert!(buy.reason.to_string().starts_with("breakout: close 105 above the 3-bar high 103"), "{}", buy.reason);
     }
 
     #[test]
@@ -239,6 +242,6 @@ mod tests {
         m.on_candle(&bar(dec!(108), dec!(107), dec!(107.8), dec!(10)));
         let sell = m.desire(HELD).unwrap();
         assert_eq!(sell.action, Action::Sell(Qty::new(dec!(1))));
-        assert!(sell.reason.starts_with("trailing stop"), "{}", sell.reason);
+        assert!(sell.reason.to_string().starts_with("trailing stop"), "{}", sell.reason);
     }
 }

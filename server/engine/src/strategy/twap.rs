@@ -109,7 +109,7 @@ impl Twap {
             Side::Buy => Action::Buy(domain::money::Quote::new(qty * price.value())),
             Side::Sell => Action::Sell(Qty::new(qty)),
         };
-        Some(Desire { action, reason, signals: vec![("remaining", remaining.to_string())] })
+        Some(Desire { action, reason: reason.into(), signals: vec![("remaining", remaining.value().into())] })
     }
 
     /// A slice was placed (or refused) at `now`: the next is due an interval later.

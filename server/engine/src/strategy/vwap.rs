@@ -169,7 +169,7 @@ impl Vwap {
             Side::Buy => Action::Buy(Quote::new(qty * price.value())),
             Side::Sell => Action::Sell(Qty::new(qty)),
         };
-        Some(Desire { action, reason, signals: vec![("scheduled_share", show(share))] })
+        Some(Desire { action, reason: reason.into(), signals: vec![("scheduled_share", share.into())] })
     }
 }
 

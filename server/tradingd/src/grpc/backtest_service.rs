@@ -63,7 +63,7 @@ fn report(r: &Report, first: Timestamp, last: Timestamp, budget: Decimal, fee_ra
             quote_amount: t.quote.value().normalize().to_string(),
             fee: t.fee.value().round_dp(8).normalize().to_string(),
             realized_pnl: t.realized.map(|q| q.value().round_dp(8).normalize().to_string()).unwrap_or_default(),
-            reason: t.reason.clone(),
+            reason: t.reason.to_string(),
         })
         .collect();
     let money = |d: Decimal| d.round_dp(8).normalize().to_string();

@@ -312,7 +312,7 @@ impl BotTask {
                 IntentSize::Base(_) => None,
             },
             strategy: self.row.config.strategy.as_str().to_owned(),
-            decision: intent.decision.clone(),
+            decision: intent.decision.record(),
             simulated: self.simulated(),
         };
         if let Err(error) = self.inner.store.insert_order(&row, now).await {
@@ -524,7 +524,7 @@ impl BotTask {
         let position = PositionRow {
             bot: self.id(),
             pair: self.row.config.pair.clone(),
-            entry_price: Price::new(mark.entry_price.value().round_dp(STORED_DP)),
+            entry_price: Price::new(mark.entry_price().value().round_dp(STORED_DP)),
             current_price: mark.price,
             amount: mark.holdings,
             unrealized_pnl: Quote::new(mark.unrealized.value().round_dp(STORED_DP)),
