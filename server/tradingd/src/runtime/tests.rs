@@ -136,3 +136,42 @@ async fn paper_fills_at_one_moment_share_one_book_request() {
     assert_eq!(sim.request_count() - before, 1, "the second bot reads the same snapshot");
     assert!(Arc::ptr_eq(&first, &second) && !first.asks.is_empty());
 }
+
+#[tokio::test]
+async fn a_ladder_of_resting_orders_is_followed_with_one_listing_per_poll() {
+    use domain::{money::Qty, order::Side};
+    use engine::intent::{Decision, IntentKind, IntentSize, OrderIntent};
+    use rust_decimal::Decimal;
+
+    let (sim, venue) = venue().await;
+    let btc: Pair = "BTC/USDT".parse().unwrap();
+    let price = venue.ticker(&btc).await.unwrap().last.value();
+    let mut live = super::executor::Live::new(Arc::clone(&venue), btc.clone());
+    // Four buys far below the market: they rest.
+    for (seq, percent) in (1..=4).zip([50, 55, 60, 65]) {
+        let intent = OrderIntent {
+            client_order_id: domain::order::client_order_id(domain::bot::BotId(9), seq),
+            pair: btc.clone(),
+            side: Side::Buy,
+            kind: IntentKind::Limit(domain::money::Price::new((price * Decimal::new(percent, 2)).round_dp(2))),
+            size: IntentSize::Base(Qty::new(Decimal::new(1, 3))),
+            decision: Decision::default(),
+        };
+        live.place(&intent, clock::now()).await;
+    }
+    let before = sim.request_count();
+    let reports = live.follow_all(clock::now()).await;
+    assert!(reports.is_empty(), "{reports:?}");
+    assert_eq!(sim.request_count() - before, 1, "one listing tells that all four rest unchanged");
+
+    // One is cancelled on the venue behind the bot's back: only that one is read.
+    let gone = domain::order::client_order_id(domain::bot::BotId(9), 2);
+    venue.cancel_order(&btc, &exchange::types::OrderRef::Client(gone.clone())).await.unwrap();
+    let before = sim.request_count();
+    let reports = live.follow_all(clock::now()).await;
+    assert_eq!(sim.request_count() - before, 2, "the listing, then the order that left it");
+    assert!(
+        matches!(&reports[..], [super::executor::Report::Status { client_order_id, event: domain::order::OrderEvent::CancelConfirmed, .. }] if *client_order_id == gone),
+        "{reports:?}"
+    );
+}

@@ -168,10 +168,16 @@ impl Live {
     }
 
     /// Polls every followed order, retrying cancels that have not reached the venue.
+    /// Several orders resting (a grid's) are first looked up in one listing of the pair's open
+    /// orders: those resting unchanged cost no further request.
     pub(crate) async fn follow_all(&mut self, now: Timestamp) -> Vec<Report> {
         let ids: Vec<String> = self.following.keys().cloned().collect();
+        let resting = if ids.len() > 1 { self.resting_unchanged().await } else { BTreeSet::new() };
         let mut reports = Vec::new();
         for id in ids {
+            if resting.contains(&id) {
+                continue;
+            }
             if self.following.get(&id).is_some_and(|f| f.cancel_wanted) {
                 self.try_cancel(&id).await;
             }
@@ -181,6 +187,29 @@ impl Live {
             }
         }
         reports
+    }
+
+    /// The followed orders the venue lists as open with no fill beyond those reported, no
+    /// cancel pending and their acknowledgement known (none when the listing fails: each
+    /// order is then read on its own).
+    async fn resting_unchanged(&self) -> BTreeSet<String> {
+        let open = match self.venue.open_orders(&self.pair).await {
+            Ok(open) => open,
+            Err(error) => {
+                tracing::warn!(%error, "cannot list the open orders; reading each order");
+                return BTreeSet::new();
+            }
+        };
+        open.into_iter()
+            .filter_map(|order| {
+                let id = order.client_order_id?;
+                let followed = self.following.get(&id)?;
+                let unchanged = followed.venue_id.is_some()
+                    && !followed.cancel_wanted
+                    && order.executed_qty.value() <= followed.executed.value();
+                unchanged.then_some(id)
+            })
+            .collect()
     }
 
     /// Reads one order and its fills; reports new fills, then its end once all are in.
