@@ -401,6 +401,25 @@ async fn a_live_grid_rests_its_ladder_on_the_venue_keeps_it_across_a_restart_and
     assert_eq!(done.len(), 2, "{done:?}");
 }
 
+#[tokio::test]
+async fn a_bot_whose_strategy_cannot_trade_yet_is_refused_at_start_with_the_reason() {
+    let data = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(&data).await;
+    let config = pb::BotConfig {
+        name: Some("triangle".into()),
+        trading_pair: Some("ETH/USDT".into()),
+        strategy: Some("arbitrage".into()),
+        budget: Some("100".into()),
+        ..pb::BotConfig::default()
+    };
+    let mut bots = daemon.bots().await;
+    let bot = bots.create_bot(pb::CreateBotRequest { config: Some(config) }).await.unwrap().into_inner();
+    let refused = bots.start_bot(pb::StartBotRequest { id: bot.id }).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::FailedPrecondition, "{refused:?}");
+    assert!(refused.message().contains("the arbitrage strategy cannot trade yet"), "{}", refused.message());
+    assert_eq!(status(&daemon, bot.id).await.status(), pb::BotStatus::Created, "nothing changed");
+}
+
 /// A frozen market with split taker fills: each market buy takes a third, then rests.
 async fn frozen_sim() -> Sim {
     let sim = Sim::start_at_speed("0").await;

@@ -172,6 +172,14 @@ impl Bots {
         let _guard = self.writes.lock().await;
         let bot = self.get(id).await?;
         let to = bot.status.apply(command).map_err(|e| BotError::Conflict(format!("bot {id}: {e}")))?;
+        if command == LifecycleCommand::Start
+            && let Err(engine::strategy::StrategyError::Unsupported(unsupported)) =
+                engine::strategy::StrategyState::new(bot.config.strategy, &bot.config.strategy_params)
+        {
+            return Err(BotError::Conflict(format!(
+                "bot {id} cannot start: {unsupported}; edit it to run another strategy"
+            )));
+        }
         let change = StatusChange {
             id,
             from: bot.status,
