@@ -402,6 +402,55 @@ async fn a_live_grid_rests_its_ladder_on_the_venue_keeps_it_across_a_restart_and
 }
 
 #[tokio::test]
+async fn a_dry_run_grid_buys_at_a_level_and_offers_it_one_level_up_on_real_data() {
+    let sim = Sim::start_at_speed("600").await;
+    let config = sim.config_dir(DEMO_SECRET);
+    let data = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start_with(config.path(), data.path(), free_port()).await;
+    // Five levels 0.5 % either side of the price: a quarter percent apart.
+    let params = prost_types::Struct {
+        fields: [("grid_count", "5"), ("range_mode", "fixed"), ("range_percent", "0.5"), ("order_quote_amount", "10")]
+            .into_iter()
+            .map(|(k, v)| {
+                (k.to_owned(), prost_types::Value { kind: Some(prost_types::value::Kind::StringValue(v.into())) })
+            })
+            .collect(),
+    };
+    let config = pb::BotConfig {
+        name: Some("paper ladder".into()),
+        trading_pair: Some("BTC/USDT".into()),
+        strategy: Some("adaptive_grid".into()),
+        strategy_params: Some(params),
+        budget: Some("50".into()),
+        is_dry_run: Some(true),
+        ..pb::BotConfig::default()
+    };
+    let mut bots = daemon.bots().await;
+    let bot = bots.create_bot(pb::CreateBotRequest { config: Some(config) }).await.unwrap().into_inner();
+    bots.start_bot(pb::StartBotRequest { id: bot.id }).await.unwrap();
+    let offered = eventually("a grid sale offered after a filled grid buy", PATIENCE, || {
+        let mut bots = bots.clone();
+        async move {
+            let all = orders(&mut bots, bot.id, true).await;
+            let bought = all.iter().any(|o| o.order_type == "limit_buy" && o.status() == pb::OrderStatus::Filled);
+            let offered = all.iter().find(|o| o.order_type == "limit_sell")?;
+            bought.then(|| offered.clone())
+        }
+    })
+    .await;
+    let summary = &offered.decision.as_ref().unwrap().summary;
+    assert!(summary.starts_with("grid sell at level"), "{summary}");
+    let all = orders(&mut bots, bot.id, true).await;
+    let bought: Decimal = all
+        .iter()
+        .filter(|o| o.order_type == "limit_buy" && o.status() == pb::OrderStatus::Filled)
+        .map(|o| o.price.parse::<Decimal>().unwrap())
+        .min()
+        .unwrap();
+    assert!(offered.price.parse::<Decimal>().unwrap() > bought, "offered above a level bought: {offered:?}");
+}
+
+#[tokio::test]
 async fn a_bot_whose_strategy_cannot_trade_yet_is_refused_at_start_with_the_reason() {
     let data = tempfile::tempdir().unwrap();
     let daemon = Daemon::start(&data).await;
