@@ -656,7 +656,14 @@ impl Bot {
     /// the bot once rotations are exhausted.
     fn sale_ended(&mut self, won: bool, out: &mut Vec<Output>) {
         let from = self.strategy.id();
-        match self.rotation.sale(from, won) {
+        let step = self.rotation.sale(from, won);
+        // A book the strategy kept is its own: it goes with the strategy.
+        if let (true, Some(Step::Rotate { reason, .. } | Step::Pause { reason })) =
+            (self.strategy.keeps_a_book(), &step)
+        {
+            self.cancel_open_orders(reason, Tracked::rests, out);
+        }
+        match step {
             None => {}
             Some(Step::Rotate { to, params, reason }) => match StrategyState::new(to, &params) {
                 Ok(strategy) => {
@@ -922,6 +929,59 @@ mod tests {
         let Some(Output::Refused { reason, .. }) = out.first() else { panic!("{out:?}") };
         assert_eq!(reason, "the buy needs 10 but only 5 of the budget is free");
         assert!(b.handle(at(HOUR + 1), Input::Price(Price::new(dec!(99)))).is_empty(), "no repeat at every price");
+    }
+
+    #[test]
+    fn a_grid_rotated_away_after_a_losing_sale_cancels_its_ladder() {
+        use crate::strategy::grid::{Grid, GridParams, Range, Spacing};
+        use domain::strategy::{StrategyDefaults, validate_params};
+        let grid = Grid::new(GridParams {
+            levels: 5,
+            spacing: Spacing::Arithmetic,
+            range: Range::Fixed(dec!(0.05)),
+            quote: Quote::new(dec!(10)),
+        });
+        let mr = validate_params(StrategyId::MeanReversion, &Default::default(), &StrategyDefaults::new()).unwrap();
+        let mut b = Bot::from_state(BotState {
+            id: BotId(7),
+            rules: crate::testing::btc_usdt(),
+            strategy: StrategyState::Grid(Box::new(grid)),
+            wallet: Wallet::new(Quote::new(dec!(25)), false),
+            status: BotStatus::Created,
+            killed: false,
+            next_seq: 1,
+            ends_at: None,
+            open_orders: Vec::new(),
+            risk: RiskLimits::default(),
+            rotation: Rotation::new(1, 1, vec![(StrategyId::MeanReversion, mr)]),
+            kelly_sizing: false,
+            guard_memory: None,
+            record: Record::default(),
+        })
+        .unwrap();
+        b.handle(at(0), Input::Price(Price::new(dec!(100))));
+        let laid = placed(&b.handle(at(0), Input::Command(Command::Start)));
+        assert_eq!(laid.len(), 2, "buys at 97.5 and 95: {laid:?}");
+        for id in ["tb-7-000001", "tb-7-000002"] {
+            b.handle(at(1), Input::Order { client_order_id: id.into(), event: OrderEvent::Accepted, fill: None });
+        }
+        b.handle(at(2), Input::Price(Price::new(dec!(97.5))));
+        let sell = placed(&b.handle(at(2), filled("tb-7-000001", dec!(0.102564), dec!(10))));
+        assert_eq!(sell[0].kind, IntentKind::Limit(Price::new(dec!(100))));
+        b.handle(
+            at(3),
+            Input::Order { client_order_id: "tb-7-000003".into(), event: OrderEvent::Accepted, fill: None },
+        );
+        // The sale fills for less than it cost: a loss, and a rotation.
+        let out = b.handle(at(4), filled("tb-7-000003", dec!(0.102564), dec!(9)));
+        assert!(out.iter().any(|o| matches!(o, Output::Rotated { to: StrategyId::MeanReversion, .. })), "{out:?}");
+        let cancelled: Vec<&str> = out
+            .iter()
+            .filter_map(|o| {
+                if let Output::Cancel { client_order_id, .. } = o { Some(client_order_id.as_str()) } else { None }
+            })
+            .collect();
+        assert_eq!(cancelled, ["tb-7-000002"], "the ladder's resting buy goes with the grid");
     }
 
     #[test]
