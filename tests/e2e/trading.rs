@@ -355,7 +355,7 @@ async fn until_orders(daemon: &Daemon, bot: i64, count: usize, status: pb::Order
 }
 
 #[tokio::test]
-async fn a_live_grid_rests_its_ladder_on_the_venue_keeps_it_across_a_restart_and_a_kill_cancels_it() {
+async fn a_live_grid_rests_its_ladder_keeps_it_across_a_restart_holds_its_strategy_and_a_kill_cancels_it() {
     let sim = Sim::start_at_speed("0").await;
     let config = sim.config_dir(DEMO_SECRET);
     let data = tempfile::tempdir().unwrap();
@@ -395,7 +395,17 @@ async fn a_live_grid_rests_its_ladder_on_the_venue_keeps_it_across_a_restart_and
     let after = until_orders(&daemon, bot.id, 2, pb::OrderStatus::Open).await;
     assert_eq!(after.len(), 2, "no order added after the restart: {after:?}");
 
+    // Stopped with its ladder kept, it cannot become another strategy that would wait on it.
     let mut bots = daemon.bots().await;
+    bots.stop_bot(pb::StopBotRequest { id: bot.id, cancel_pending: false }).await.unwrap();
+    let to_dca = pb::BotConfig {
+        strategy: Some("dca_accumulator".into()),
+        strategy_params: Some(prost_types::Struct::default()),
+        ..pb::BotConfig::default()
+    };
+    let refused = bots.update_bot(pb::UpdateBotRequest { id: bot.id, config: Some(to_dca) }).await.unwrap_err();
+    assert!(refused.message().contains("stop it with cancel before changing its strategy"), "{}", refused.message());
+
     bots.kill_bot(pb::KillBotRequest { id: bot.id, reason: "test".into() }).await.unwrap();
     let done = until_orders(&daemon, bot.id, 2, pb::OrderStatus::Cancelled).await;
     assert_eq!(done.len(), 2, "{done:?}");

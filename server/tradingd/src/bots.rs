@@ -123,6 +123,12 @@ impl Bots {
                 if bot.config.is_dry_run { "dry run" } else { "live" }
             )));
         }
+        if config.strategy != bot.config.strategy && self.has_open_orders(&bot).await? {
+            return Err(BotError::Conflict(format!(
+                "bot {id} has open orders of its {} strategy; stop it with cancel before changing its strategy",
+                bot.config.strategy
+            )));
+        }
         let bot = self
             .store
             .update_bot_config(id, bot.status, &config, clock::now())
@@ -252,6 +258,12 @@ impl Bots {
         }
         let patch = BotConfigInput { is_dry_run: Some(false), ..BotConfigInput::default() };
         let config = bot.config.update(&patch, &self.ctx).map_err(BotError::Invalid)?;
+        if config.strategy != bot.config.strategy && self.has_open_orders(&bot).await? {
+            return Err(BotError::Conflict(format!(
+                "bot {id} has open orders of its {} strategy; stop it with cancel before changing its strategy",
+                bot.config.strategy
+            )));
+        }
         let bot = self
             .store
             .update_bot_config(id, bot.status, &config, clock::now())
