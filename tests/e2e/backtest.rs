@@ -47,6 +47,35 @@ async fn a_backtest_on_the_bundled_data_reports_trades_and_writes_the_equity_cur
 }
 
 #[tokio::test]
+async fn a_grid_backtest_fills_its_limit_orders_on_the_candles_ranges() {
+    let data = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(&data).await;
+    let candles = repo_root().join("server/mexc-sim/data/binance_BTCUSDT_1m.csv").display().to_string();
+    let args = [
+        "--json",
+        "backtest",
+        "--strategy",
+        "adaptive_grid",
+        "--pair",
+        "BTC/USDT",
+        "--data",
+        &candles,
+        "--fee",
+        "0.001",
+        "--budget",
+        "1000",
+    ];
+    let out = ctl(&daemon.url, &args);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let report: Value = serde_json::from_str(&out.stdout).unwrap();
+    // The same run as the engine's snapshot of this data.
+    assert_eq!(report["trade_count"], 8_365);
+    let first = &report["trades"][0];
+    assert!(first["reason"].as_str().unwrap().starts_with("grid buy at level 7 of 10"), "{first}");
+    assert_eq!(first["price"], "56906.4", "a limit buy fills at its level");
+}
+
+#[tokio::test]
 async fn a_period_of_the_file_or_of_the_venue_history_and_risk_stops_can_be_chosen() {
     let data = tempfile::tempdir().unwrap();
     let daemon = Daemon::start(&data).await;
