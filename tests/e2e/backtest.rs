@@ -4,6 +4,13 @@ use serde_json::Value;
 
 use crate::helpers::{Daemon, ctl, repo_root};
 
+/// `tradingctl --json backtest` of `strategy` on the bundled BTC/USDT candles at `candles`,
+/// 0.1 % fees and a 1,000 USDT budget.
+fn on_bundled_btc<'a>(strategy: &'a str, candles: &'a str) -> Vec<&'a str> {
+    let run = ["backtest", "--strategy", strategy, "--pair", "BTC/USDT", "--data", candles];
+    ["--json"].into_iter().chain(run).chain(["--fee", "0.001", "--budget", "1000"]).collect()
+}
+
 #[tokio::test]
 async fn a_backtest_on_the_bundled_data_reports_trades_and_writes_the_equity_curve() {
     let data = tempfile::tempdir().unwrap();
@@ -11,22 +18,8 @@ async fn a_backtest_on_the_bundled_data_reports_trades_and_writes_the_equity_cur
     let candles = repo_root().join("server/mexc-sim/data/binance_BTCUSDT_1m.csv");
     let equity = data.path().join("equity.csv");
     let (candles, equity_arg) = (candles.display().to_string(), equity.display().to_string());
-    let args = [
-        "--json",
-        "backtest",
-        "--strategy",
-        "mean_reversion",
-        "--pair",
-        "BTC/USDT",
-        "--data",
-        &candles,
-        "--fee",
-        "0.001",
-        "--budget",
-        "1000",
-        "--equity-csv",
-        &equity_arg,
-    ];
+    let mut args = on_bundled_btc("mean_reversion", &candles);
+    args.extend(["--equity-csv", &equity_arg]);
     let out = ctl(&daemon.url, &args);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     let report: Value = serde_json::from_str(&out.stdout).unwrap();
@@ -51,21 +44,7 @@ async fn a_grid_backtest_fills_its_limit_orders_on_the_candles_ranges() {
     let data = tempfile::tempdir().unwrap();
     let daemon = Daemon::start(&data).await;
     let candles = repo_root().join("server/mexc-sim/data/binance_BTCUSDT_1m.csv").display().to_string();
-    let args = [
-        "--json",
-        "backtest",
-        "--strategy",
-        "adaptive_grid",
-        "--pair",
-        "BTC/USDT",
-        "--data",
-        &candles,
-        "--fee",
-        "0.001",
-        "--budget",
-        "1000",
-    ];
-    let out = ctl(&daemon.url, &args);
+    let out = ctl(&daemon.url, &on_bundled_btc("adaptive_grid", &candles));
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     let report: Value = serde_json::from_str(&out.stdout).unwrap();
     // The same run as the engine's snapshot of this data.

@@ -61,6 +61,32 @@ async fn status(daemon: &Daemon, bot: i64) -> pb::Bot {
     daemon.bots().await.get_bot(pb::GetBotRequest { id: bot }).await.unwrap().into_inner()
 }
 
+/// Strategy parameters as the API takes them.
+fn params(pairs: &[(&str, &str)]) -> prost_types::Struct {
+    let value = |v: &str| prost_types::Value { kind: Some(prost_types::value::Kind::StringValue(v.to_owned())) };
+    prost_types::Struct { fields: pairs.iter().map(|(k, v)| ((*k).to_owned(), value(v))).collect() }
+}
+
+/// A started grid bot on BTC/USDT: five levels `range_percent` either side of the price,
+/// 10 USDT a level.
+async fn started_grid(daemon: &Daemon, range_percent: &str, budget: &str, dry_run: bool) -> pb::Bot {
+    let grid =
+        [("grid_count", "5"), ("range_mode", "fixed"), ("range_percent", range_percent), ("order_quote_amount", "10")];
+    let config = pb::BotConfig {
+        name: Some("ladder".into()),
+        trading_pair: Some("BTC/USDT".into()),
+        strategy: Some("adaptive_grid".into()),
+        strategy_params: Some(params(&grid)),
+        budget: Some(budget.to_owned()),
+        is_dry_run: Some(dry_run),
+        ..pb::BotConfig::default()
+    };
+    let mut bots = daemon.bots().await;
+    let bot = bots.create_bot(pb::CreateBotRequest { config: Some(config) }).await.unwrap().into_inner();
+    bots.start_bot(pb::StartBotRequest { id: bot.id }).await.unwrap();
+    bot
+}
+
 #[tokio::test]
 async fn a_dry_run_dca_bot_buys_on_real_data_then_pauses_goes_live_and_is_killed() {
     let data = tempfile::tempdir().unwrap();
@@ -136,19 +162,11 @@ async fn a_dry_run_mean_reversion_bot_decides_on_closed_candles_of_the_live_feed
     let data = tempfile::tempdir().unwrap();
     let daemon = Daemon::start(&data).await;
     // Two-bar bands half a deviation wide: the first falling minute is an entry.
-    let params = prost_types::Struct {
-        fields: [("period", "2"), ("std_dev", "0.5")]
-            .into_iter()
-            .map(|(k, v)| {
-                (k.to_owned(), prost_types::Value { kind: Some(prost_types::value::Kind::StringValue(v.into())) })
-            })
-            .collect(),
-    };
     let config = pb::BotConfig {
         name: Some("bands".into()),
         trading_pair: Some("BTC/USDT".into()),
         strategy: Some("mean_reversion".into()),
-        strategy_params: Some(params),
+        strategy_params: Some(params(&[("period", "2"), ("std_dev", "0.5")])),
         budget: Some("100".into()),
         is_dry_run: Some(true),
         ..pb::BotConfig::default()
@@ -360,27 +378,8 @@ async fn a_live_grid_rests_its_ladder_keeps_it_across_a_restart_holds_its_strate
     let config = sim.config_dir(DEMO_SECRET);
     let data = tempfile::tempdir().unwrap();
     let daemon = Daemon::start_with(config.path(), data.path(), free_port()).await;
-    // Five levels 5 % either side of the price, 10 USDT a level, 25 USDT: two buys fit.
-    let params = prost_types::Struct {
-        fields: [("grid_count", "5"), ("range_mode", "fixed"), ("range_percent", "5"), ("order_quote_amount", "10")]
-            .into_iter()
-            .map(|(k, v)| {
-                (k.to_owned(), prost_types::Value { kind: Some(prost_types::value::Kind::StringValue(v.into())) })
-            })
-            .collect(),
-    };
-    let config = pb::BotConfig {
-        name: Some("ladder".into()),
-        trading_pair: Some("BTC/USDT".into()),
-        strategy: Some("adaptive_grid".into()),
-        strategy_params: Some(params),
-        budget: Some("25".into()),
-        is_dry_run: Some(false),
-        ..pb::BotConfig::default()
-    };
-    let mut bots = daemon.bots().await;
-    let bot = bots.create_bot(pb::CreateBotRequest { config: Some(config) }).await.unwrap().into_inner();
-    bots.start_bot(pb::StartBotRequest { id: bot.id }).await.unwrap();
+    // 5 % either side of the price, 25 USDT: two buys fit.
+    let bot = started_grid(&daemon, "5", "25", false).await;
     let ladder = until_orders(&daemon, bot.id, 2, pb::OrderStatus::Open).await;
     assert_eq!(ladder.len(), 2, "two resting buys and nothing else: {ladder:?}");
     let prices: Vec<Decimal> = ladder.iter().map(|o| o.price.parse().unwrap()).collect();
@@ -417,27 +416,9 @@ async fn a_dry_run_grid_buys_at_a_level_and_offers_it_one_level_up_on_real_data(
     let config = sim.config_dir(DEMO_SECRET);
     let data = tempfile::tempdir().unwrap();
     let daemon = Daemon::start_with(config.path(), data.path(), free_port()).await;
-    // Five levels 0.5 % either side of the price: a quarter percent apart.
-    let params = prost_types::Struct {
-        fields: [("grid_count", "5"), ("range_mode", "fixed"), ("range_percent", "0.5"), ("order_quote_amount", "10")]
-            .into_iter()
-            .map(|(k, v)| {
-                (k.to_owned(), prost_types::Value { kind: Some(prost_types::value::Kind::StringValue(v.into())) })
-            })
-            .collect(),
-    };
-    let config = pb::BotConfig {
-        name: Some("paper ladder".into()),
-        trading_pair: Some("BTC/USDT".into()),
-        strategy: Some("adaptive_grid".into()),
-        strategy_params: Some(params),
-        budget: Some("50".into()),
-        is_dry_run: Some(true),
-        ..pb::BotConfig::default()
-    };
+    // 0.5 % either side of the price: levels a quarter percent apart.
+    let bot = started_grid(&daemon, "0.5", "50", true).await;
     let mut bots = daemon.bots().await;
-    let bot = bots.create_bot(pb::CreateBotRequest { config: Some(config) }).await.unwrap().into_inner();
-    bots.start_bot(pb::StartBotRequest { id: bot.id }).await.unwrap();
     let offered = eventually("a grid sale offered after a filled grid buy", PATIENCE, || {
         let mut bots = bots.clone();
         async move {
