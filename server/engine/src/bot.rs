@@ -512,7 +512,12 @@ impl Bot {
         match input {
             Input::Command(command) => self.command(command, &mut out),
             Input::Order { client_order_id, event, fill } => {
-                self.order_update(&client_order_id, event, fill, &mut out);
+                let refused = event == OrderEvent::Rejected;
+                if self.order_update(&client_order_id, event, fill, &mut out) == Some(OrderStatus::Failed) && refused {
+                    // Refused by the venue: the next decision waits, or a strategy that wants
+                    // the same order again would send it again at every price.
+                    self.quiet_until = Some(Timestamp::from_millis(now.millis() + QUIET_AFTER_REFUSAL_MS));
+                }
                 self.holding = self.measure_holding();
             }
             Input::Price(price) => self.last_price = Some(price),
@@ -574,17 +579,24 @@ impl Bot {
         }
     }
 
-    fn order_update(&mut self, id: &str, event: OrderEvent, fill: Option<FillReport>, out: &mut Vec<Output>) {
+    /// Applies an order event; the order's new status, unless the event was refused.
+    fn order_update(
+        &mut self,
+        id: &str,
+        event: OrderEvent,
+        fill: Option<FillReport>,
+        out: &mut Vec<Output>,
+    ) -> Option<OrderStatus> {
         let Some(tracked) = self.orders.get_mut(id) else {
             self.halt(format!("bot {}: event {event:?} for an order it does not know ({id})", self.id), out);
-            return;
+            return None;
         };
         let next = match tracked.status.transition(event) {
             Ok(next) => next,
             Err(e) => {
                 let message = format!("bot {}: order {id}: {e}", self.id);
                 self.halt(message, out);
-                return;
+                return None;
             }
         };
         let was_open = tracked.status.is_open();
@@ -602,7 +614,7 @@ impl Bot {
             let realized_before = self.wallet.realized_pnl().value();
             if let Err(e) = self.wallet.apply_fill(&wallet_fill) {
                 self.halt(format!("bot {}: order {id}: {e}", self.id), out);
-                return;
+                return None;
             }
             if let Some(tracked) = self.orders.get_mut(id) {
                 tracked.realized += self.wallet.realized_pnl().value() - realized_before;
@@ -650,6 +662,7 @@ impl Bot {
             }
             _ => {}
         }
+        Some(next)
     }
 
     /// A sale ended with a gain or a loss: a streak of losses rotates the strategy, or pauses
