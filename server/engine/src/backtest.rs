@@ -301,15 +301,11 @@ impl Replay<'_> {
         if !self.open.iter().any(|intent| execution_price(intent, candle).is_some()) {
             return;
         }
-        let mut due: Vec<(OrderIntent, Price)> = Vec::new();
-        let mut still_open = Vec::with_capacity(self.open.len());
-        for intent in self.open.drain(..) {
-            match execution_price(&intent, candle) {
-                Some(price) => due.push((intent, price)),
-                None => still_open.push(intent),
-            }
-        }
-        self.open = still_open;
+        let mut due: Vec<(OrderIntent, Price)> = self
+            .open
+            .extract_if(.., |intent| execution_price(intent, candle).is_some())
+            .filter_map(|intent| execution_price(&intent, candle).map(|price| (intent, price)))
+            .collect();
         due.sort_by_key(|(intent, price)| {
             (intent.kind != IntentKind::Market, (price.value() - candle.open.value()).abs())
         });

@@ -40,13 +40,21 @@ pub struct RollingStats {
     sum_sq: f64,
 }
 
-/// The mean and standard deviation of a full window.
+/// The mean and variance of a full window.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct MeanSd {
+pub struct MeanVariance {
     /// The mean.
     pub mean: f64,
-    /// The population standard deviation.
-    pub sd: f64,
+    /// The population variance.
+    pub variance: f64,
+}
+
+impl MeanVariance {
+    /// The population standard deviation (a square root: asked for only when needed).
+    #[must_use]
+    pub fn sd(&self) -> f64 {
+        self.variance.sqrt()
+    }
 }
 
 impl RollingStats {
@@ -57,7 +65,7 @@ impl RollingStats {
     }
 
     /// Adds a value; the statistics once the window is full.
-    pub fn push(&mut self, value: f64) -> Option<MeanSd> {
+    pub fn push(&mut self, value: f64) -> Option<MeanVariance> {
         let shift = *self.shift.get_or_insert(value);
         let value = value - shift;
         let old = std::mem::replace(&mut self.window[self.next], value);
@@ -77,7 +85,7 @@ impl RollingStats {
         let n = self.window.len() as f64;
         let mean = self.sum / n;
         let variance = (self.sum_sq / n - mean * mean).max(0.0);
-        Some(MeanSd { mean: mean + shift, sd: variance.sqrt() })
+        Some(MeanVariance { mean: mean + shift, variance })
     }
 }
 
@@ -143,7 +151,7 @@ mod tests {
         stats.push(4.0);
         stats.push(4.0);
         let full = stats.push(4.0).unwrap();
-        assert!((full.mean - 3.5).abs() < 1e-12 && (full.sd - 0.75_f64.sqrt()).abs() < 1e-12);
+        assert!((full.mean - 3.5).abs() < 1e-12 && (full.sd() - 0.75_f64.sqrt()).abs() < 1e-12);
         // The window slides: [4, 4, 4, 5].
         let slid = stats.push(5.0).unwrap();
         assert!((slid.mean - 4.25).abs() < 1e-12);
@@ -183,7 +191,7 @@ mod tests {
             let sd = (window.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / period as f64).sqrt();
             let got = last.unwrap();
             prop_assert!((got.mean - mean).abs() < 1e-6 * mean);
-            prop_assert!((got.sd - sd).abs() < 1e-3 + 1e-6 * sd, "sd {} vs {}", got.sd, sd);
+            prop_assert!((got.sd() - sd).abs() < 1e-3 + 1e-6 * sd, "sd {} vs {}", got.sd(), sd);
         }
     }
 }

@@ -163,7 +163,7 @@ impl Grid {
     /// Updates the volatility window with a closed candle.
     pub fn on_candle(&mut self, candle: &Candle) {
         if let Range::Volatility { .. } = self.params.range {
-            self.sd = self.closes.push(to_f64(candle.close)).map(|stats| stats.sd).or(self.sd);
+            self.sd = self.closes.push(to_f64(candle.close)).map(|stats| stats.sd()).or(self.sd);
         }
     }
 

@@ -12,7 +12,7 @@ use super::{
     params::{boolean, decimal, integer, text},
 };
 use crate::{
-    indicators::{RollingStats, Rsi, to_f64},
+    indicators::{MeanVariance, RollingStats, Rsi, to_f64},
     intent::Reason,
 };
 
@@ -44,9 +44,7 @@ pub struct MeanReversionParams {
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Reading {
     close: f64,
-    mean: f64,
-    lower: f64,
-    z: f64,
+    bands: MeanVariance,
     rsi: Option<f64>,
     enter: bool,
     exit: bool,
@@ -98,26 +96,20 @@ impl MeanReversion {
     pub fn on_candle(&mut self, candle: &Candle) {
         let close = to_f64(candle.close);
         let rsi = self.rsi.as_mut().and_then(|r| r.push(close));
-        let Some(stats) = self.bands.push(close) else { return };
-        let z = if stats.sd > 0.0 { (close - stats.mean) / stats.sd } else { 0.0 };
-        let (lower, below) = match self.params.entry {
-            Entry::Bollinger(k) => (stats.mean - k * stats.sd, close < stats.mean - k * stats.sd),
-            Entry::ZScore(t) => (stats.mean - t * stats.sd, stats.sd > 0.0 && z < -t),
+        let Some(bands) = self.bands.push(close) else { return };
+        // `close < mean - k sd`, squared: the square root waits until a decision is taken.
+        let under = bands.mean - close;
+        let (k, needs_spread) = match self.params.entry {
+            Entry::Bollinger(k) => (k, false),
+            Entry::ZScore(t) => (t, true),
         };
+        let below = under > 0.0 && under * under > k * k * bands.variance && (!needs_spread || bands.variance > 0.0);
         let oversold = match (self.params.rsi, rsi) {
             (None, _) => true,
             (Some((_, level)), Some(value)) => value < level,
             (Some(_), None) => false,
         };
-        self.reading = Some(Reading {
-            close,
-            mean: stats.mean,
-            lower,
-            z,
-            rsi,
-            enter: below && oversold,
-            exit: close > stats.mean,
-        });
+        self.reading = Some(Reading { close, bands, rsi, enter: below && oversold, exit: close > bands.mean });
     }
 
     /// A past candle: updates the indicators only.
@@ -137,29 +129,32 @@ impl MeanReversion {
     pub fn desire(&mut self, holding: Holding) -> Option<Desire> {
         let reading = self.reading.take()?;
         let held = !holding.qty.value().is_zero();
+        let (mean, sd) = (reading.bands.mean, reading.bands.sd());
+        let z = if sd > 0.0 { (reading.close - mean) / sd } else { 0.0 };
+        let k = match self.params.entry {
+            Entry::Bollinger(k) | Entry::ZScore(k) => k,
+        };
+        let lower = mean - k * sd;
         let (action, reason) = if held && reading.exit {
-            let values = vec![reading.close.into(), reading.mean.into()];
+            let values = vec![reading.close.into(), mean.into()];
             (Action::Sell(holding.qty), Reason::Template("exit: close {} above the middle band {}", values))
         } else if !held && reading.enter {
             let reason = match self.params.entry {
                 Entry::Bollinger(_) => Reason::Template(
                     "entry: close {} below the lower band {}",
-                    vec![reading.close.into(), reading.lower.into()],
+                    vec![reading.close.into(), lower.into()],
                 ),
                 Entry::ZScore(t) => Reason::Template(
                     "entry: close {} z-score {} below -{}",
-                    vec![reading.close.into(), reading.z.into(), t.into()],
+                    vec![reading.close.into(), z.into(), t.into()],
                 ),
             };
             (Action::Buy(self.params.quote), reason)
         } else {
             return None;
         };
-        let mut signals = vec![
-            ("middle_band", (reading.mean).into()),
-            ("lower_band", (reading.lower).into()),
-            ("z_score", (reading.z).into()),
-        ];
+        let mut signals = Vec::with_capacity(5);
+        signals.extend([("middle_band", mean.into()), ("lower_band", lower.into()), ("z_score", z.into())]);
         if let Some(rsi) = reading.rsi {
             signals.push(("rsi", rsi.into()));
         }
