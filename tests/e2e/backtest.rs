@@ -48,7 +48,7 @@ async fn a_grid_backtest_fills_its_limit_orders_on_the_candles_ranges() {
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     let report: Value = serde_json::from_str(&out.stdout).unwrap();
     // The same run as the engine's snapshot of this data.
-    assert_eq!(report["trade_count"], 8_365);
+    assert_eq!(report["trade_count"], 7_364);
     let first = &report["trades"][0];
     assert!(first["reason"].as_str().unwrap().starts_with("grid buy at level 7 of 10"), "{first}");
     assert_eq!(first["price"], "56906.4", "a limit buy fills at its level");

@@ -224,14 +224,17 @@ impl Equity {
     }
 }
 
-/// Fills `intent` at `price`, or says why it cannot be filled. Fees are in the base asset
-/// for buys and the quote asset for sells.
+/// Fills `intent` at `price`, or says why a market order cannot be filled. Fees are in the
+/// base asset for buys and the quote asset for sells.
 fn fill_at(intent: &OrderIntent, rules: &SymbolRules, price: Price, fee_rate: Decimal) -> Result<FillReport, String> {
     let qty = match intent.size {
         IntentSize::Quote(quote) => rules.round_qty_down(Qty::new(quote.value() / price.value())),
         IntentSize::Base(qty) => qty,
     };
-    rules.check_qty(qty, price).map_err(|e| e.to_string())?;
+    // A limit order was checked when placed; it may fill at a better price than its limit.
+    if intent.kind == IntentKind::Market {
+        rules.check_qty(qty, price).map_err(|e| e.to_string())?;
+    }
     let quote = qty.value() * price.value();
     let fee_in_quote = intent.side == Side::Sell;
     let fee = if fee_in_quote { quote * fee_rate } else { qty.value() * fee_rate };
@@ -471,6 +474,26 @@ mod tests {
         assert_eq!(report.equity.len(), path.len());
         assert!(report.max_drawdown.value() > Decimal::ZERO, "the position fell before it recovered");
         assert_eq!(report.exposure_percent, Percent::new(dec!(28.5714)));
+    }
+
+    #[test]
+    fn a_limit_buy_filled_below_its_limit_by_a_gap_is_a_fill_not_a_rejection() {
+        use crate::strategy::grid::{Grid, GridParams, Range, Spacing};
+        let grid = Grid::new(GridParams {
+            levels: 3,
+            spacing: Spacing::Arithmetic,
+            range: Range::Fixed(dec!(0.05)),
+            quote: Quote::new(dec!(1.05)),
+        });
+        let strategy = StrategyState::Grid(Box::new(grid));
+        let bot = bot(crate::testing::btc_usdt(), strategy, Quote::new(dec!(10)), false, RiskLimits::default());
+        // Levels 95, 100, 105: a buy of 1.05 USDT rests at 95, and the next candle opens at 85,
+        // where the order is worth less than the 1 USDT minimum: it fills all the same.
+        let path = [candle(0, dec!(100), dec!(100)), candle(1, dec!(85), dec!(86))];
+        let settings = Settings { fee_rate: dec!(0.001), candle_ms: 60_000, equity_curve: false };
+        let report = run(bot, &path, &settings, |_| {});
+        assert_eq!(report.trades.len(), 1, "{:?}", report.trades);
+        assert_eq!((report.trades[0].side, report.trades[0].price), (Side::Buy, Price::new(dec!(85))));
     }
 
     proptest! {

@@ -221,6 +221,11 @@ impl Tracked {
             && self.limit.is_some()
             && !self.cancelling
     }
+
+    /// A limit order (in any state: one still pending may come to rest).
+    const fn is_limit(&self) -> bool {
+        self.limit.is_some()
+    }
 }
 
 /// A bot's trading state.
@@ -622,7 +627,7 @@ impl Bot {
             }
             self.strategy.filled(side, fill.qty);
             if let (Side::Buy, Some(limit)) = (side, self.orders.get(id).and_then(|t| t.limit)) {
-                self.strategy.bought_at(limit);
+                self.strategy.bought_at(limit, fill.qty);
             }
             if let Some(mark) = self.mark() {
                 out.push(Output::Mark(mark));
@@ -674,7 +679,7 @@ impl Bot {
         if let (true, Some(Step::Rotate { reason, .. } | Step::Pause { reason })) =
             (self.strategy.keeps_a_book(), &step)
         {
-            self.cancel_open_orders(reason, Tracked::rests, out);
+            self.cancel_open_orders(reason, Tracked::is_limit, out);
         }
         match step {
             None => {}
@@ -724,7 +729,7 @@ impl Bot {
         {
             out.push(Output::Alert { kind: trip.kind, message: format!("bot {}: {}", self.id, trip.reason) });
             // Resting orders would keep trading (and hold the position a stop must sell).
-            self.cancel_open_orders(&trip.reason, Tracked::rests, out);
+            self.cancel_open_orders(&trip.reason, Tracked::is_limit, out);
             if !trip.sell_position {
                 self.set_status(BotStatus::Paused, trip.reason, out);
                 return;
@@ -776,7 +781,7 @@ impl Bot {
         }
         let holding = self.holding;
         let wallet = &self.wallet;
-        match self.strategy.plan(price, holding, || wallet.free(), &resting) {
+        match self.strategy.plan(price, holding, || wallet.free(), &resting, &self.rules) {
             Plan::Keep => {}
             Plan::CancelAll(reason) => self.cancel_open_orders(&reason, |_| true, out),
             Plan::Place(desires) => {

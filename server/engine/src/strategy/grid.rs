@@ -6,12 +6,14 @@
 //! apart, enough for a round trip to outearn two fees, and at most 50 % of the price either
 //! side). Its levels are equally spaced in price (arithmetic) or in percentage (geometric).
 //!
-//! The level nearest the price is the anchor. Below it, every free level gets a buy of the
-//! order amount, nearest first, while the free budget lasts. The holdings are offered on the
-//! free levels above the price and above the level of the last buy that filled (or, when
-//! the grid has not bought since it was laid, above their average cost), nearest first, one
-//! buy's worth per level. So a buy that fills at one level is sold one level up: the grid
-//! earns a level's spacing on every round trip, and never offers holdings at a loss. Orders
+//! Levels sit on the symbol's price tick, at least two ticks apart (the range is widened
+//! when needed). The level nearest the price is the anchor. Below it, every free level gets
+//! a buy of the order amount, nearest first, while the free budget lasts. Holdings not yet
+//! offered go on the free levels above the price, nearest first, one buy's worth per level:
+//! what the last buy bought is offered from one level above the level it was bought at, any
+//! older holdings from one level above their average cost. So a buy that fills at one level
+//! is sold one level up: the grid earns a level's spacing on every round trip, and never
+//! offers holdings below what they cost. A remainder too small to be an order is kept. Orders
 //! are never moved while the price stays inside the range. When the price leaves it, every
 //! resting order is cancelled and, once all are gone, the grid is laid again around the new
 //! price (holdings then wait on the new levels above the price and their cost). After a
@@ -26,6 +28,7 @@ use domain::{
     money::{Price, Qty, Quote},
     order::Side,
     strategy::StrategyParams,
+    symbol::SymbolRules,
 };
 use rust_decimal::{Decimal, prelude::FromPrimitive};
 use rust_decimal_macros::dec;
@@ -103,6 +106,15 @@ pub enum Plan {
     CancelAll(String),
 }
 
+/// Where holdings are offered: at what market price, under which rules, around which taken
+/// levels, into which list.
+struct Offer<'a> {
+    price: Price,
+    rules: &'a SymbolRules,
+    taken: &'a mut [bool],
+    wanted: &'a mut Vec<Desire>,
+}
+
 /// The strategy with its ladder.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Grid {
@@ -118,8 +130,8 @@ pub struct Grid {
     midpoints: Vec<f64>,
     /// Which levels hold a resting order (rebuilt at every plan; kept to reuse its memory).
     taken: Vec<bool>,
-    /// The level of the last buy that filled since the grid was laid.
-    bought: Option<usize>,
+    /// The level of the last buy that filled, and what it bought, until it is offered.
+    bought: Option<(usize, Qty)>,
 }
 
 impl Grid {
@@ -167,11 +179,17 @@ impl Grid {
         }
     }
 
-    /// A buy resting at `limit` filled (partly).
-    pub fn bought_at(&mut self, limit: Price) {
-        if !self.levels.is_empty() {
-            self.bought = Some(self.nearest(limit));
+    /// A buy resting at `limit` filled `qty` (partly).
+    pub fn bought_at(&mut self, limit: Price, qty: Qty) {
+        if self.levels.is_empty() {
+            return;
         }
+        let level = self.nearest(limit);
+        let qty = match self.bought {
+            Some((same, before)) if same == level => Qty::new(before.value() + qty.value()),
+            _ => qty,
+        };
+        self.bought = Some((level, qty));
     }
 
     /// Candles needed before the grid can be laid.
@@ -202,10 +220,16 @@ impl Grid {
         Some(price * share)
     }
 
-    /// Lays the ladder around `price`; false while the range cannot be measured yet.
-    fn lay(&mut self, price: Price) -> bool {
+    /// Lays the ladder around `price` on the tick of `rules`; false while the range cannot be
+    /// measured yet.
+    fn lay(&mut self, price: Price, rules: &SymbolRules) -> bool {
         let centre = price.value();
         let Some(half) = self.half_width(centre) else { return false };
+        // Neighbouring levels four ticks apart on average at the least, so that even the
+        // narrowest step of a geometric ladder spans two.
+        let tick = Decimal::new(1, rules.price_scale);
+        let half =
+            half.max(tick * Decimal::from(4 * (self.params.levels - 1)) / Decimal::TWO).min(centre / Decimal::TWO);
         let (low, high) = (centre - half, centre + half);
         self.bought = None;
         let steps = Decimal::from(self.params.levels - 1);
@@ -225,6 +249,10 @@ impl Grid {
                     .collect()
             }
         };
+        for level in &mut self.levels {
+            *level = Price::new(level.value().round_dp(rules.price_scale));
+        }
+        self.levels.dedup();
         self.midpoints = self.levels.windows(2).map(|pair| f64::midpoint(to_f64(pair[0]), to_f64(pair[1]))).collect();
         true
     }
@@ -238,7 +266,14 @@ impl Grid {
     /// What to do at `price`, holding `holding`, with `resting` orders on the book (each
     /// acknowledged by the venue); `free` tells the free budget, asked only when a buy is
     /// wanted.
-    pub fn plan(&mut self, price: Price, holding: Holding, free: impl FnOnce() -> Quote, resting: &[Resting]) -> Plan {
+    pub fn plan(
+        &mut self,
+        price: Price,
+        holding: Holding,
+        free: impl FnOnce() -> Quote,
+        resting: &[Resting],
+        rules: &SymbolRules,
+    ) -> Plan {
         let (low, high) = match (self.levels.first(), self.levels.last()) {
             (Some(low), Some(high)) => (*low, *high),
             _ => (price, price),
@@ -246,14 +281,14 @@ impl Grid {
         if self.levels.is_empty() {
             // First laid, or laid again after a restart: orders already resting are adopted
             // by the levels nearest them.
-            if !self.lay(price) {
+            if !self.lay(price, rules) {
                 return Plan::Keep;
             }
         } else if price < low || price > high {
             if !resting.is_empty() {
                 return Plan::CancelAll(format!("price {price} left the grid {low} to {high}: laying it again"));
             }
-            if !self.lay(price) {
+            if !self.lay(price, rules) {
                 return Plan::Keep;
             }
         }
@@ -265,10 +300,15 @@ impl Grid {
             taken[self.nearest(order.price)] = true;
         }
         let mut wanted = Vec::new();
+        let bought = self.bought.take();
         if !holding.qty.value().is_zero() {
-            let floor =
-                self.bought.unwrap_or_else(|| self.nearest(Price::new(holding.cost.value() / holding.qty.value())));
-            self.offer_holdings(price, floor, &taken, holding.qty, &mut wanted);
+            let held = holding.qty.value();
+            let paid = self.nearest(Price::new(holding.cost.value() / held));
+            let (level, fresh) = bought.map_or((paid, Decimal::ZERO), |(level, qty)| (level, qty.value().min(held)));
+            let offer = Offer { price, rules, taken: &mut taken, wanted: &mut wanted };
+            let kept = self.offer_holdings(offer, level, fresh);
+            let offer = Offer { price, rules, taken: &mut taken, wanted: &mut wanted };
+            self.offer_holdings(offer, paid, held - fresh + kept);
         }
         if taken[..anchor].contains(&false) {
             self.bid_below(anchor, &taken, free(), &mut wanted);
@@ -277,22 +317,27 @@ impl Grid {
         if wanted.is_empty() { Plan::Keep } else { Plan::Place(wanted) }
     }
 
-    /// Sells the holdings on the free levels above `price` and above `floor`, one buy's worth
-    /// per level (the last free level, or a remainder under two buys' worth, takes all that is
-    /// left).
-    fn offer_holdings(&self, price: Price, floor: usize, taken: &[bool], held: Qty, wanted: &mut Vec<Desire>) {
-        let mut left = held.value();
+    /// Offers `qty` on the free levels above the offer's price and above `floor`, one buy's
+    /// worth per level (the last free level, or a remainder under two buys' worth, takes all
+    /// that is left); returns what could not be offered (no level left, or too small to be an
+    /// order).
+    fn offer_holdings(&self, offer: Offer<'_>, floor: usize, qty: Decimal) -> Decimal {
+        let Offer { price, rules, taken, wanted } = offer;
+        let mut left = qty;
         let free: Vec<usize> =
             (floor + 1..self.levels.len()).filter(|&i| !taken[i] && self.levels[i] > price).collect();
         for (n, &level) in free.iter().enumerate() {
-            if left <= Decimal::ZERO {
+            let worth = self.params.quote.value() / self.levels[level - 1].value();
+            let piece = if n + 1 == free.len() || left < worth * Decimal::TWO { left } else { worth };
+            let piece = rules.round_qty_down(Qty::new(piece));
+            if rules.check_qty(piece, self.levels[level]).is_err() {
                 break;
             }
-            let worth = self.params.quote.value() / self.levels[level - 1].value();
-            let qty = if n + 1 == free.len() || left < worth * Decimal::TWO { left } else { worth };
-            left -= qty;
-            wanted.push(self.desire(Side::Sell, level, Qty::new(qty)));
+            left -= piece.value();
+            taken[level] = true;
+            wanted.push(self.desire(Side::Sell, level, piece));
         }
+        left
     }
 
     /// Bids the order amount on the free levels below the anchor, nearest first, while the
@@ -344,6 +389,10 @@ mod tests {
         Price::new(value)
     }
 
+    fn rules() -> SymbolRules {
+        crate::testing::btc_usdt()
+    }
+
     fn fixed(levels: usize, spacing: Spacing) -> Grid {
         Grid::new(GridParams { levels, spacing, range: Range::Fixed(dec!(0.05)), quote: Quote::new(dec!(10)) })
     }
@@ -380,54 +429,89 @@ mod tests {
     fn lays_buys_below_the_price_within_the_budget_and_nothing_above_when_flat() {
         let mut grid = fixed(5, Spacing::Arithmetic);
         // 95, 97.5, 100, 102.5, 105 around 100; the anchor is 100.
-        let plan = grid.plan(p(dec!(100)), FLAT, || Quote::new(dec!(15)), &[]);
+        let plan = grid.plan(p(dec!(100)), FLAT, || Quote::new(dec!(15)), &[], &rules());
         assert_eq!(grid.levels(), [p(dec!(95)), p(dec!(97.5)), p(dec!(100)), p(dec!(102.5)), p(dec!(105))]);
         assert_eq!(orders(&plan), [(Side::Buy, p(dec!(97.5)), Qty::new(dec!(10) / dec!(97.5)))], "one buy fits 15");
-        let plan = grid.plan(p(dec!(100)), FLAT, || Quote::new(dec!(20)), &[]);
+        let plan = grid.plan(p(dec!(100)), FLAT, || Quote::new(dec!(20)), &[], &rules());
         assert_eq!(orders(&plan).iter().map(|o| o.1).collect::<Vec<_>>(), [p(dec!(97.5)), p(dec!(95))]);
     }
 
     #[test]
     fn a_filled_buy_is_offered_one_level_up_and_taken_levels_are_left_alone() {
         let mut grid = fixed(5, Spacing::Arithmetic);
-        grid.plan(p(dec!(100)), FLAT, || Quote::new(dec!(100)), &[]);
+        grid.plan(p(dec!(100)), FLAT, || Quote::new(dec!(100)), &[], &rules());
         // The buy at 97.5 filled: the price is there, 0.1 is held, the buy at 95 still rests.
-        grid.bought_at(p(dec!(97.5)));
+        grid.bought_at(p(dec!(97.5)), Qty::new(dec!(0.1)));
         let held = Holding { qty: Qty::new(dec!(0.1)), cost: Quote::new(dec!(9.75)) };
         let resting = [Resting { side: Side::Buy, price: p(dec!(95)) }];
-        let plan = grid.plan(p(dec!(97.6)), held, || Quote::new(dec!(80)), &resting);
+        let plan = grid.plan(p(dec!(97.6)), held, || Quote::new(dec!(80)), &resting, &rules());
         assert_eq!(orders(&plan), [(Side::Sell, p(dec!(100)), Qty::new(dec!(0.1)))]);
         // With the sell resting too, nothing changes at the same price.
         let resting = [resting[0], Resting { side: Side::Sell, price: p(dec!(100)) }];
-        assert_eq!(grid.plan(p(dec!(97.6)), FLAT, || Quote::new(dec!(0)), &resting), Plan::Keep);
+        assert_eq!(grid.plan(p(dec!(97.6)), FLAT, || Quote::new(dec!(0)), &resting, &rules()), Plan::Keep);
         // The price rose back to 100 and the sell filled: the buy at 97.5 is laid again.
-        let plan = grid.plan(p(dec!(100.1)), FLAT, || Quote::new(dec!(90)), &resting[..1]);
+        let plan = grid.plan(p(dec!(100.1)), FLAT, || Quote::new(dec!(90)), &resting[..1], &rules());
         assert_eq!(orders(&plan).iter().map(|o| (o.0, o.1)).collect::<Vec<_>>(), [(Side::Buy, p(dec!(97.5)))]);
     }
 
     #[test]
     fn a_buy_is_sold_one_level_up_even_when_the_price_falls_below_it() {
         let mut grid = fixed(5, Spacing::Arithmetic);
-        grid.plan(p(dec!(100)), FLAT, || Quote::ZERO, &[]);
+        grid.plan(p(dec!(100)), FLAT, || Quote::ZERO, &[], &rules());
         // Bought at 97.5, and the price fell to 95.6: the sale goes to 100, one level above
         // the buy, not to 97.5.
-        grid.bought_at(p(dec!(97.5)));
+        grid.bought_at(p(dec!(97.5)), Qty::new(dec!(0.1)));
         let held = Holding { qty: Qty::new(dec!(0.1)), cost: Quote::new(dec!(9.76)) };
-        let sells = orders(&grid.plan(p(dec!(95.6)), held, || Quote::ZERO, &[]));
+        let sells = orders(&grid.plan(p(dec!(95.6)), held, || Quote::ZERO, &[], &rules()));
         assert_eq!(sells, [(Side::Sell, p(dec!(100)), Qty::new(dec!(0.1)))]);
         // Without a buy since the grid was laid (after a restart), the average cost decides.
         let mut fresh = fixed(5, Spacing::Arithmetic);
-        fresh.plan(p(dec!(100)), FLAT, || Quote::ZERO, &[]);
-        let sells = orders(&fresh.plan(p(dec!(95.6)), held, || Quote::ZERO, &[]));
+        fresh.plan(p(dec!(100)), FLAT, || Quote::ZERO, &[], &rules());
+        let sells = orders(&fresh.plan(p(dec!(95.6)), held, || Quote::ZERO, &[], &rules()));
         assert_eq!(sells, [(Side::Sell, p(dec!(100)), Qty::new(dec!(0.1)))]);
+    }
+
+    #[test]
+    fn older_holdings_are_offered_above_their_cost_and_the_last_buy_one_level_up() {
+        let mut grid = fixed(5, Spacing::Arithmetic);
+        grid.plan(p(dec!(100)), FLAT, || Quote::ZERO, &[], &rules());
+        // 0.2 held from before at 97 on average, and a buy at 95 just filled 0.1.
+        grid.bought_at(p(dec!(95)), Qty::new(dec!(0.1)));
+        let held = Holding { qty: Qty::new(dec!(0.3)), cost: Quote::new(dec!(28.9)) };
+        let sells = orders(&grid.plan(p(dec!(95.1)), held, || Quote::ZERO, &[], &rules()));
+        assert_eq!(
+            sells,
+            [(Side::Sell, p(dec!(97.5)), Qty::new(dec!(0.1))), (Side::Sell, p(dec!(100)), Qty::new(dec!(0.2)))],
+            "the new lot one level up, the older ones above their cost of 96.33"
+        );
+    }
+
+    #[test]
+    fn a_remainder_too_small_to_be_an_order_is_kept_and_the_buys_still_go() {
+        let mut grid = fixed(5, Spacing::Arithmetic);
+        let dust = Holding { qty: Qty::new(dec!(0.000001)), cost: Quote::new(dec!(0.0001)) };
+        let plan = grid.plan(p(dec!(100)), dust, || Quote::new(dec!(100)), &[], &rules());
+        assert!(orders(&plan).iter().all(|o| o.0 == Side::Buy) && !orders(&plan).is_empty(), "{plan:?}");
+    }
+
+    #[test]
+    fn levels_sit_on_the_tick_at_least_two_ticks_apart() {
+        let mut grid = Grid::new(GridParams {
+            levels: 5,
+            spacing: Spacing::Arithmetic,
+            range: Range::Fixed(dec!(0.0001)),
+            quote: Quote::new(dec!(10)),
+        });
+        grid.plan(p(dec!(100)), FLAT, || Quote::ZERO, &[], &rules());
+        assert_eq!(grid.levels(), [p(dec!(99.92)), p(dec!(99.96)), p(dec!(100)), p(dec!(100.04)), p(dec!(100.08))]);
     }
 
     #[test]
     fn large_holdings_spread_over_the_levels_above_one_buys_worth_each() {
         let mut grid = fixed(5, Spacing::Arithmetic);
-        grid.plan(p(dec!(100)), FLAT, || Quote::ZERO, &[]);
+        grid.plan(p(dec!(100)), FLAT, || Quote::ZERO, &[], &rules());
         let held = Holding { qty: Qty::new(dec!(0.35)), cost: Quote::new(dec!(34)) };
-        let sells = orders(&grid.plan(p(dec!(100)), held, || Quote::ZERO, &[]));
+        let sells = orders(&grid.plan(p(dec!(100)), held, || Quote::ZERO, &[], &rules()));
         let levels: Vec<Price> = grid.levels().to_vec();
         assert_eq!(sells.len(), 2, "{sells:?}");
         assert_eq!(sells[0], (Side::Sell, levels[3], Qty::new(dec!(0.1))), "a buy's worth at the level below");
@@ -437,17 +521,17 @@ mod tests {
     #[test]
     fn leaving_the_range_cancels_everything_then_lays_the_grid_again() {
         let mut grid = fixed(3, Spacing::Geometric);
-        grid.plan(p(dec!(100)), FLAT, || Quote::new(dec!(100)), &[]);
+        grid.plan(p(dec!(100)), FLAT, || Quote::new(dec!(100)), &[], &rules());
         assert_eq!(grid.levels()[0], p(dec!(95)));
         assert!((to_f64(grid.levels()[2]) - 105.0).abs() < 1e-6, "{:?}", grid.levels());
         let ratio = grid.levels()[1].value() / grid.levels()[0].value();
-        assert!((ratio - grid.levels()[2].value() / grid.levels()[1].value()).abs() < dec!(0.000001));
+        assert!((ratio - grid.levels()[2].value() / grid.levels()[1].value()).abs() < dec!(0.001), "on the cent tick");
         let resting = [Resting { side: Side::Buy, price: p(dec!(95)) }];
-        let Plan::CancelAll(reason) = grid.plan(p(dec!(110)), FLAT, || Quote::new(dec!(90)), &resting) else {
+        let Plan::CancelAll(reason) = grid.plan(p(dec!(110)), FLAT, || Quote::new(dec!(90)), &resting, &rules()) else {
             panic!("expected a cancel")
         };
         assert!(reason.contains("left the grid 95 to"), "{reason}");
-        let plan = grid.plan(p(dec!(110)), FLAT, || Quote::new(dec!(100)), &[]);
+        let plan = grid.plan(p(dec!(110)), FLAT, || Quote::new(dec!(100)), &[], &rules());
         assert_eq!(grid.levels()[0], p(dec!(104.5)));
         assert_eq!(orders(&plan).len(), 1, "one level below the new anchor");
     }
@@ -458,7 +542,7 @@ mod tests {
         // Laid first around 100: buys at 97.5 and 95 rest. Now rebuilt at 100.4.
         let resting =
             [Resting { side: Side::Buy, price: p(dec!(97.5)) }, Resting { side: Side::Buy, price: p(dec!(95)) }];
-        let plan = grid.plan(p(dec!(100.4)), FLAT, || Quote::new(dec!(100)), &resting);
+        let plan = grid.plan(p(dec!(100.4)), FLAT, || Quote::new(dec!(100)), &resting, &rules());
         assert_eq!(plan, Plan::Keep, "the levels nearest 97.5 and 95 are taken: {:?}", grid.levels());
     }
 
@@ -480,19 +564,18 @@ mod tests {
             volume: Qty::new(dec!(1)),
         };
         grid.on_candle(&candle(dec!(99)));
-        assert_eq!(grid.plan(p(dec!(100)), FLAT, || Quote::new(dec!(100)), &[]), Plan::Keep, "no window yet");
+        assert_eq!(grid.plan(p(dec!(100)), FLAT, || Quote::new(dec!(100)), &[], &rules()), Plan::Keep, "no window yet");
         grid.on_candle(&candle(dec!(100)));
         grid.on_candle(&candle(dec!(101)));
-        grid.plan(p(dec!(100)), FLAT, || Quote::new(dec!(100)), &[]);
-        // sd of 99, 100, 101 is 0.8165; twice that either side.
-        let low = to_f64(grid.levels()[0]);
-        assert!((low - (100.0 - 2.0 * (2.0f64 / 3.0).sqrt())).abs() < 1e-9, "{low}");
+        grid.plan(p(dec!(100)), FLAT, || Quote::new(dec!(100)), &[], &rules());
+        // sd of 99, 100, 101 is 0.8165; twice that either side, on the cent tick.
+        assert_eq!(grid.levels()[0], p(dec!(98.37)));
         // A flat window is widened to 0.3 % between levels: 0.6 % either side of four steps.
         let mut flat = Grid::new(params);
         for _ in 0..3 {
             flat.on_candle(&candle(dec!(100)));
         }
-        flat.plan(p(dec!(100)), FLAT, || Quote::new(dec!(100)), &[]);
+        flat.plan(p(dec!(100)), FLAT, || Quote::new(dec!(100)), &[], &rules());
         assert_eq!(flat.levels()[0], p(dec!(99.4)));
         assert_eq!(flat.levels()[1], p(dec!(99.7)));
     }

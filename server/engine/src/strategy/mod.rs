@@ -19,6 +19,7 @@ use domain::{
     money::{Price, Qty, Quote},
     order::Side,
     strategy::{StrategyId, StrategyParams},
+    symbol::SymbolRules,
     time::Timestamp,
 };
 
@@ -237,9 +238,16 @@ impl StrategyState {
 
     /// What a strategy that keeps a book wants done with its `resting` orders (see
     /// [`Grid::plan`]); [`Plan::Keep`] for the others.
-    pub fn plan(&mut self, price: Price, holding: Holding, free: impl FnOnce() -> Quote, resting: &[Resting]) -> Plan {
+    pub fn plan(
+        &mut self,
+        price: Price,
+        holding: Holding,
+        free: impl FnOnce() -> Quote,
+        resting: &[Resting],
+        rules: &SymbolRules,
+    ) -> Plan {
         match self {
-            Self::Grid(g) => g.plan(price, holding, free, resting),
+            Self::Grid(g) => g.plan(price, holding, free, resting, rules),
             _ => Plan::Keep,
         }
     }
@@ -254,10 +262,10 @@ impl StrategyState {
         }
     }
 
-    /// A buy resting at `limit` filled (partly).
-    pub fn bought_at(&mut self, limit: Price) {
+    /// A buy resting at `limit` filled `qty` (partly).
+    pub fn bought_at(&mut self, limit: Price, qty: Qty) {
         if let Self::Grid(g) = self {
-            g.bought_at(limit);
+            g.bought_at(limit, qty);
         }
     }
 
