@@ -442,7 +442,7 @@ async fn a_dry_run_grid_buys_at_a_level_and_offers_it_one_level_up_on_real_data(
 }
 
 #[tokio::test]
-async fn a_bot_whose_strategy_cannot_trade_yet_is_refused_at_start_with_the_reason() {
+async fn a_bot_whose_strategy_cannot_trade_yet_is_refused_with_the_reason() {
     let data = tempfile::tempdir().unwrap();
     let daemon = Daemon::start(&data).await;
     let config = pb::BotConfig {
@@ -453,11 +453,15 @@ async fn a_bot_whose_strategy_cannot_trade_yet_is_refused_at_start_with_the_reas
         ..pb::BotConfig::default()
     };
     let mut bots = daemon.bots().await;
-    let bot = bots.create_bot(pb::CreateBotRequest { config: Some(config) }).await.unwrap().into_inner();
-    let refused = bots.start_bot(pb::StartBotRequest { id: bot.id }).await.unwrap_err();
-    assert_eq!(refused.code(), tonic::Code::FailedPrecondition, "{refused:?}");
-    assert!(refused.message().contains("the arbitrage strategy cannot trade yet"), "{}", refused.message());
-    assert_eq!(status(&daemon, bot.id).await.status(), pb::BotStatus::Created, "nothing changed");
+    let refused = bots.create_bot(pb::CreateBotRequest { config: Some(config) }).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument, "{refused:?}");
+    assert!(
+        refused.message().contains("strategy: the arbitrage strategy cannot trade yet; choose another strategy"),
+        "{}",
+        refused.message()
+    );
+    let listed = bots.list_bots(pb::ListBotsRequest::default()).await.unwrap().into_inner();
+    assert!(listed.bots.is_empty(), "nothing was created: {listed:?}");
 }
 
 /// A frozen market with split taker fills: each market buy takes a third, then rests.

@@ -79,7 +79,7 @@ impl Bots {
     /// # Errors
     /// [`BotError::Invalid`] with every invalid field.
     pub async fn create(&self, input: &BotConfigInput) -> Result<Bot, BotError> {
-        let config = domain::bot::BotConfig::create(input, &self.ctx).map_err(BotError::Invalid)?;
+        let config = runnable(domain::bot::BotConfig::create(input, &self.ctx).map_err(BotError::Invalid)?)?;
         let bot = self.store.insert_bot(&config, clock::now()).await.map_err(BotError::Store)?;
         tracing::info!(bot = %bot.id, name = %bot.config.name, pair = %bot.config.pair, strategy = %bot.config.strategy, "bot created");
         self.publish(&bot);
@@ -110,7 +110,7 @@ impl Bots {
         let guard = self.writes.lock().await;
         let bot = self.get(id).await?;
         bot.check_editable().map_err(BotError::Conflict)?;
-        let config = bot.config.update(patch, &self.ctx).map_err(BotError::Invalid)?;
+        let config = runnable(bot.config.update(patch, &self.ctx).map_err(BotError::Invalid)?)?;
         let moved = config.pair != bot.config.pair
             || config.exchange != bot.config.exchange
             || config.is_dry_run != bot.config.is_dry_run;
@@ -178,12 +178,13 @@ impl Bots {
         let _guard = self.writes.lock().await;
         let bot = self.get(id).await?;
         let to = bot.status.apply(command).map_err(|e| BotError::Conflict(format!("bot {id}: {e}")))?;
+        // Bots created before their strategy was refused at creation may still exist.
         if command == LifecycleCommand::Start
-            && let Err(engine::strategy::StrategyError::Unsupported(unsupported)) =
-                engine::strategy::StrategyState::new(bot.config.strategy, &bot.config.strategy_params)
+            && let Err(BotError::Invalid(_)) = runnable(bot.config.clone())
         {
             return Err(BotError::Conflict(format!(
-                "bot {id} cannot start: {unsupported}; edit it to run another strategy"
+                "bot {id} cannot start: the {} strategy cannot trade yet; edit it to run another strategy",
+                bot.config.strategy
             )));
         }
         let change = StatusChange {
@@ -258,12 +259,6 @@ impl Bots {
         }
         let patch = BotConfigInput { is_dry_run: Some(false), ..BotConfigInput::default() };
         let config = bot.config.update(&patch, &self.ctx).map_err(BotError::Invalid)?;
-        if config.strategy != bot.config.strategy && self.has_open_orders(&bot).await? {
-            return Err(BotError::Conflict(format!(
-                "bot {id} has open orders of its {} strategy; stop it with cancel before changing its strategy",
-                bot.config.strategy
-            )));
-        }
         let bot = self
             .store
             .update_bot_config(id, bot.status, &config, clock::now())
@@ -288,7 +283,7 @@ impl Bots {
             let base: String = source.config.name.chars().take(MAX_NAME_CHARS - " (copy)".len()).collect();
             overrides.name = Some(format!("{base} (copy)"));
         }
-        let config = source.config.update(&overrides, &self.ctx).map_err(BotError::Invalid)?;
+        let config = runnable(source.config.update(&overrides, &self.ctx).map_err(BotError::Invalid)?)?;
         let bot = self.store.insert_bot(&config, clock::now()).await.map_err(BotError::Store)?;
         tracing::info!(bot = %bot.id, from = %id, "bot copied");
         self.publish(&bot);
@@ -336,5 +331,62 @@ impl Bots {
     pub async fn positions(&self, id: BotId) -> Result<Vec<Position>, BotError> {
         self.get(id).await?;
         self.store.positions(id).await.map_err(BotError::Store)
+    }
+}
+
+/// The configuration, if the engine can run its strategy; a field error naming the strategy
+/// otherwise (Arbitrage is in the schema but cannot trade yet).
+fn runnable(config: domain::bot::BotConfig) -> Result<domain::bot::BotConfig, BotError> {
+    match engine::strategy::StrategyState::new(config.strategy, &config.strategy_params) {
+        Err(engine::strategy::StrategyError::Unsupported(unsupported)) => {
+            let mut violations = Violations::default();
+            violations.add("strategy", format!("{unsupported}; choose another strategy"));
+            Err(BotError::Invalid(violations))
+        }
+        _ => Ok(config),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    // Test code: a failed unwrap is a failed test with its location.
+    #![allow(clippy::unwrap_used)]
+
+    use std::path::PathBuf;
+
+    use domain::bot::BotConfigInput;
+
+    use super::*;
+    use crate::{config::Config, notify::Notifier, runtime::RuntimeSettings, venues::Venues};
+
+    #[tokio::test]
+    async fn a_stored_bot_whose_strategy_cannot_trade_is_refused_at_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db")).await.unwrap();
+        let config = Config::load(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config")).unwrap();
+        let settings = RuntimeSettings {
+            logs_dir: dir.path().join("logs"),
+            notifier: Notifier::off(),
+            strategy_defaults: config.validation_context().strategy_defaults,
+        };
+        let venues = Venues::new(&config.exchanges).unwrap();
+        let runtime = Runtime::new(store.clone(), EventBus::default(), venues, settings);
+        let bots = Bots::new(store.clone(), EventBus::default(), config.validation_context(), runtime.clone());
+        // As an earlier version could store it, before creation refused the strategy.
+        let input = BotConfigInput {
+            name: Some("triangle".into()),
+            trading_pair: Some("ETH/USDT".into()),
+            strategy: Some("arbitrage".into()),
+            budget: Some("100".into()),
+            ..BotConfigInput::default()
+        };
+        let stored = domain::bot::BotConfig::create(&input, &config.validation_context()).unwrap();
+        let bot = store.insert_bot(&stored, clock::now()).await.unwrap();
+        let Err(BotError::Conflict(message)) = bots.command(bot.id, Command::Start, "test").await else {
+            panic!("the start should be refused")
+        };
+        assert!(message.contains("the arbitrage strategy cannot trade yet"), "{message}");
+        assert_eq!(bots.get(bot.id).await.unwrap().status, BotStatus::Created);
+        runtime.shutdown(false).await;
     }
 }
