@@ -35,7 +35,7 @@ use crate::{
     strategy::{
         Action, Desire, Holding,
         event_filler::ExternalSignal,
-        grid::{Plan, Resting},
+        grid::{BookView, Plan, Resting},
     },
     wallet::{FillSide, Wallet, WalletFill},
 };
@@ -781,7 +781,8 @@ impl Bot {
         }
         let holding = self.holding;
         let wallet = &self.wallet;
-        match self.strategy.plan(price, holding, || wallet.free(), &resting, &self.rules) {
+        let view = BookView { price, holding, resting: &resting, rules: &self.rules };
+        match self.strategy.plan(&view, || wallet.free()) {
             Plan::Keep => {}
             Plan::CancelAll(reason) => self.cancel_open_orders(&reason, |_| true, out),
             Plan::Place(desires) => {

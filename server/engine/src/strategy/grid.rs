@@ -95,6 +95,19 @@ pub struct Resting {
     pub price: Price,
 }
 
+/// What a strategy that keeps a book sees when it plans.
+#[derive(Debug, Clone, Copy)]
+pub struct BookView<'a> {
+    /// The market price.
+    pub price: Price,
+    /// What the bot could sell.
+    pub holding: Holding,
+    /// Its orders resting on the book, each acknowledged by the venue.
+    pub resting: &'a [Resting],
+    /// Precision and minimums of the pair.
+    pub rules: &'a SymbolRules,
+}
+
 /// What the grid wants done with the bot's resting orders.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Plan {
@@ -263,17 +276,10 @@ impl Grid {
         self.midpoints.partition_point(|mid| *mid < price)
     }
 
-    /// What to do at `price`, holding `holding`, with `resting` orders on the book (each
-    /// acknowledged by the venue); `free` tells the free budget, asked only when a buy is
-    /// wanted.
-    pub fn plan(
-        &mut self,
-        price: Price,
-        holding: Holding,
-        free: impl FnOnce() -> Quote,
-        resting: &[Resting],
-        rules: &SymbolRules,
-    ) -> Plan {
+    /// What to do with the bot's book as `view` shows it; `free` tells the free budget, asked
+    /// only when a buy is wanted.
+    pub fn plan(&mut self, view: &BookView<'_>, free: impl FnOnce() -> Quote) -> Plan {
+        let BookView { price, holding, resting, rules } = *view;
         let (low, high) = match (self.levels.first(), self.levels.last()) {
             (Some(low), Some(high)) => (*low, *high),
             _ => (price, price),
@@ -393,6 +399,12 @@ mod tests {
         crate::testing::btc_usdt()
     }
 
+    /// The book at `price`, holding `holding`, with `resting` orders, on BTC/USDT.
+    fn view(price: Price, holding: Holding, resting: &[Resting]) -> BookView<'_> {
+        static RULES: std::sync::LazyLock<SymbolRules> = std::sync::LazyLock::new(rules);
+        BookView { price, holding, resting, rules: &RULES }
+    }
+
     fn fixed(levels: usize, spacing: Spacing) -> Grid {
         Grid::new(GridParams { levels, spacing, range: Range::Fixed(dec!(0.05)), quote: Quote::new(dec!(10)) })
     }
@@ -429,56 +441,56 @@ mod tests {
     fn lays_buys_below_the_price_within_the_budget_and_nothing_above_when_flat() {
         let mut grid = fixed(5, Spacing::Arithmetic);
         // 95, 97.5, 100, 102.5, 105 around 100; the anchor is 100.
-        let plan = grid.plan(p(dec!(100)), FLAT, || Quote::new(dec!(15)), &[], &rules());
+        let plan = grid.plan(&view(p(dec!(100)), FLAT, &[]), || Quote::new(dec!(15)));
         assert_eq!(grid.levels(), [p(dec!(95)), p(dec!(97.5)), p(dec!(100)), p(dec!(102.5)), p(dec!(105))]);
         assert_eq!(orders(&plan), [(Side::Buy, p(dec!(97.5)), Qty::new(dec!(10) / dec!(97.5)))], "one buy fits 15");
-        let plan = grid.plan(p(dec!(100)), FLAT, || Quote::new(dec!(20)), &[], &rules());
+        let plan = grid.plan(&view(p(dec!(100)), FLAT, &[]), || Quote::new(dec!(20)));
         assert_eq!(orders(&plan).iter().map(|o| o.1).collect::<Vec<_>>(), [p(dec!(97.5)), p(dec!(95))]);
     }
 
     #[test]
     fn a_filled_buy_is_offered_one_level_up_and_taken_levels_are_left_alone() {
         let mut grid = fixed(5, Spacing::Arithmetic);
-        grid.plan(p(dec!(100)), FLAT, || Quote::new(dec!(100)), &[], &rules());
+        grid.plan(&view(p(dec!(100)), FLAT, &[]), || Quote::new(dec!(100)));
         // The buy at 97.5 filled: the price is there, 0.1 is held, the buy at 95 still rests.
         grid.bought_at(p(dec!(97.5)), Qty::new(dec!(0.1)));
         let held = Holding { qty: Qty::new(dec!(0.1)), cost: Quote::new(dec!(9.75)) };
         let resting = [Resting { side: Side::Buy, price: p(dec!(95)) }];
-        let plan = grid.plan(p(dec!(97.6)), held, || Quote::new(dec!(80)), &resting, &rules());
+        let plan = grid.plan(&view(p(dec!(97.6)), held, &resting), || Quote::new(dec!(80)));
         assert_eq!(orders(&plan), [(Side::Sell, p(dec!(100)), Qty::new(dec!(0.1)))]);
         // With the sell resting too, nothing changes at the same price.
         let resting = [resting[0], Resting { side: Side::Sell, price: p(dec!(100)) }];
-        assert_eq!(grid.plan(p(dec!(97.6)), FLAT, || Quote::new(dec!(0)), &resting, &rules()), Plan::Keep);
+        assert_eq!(grid.plan(&view(p(dec!(97.6)), FLAT, &resting), || Quote::new(dec!(0))), Plan::Keep);
         // The price rose back to 100 and the sell filled: the buy at 97.5 is laid again.
-        let plan = grid.plan(p(dec!(100.1)), FLAT, || Quote::new(dec!(90)), &resting[..1], &rules());
+        let plan = grid.plan(&view(p(dec!(100.1)), FLAT, &resting[..1]), || Quote::new(dec!(90)));
         assert_eq!(orders(&plan).iter().map(|o| (o.0, o.1)).collect::<Vec<_>>(), [(Side::Buy, p(dec!(97.5)))]);
     }
 
     #[test]
     fn a_buy_is_sold_one_level_up_even_when_the_price_falls_below_it() {
         let mut grid = fixed(5, Spacing::Arithmetic);
-        grid.plan(p(dec!(100)), FLAT, || Quote::ZERO, &[], &rules());
+        grid.plan(&view(p(dec!(100)), FLAT, &[]), || Quote::ZERO);
         // Bought at 97.5, and the price fell to 95.6: the sale goes to 100, one level above
         // the buy, not to 97.5.
         grid.bought_at(p(dec!(97.5)), Qty::new(dec!(0.1)));
         let held = Holding { qty: Qty::new(dec!(0.1)), cost: Quote::new(dec!(9.76)) };
-        let sells = orders(&grid.plan(p(dec!(95.6)), held, || Quote::ZERO, &[], &rules()));
+        let sells = orders(&grid.plan(&view(p(dec!(95.6)), held, &[]), || Quote::ZERO));
         assert_eq!(sells, [(Side::Sell, p(dec!(100)), Qty::new(dec!(0.1)))]);
         // Without a buy since the grid was laid (after a restart), the average cost decides.
         let mut fresh = fixed(5, Spacing::Arithmetic);
-        fresh.plan(p(dec!(100)), FLAT, || Quote::ZERO, &[], &rules());
-        let sells = orders(&fresh.plan(p(dec!(95.6)), held, || Quote::ZERO, &[], &rules()));
+        fresh.plan(&view(p(dec!(100)), FLAT, &[]), || Quote::ZERO);
+        let sells = orders(&fresh.plan(&view(p(dec!(95.6)), held, &[]), || Quote::ZERO));
         assert_eq!(sells, [(Side::Sell, p(dec!(100)), Qty::new(dec!(0.1)))]);
     }
 
     #[test]
     fn older_holdings_are_offered_above_their_cost_and_the_last_buy_one_level_up() {
         let mut grid = fixed(5, Spacing::Arithmetic);
-        grid.plan(p(dec!(100)), FLAT, || Quote::ZERO, &[], &rules());
+        grid.plan(&view(p(dec!(100)), FLAT, &[]), || Quote::ZERO);
         // 0.2 held from before at 97 on average, and a buy at 95 just filled 0.1.
         grid.bought_at(p(dec!(95)), Qty::new(dec!(0.1)));
         let held = Holding { qty: Qty::new(dec!(0.3)), cost: Quote::new(dec!(28.9)) };
-        let sells = orders(&grid.plan(p(dec!(95.1)), held, || Quote::ZERO, &[], &rules()));
+        let sells = orders(&grid.plan(&view(p(dec!(95.1)), held, &[]), || Quote::ZERO));
         assert_eq!(
             sells,
             [(Side::Sell, p(dec!(97.5)), Qty::new(dec!(0.1))), (Side::Sell, p(dec!(100)), Qty::new(dec!(0.2)))],
@@ -490,7 +502,7 @@ mod tests {
     fn a_remainder_too_small_to_be_an_order_is_kept_and_the_buys_still_go() {
         let mut grid = fixed(5, Spacing::Arithmetic);
         let dust = Holding { qty: Qty::new(dec!(0.000001)), cost: Quote::new(dec!(0.0001)) };
-        let plan = grid.plan(p(dec!(100)), dust, || Quote::new(dec!(100)), &[], &rules());
+        let plan = grid.plan(&view(p(dec!(100)), dust, &[]), || Quote::new(dec!(100)));
         assert!(orders(&plan).iter().all(|o| o.0 == Side::Buy) && !orders(&plan).is_empty(), "{plan:?}");
     }
 
@@ -502,16 +514,16 @@ mod tests {
             range: Range::Fixed(dec!(0.0001)),
             quote: Quote::new(dec!(10)),
         });
-        grid.plan(p(dec!(100)), FLAT, || Quote::ZERO, &[], &rules());
+        grid.plan(&view(p(dec!(100)), FLAT, &[]), || Quote::ZERO);
         assert_eq!(grid.levels(), [p(dec!(99.92)), p(dec!(99.96)), p(dec!(100)), p(dec!(100.04)), p(dec!(100.08))]);
     }
 
     #[test]
     fn large_holdings_spread_over_the_levels_above_one_buys_worth_each() {
         let mut grid = fixed(5, Spacing::Arithmetic);
-        grid.plan(p(dec!(100)), FLAT, || Quote::ZERO, &[], &rules());
+        grid.plan(&view(p(dec!(100)), FLAT, &[]), || Quote::ZERO);
         let held = Holding { qty: Qty::new(dec!(0.35)), cost: Quote::new(dec!(34)) };
-        let sells = orders(&grid.plan(p(dec!(100)), held, || Quote::ZERO, &[], &rules()));
+        let sells = orders(&grid.plan(&view(p(dec!(100)), held, &[]), || Quote::ZERO));
         let levels: Vec<Price> = grid.levels().to_vec();
         assert_eq!(sells.len(), 2, "{sells:?}");
         assert_eq!(sells[0], (Side::Sell, levels[3], Qty::new(dec!(0.1))), "a buy's worth at the level below");
@@ -521,17 +533,17 @@ mod tests {
     #[test]
     fn leaving_the_range_cancels_everything_then_lays_the_grid_again() {
         let mut grid = fixed(3, Spacing::Geometric);
-        grid.plan(p(dec!(100)), FLAT, || Quote::new(dec!(100)), &[], &rules());
+        grid.plan(&view(p(dec!(100)), FLAT, &[]), || Quote::new(dec!(100)));
         assert_eq!(grid.levels()[0], p(dec!(95)));
         assert!((to_f64(grid.levels()[2]) - 105.0).abs() < 1e-6, "{:?}", grid.levels());
         let ratio = grid.levels()[1].value() / grid.levels()[0].value();
         assert!((ratio - grid.levels()[2].value() / grid.levels()[1].value()).abs() < dec!(0.001), "on the cent tick");
         let resting = [Resting { side: Side::Buy, price: p(dec!(95)) }];
-        let Plan::CancelAll(reason) = grid.plan(p(dec!(110)), FLAT, || Quote::new(dec!(90)), &resting, &rules()) else {
+        let Plan::CancelAll(reason) = grid.plan(&view(p(dec!(110)), FLAT, &resting), || Quote::new(dec!(90))) else {
             panic!("expected a cancel")
         };
         assert!(reason.contains("left the grid 95 to"), "{reason}");
-        let plan = grid.plan(p(dec!(110)), FLAT, || Quote::new(dec!(100)), &[], &rules());
+        let plan = grid.plan(&view(p(dec!(110)), FLAT, &[]), || Quote::new(dec!(100)));
         assert_eq!(grid.levels()[0], p(dec!(104.5)));
         assert_eq!(orders(&plan).len(), 1, "one level below the new anchor");
     }
@@ -542,7 +554,7 @@ mod tests {
         // Laid first around 100: buys at 97.5 and 95 rest. Now rebuilt at 100.4.
         let resting =
             [Resting { side: Side::Buy, price: p(dec!(97.5)) }, Resting { side: Side::Buy, price: p(dec!(95)) }];
-        let plan = grid.plan(p(dec!(100.4)), FLAT, || Quote::new(dec!(100)), &resting, &rules());
+        let plan = grid.plan(&view(p(dec!(100.4)), FLAT, &resting), || Quote::new(dec!(100)));
         assert_eq!(plan, Plan::Keep, "the levels nearest 97.5 and 95 are taken: {:?}", grid.levels());
     }
 
@@ -564,10 +576,10 @@ mod tests {
             volume: Qty::new(dec!(1)),
         };
         grid.on_candle(&candle(dec!(99)));
-        assert_eq!(grid.plan(p(dec!(100)), FLAT, || Quote::new(dec!(100)), &[], &rules()), Plan::Keep, "no window yet");
+        assert_eq!(grid.plan(&view(p(dec!(100)), FLAT, &[]), || Quote::new(dec!(100))), Plan::Keep, "no window yet");
         grid.on_candle(&candle(dec!(100)));
         grid.on_candle(&candle(dec!(101)));
-        grid.plan(p(dec!(100)), FLAT, || Quote::new(dec!(100)), &[], &rules());
+        grid.plan(&view(p(dec!(100)), FLAT, &[]), || Quote::new(dec!(100)));
         // sd of 99, 100, 101 is 0.8165; twice that either side, on the cent tick.
         assert_eq!(grid.levels()[0], p(dec!(98.37)));
         // A flat window is widened to 0.3 % between levels: 0.6 % either side of four steps.
@@ -575,7 +587,7 @@ mod tests {
         for _ in 0..3 {
             flat.on_candle(&candle(dec!(100)));
         }
-        flat.plan(p(dec!(100)), FLAT, || Quote::new(dec!(100)), &[], &rules());
+        flat.plan(&view(p(dec!(100)), FLAT, &[]), || Quote::new(dec!(100)));
         assert_eq!(flat.levels()[0], p(dec!(99.4)));
         assert_eq!(flat.levels()[1], p(dec!(99.7)));
     }

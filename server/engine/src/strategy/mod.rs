@@ -19,7 +19,6 @@ use domain::{
     money::{Price, Qty, Quote},
     order::Side,
     strategy::{StrategyId, StrategyParams},
-    symbol::SymbolRules,
     time::Timestamp,
 };
 
@@ -27,7 +26,7 @@ use self::{
     auto::Auto,
     dca::{DcaMemory, DcaParams},
     event_filler::{EventFiller, ExternalSignal},
-    grid::{Grid, Plan, Resting},
+    grid::{BookView, Grid, Plan},
     mean_reversion::MeanReversion,
     momentum::Momentum,
     twap::Twap,
@@ -238,16 +237,9 @@ impl StrategyState {
 
     /// What a strategy that keeps a book wants done with its `resting` orders (see
     /// [`Grid::plan`]); [`Plan::Keep`] for the others.
-    pub fn plan(
-        &mut self,
-        price: Price,
-        holding: Holding,
-        free: impl FnOnce() -> Quote,
-        resting: &[Resting],
-        rules: &SymbolRules,
-    ) -> Plan {
+    pub fn plan(&mut self, view: &BookView<'_>, free: impl FnOnce() -> Quote) -> Plan {
         match self {
-            Self::Grid(g) => g.plan(price, holding, free, resting, rules),
+            Self::Grid(g) => g.plan(view, free),
             _ => Plan::Keep,
         }
     }
