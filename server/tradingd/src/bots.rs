@@ -79,7 +79,8 @@ impl Bots {
     /// # Errors
     /// [`BotError::Invalid`] with every invalid field.
     pub async fn create(&self, input: &BotConfigInput) -> Result<Bot, BotError> {
-        let config = runnable(domain::bot::BotConfig::create(input, &self.ctx).map_err(BotError::Invalid)?)?;
+        let config = domain::bot::BotConfig::create(input, &self.ctx).map_err(BotError::Invalid)?;
+        runnable(&config)?;
         let bot = self.store.insert_bot(&config, clock::now()).await.map_err(BotError::Store)?;
         tracing::info!(bot = %bot.id, name = %bot.config.name, pair = %bot.config.pair, strategy = %bot.config.strategy, "bot created");
         self.publish(&bot);
@@ -110,7 +111,8 @@ impl Bots {
         let guard = self.writes.lock().await;
         let bot = self.get(id).await?;
         bot.check_editable().map_err(BotError::Conflict)?;
-        let config = runnable(bot.config.update(patch, &self.ctx).map_err(BotError::Invalid)?)?;
+        let config = bot.config.update(patch, &self.ctx).map_err(BotError::Invalid)?;
+        runnable(&config)?;
         let moved = config.pair != bot.config.pair
             || config.exchange != bot.config.exchange
             || config.is_dry_run != bot.config.is_dry_run;
@@ -179,9 +181,7 @@ impl Bots {
         let bot = self.get(id).await?;
         let to = bot.status.apply(command).map_err(|e| BotError::Conflict(format!("bot {id}: {e}")))?;
         // Bots created before their strategy was refused at creation may still exist.
-        if command == LifecycleCommand::Start
-            && let Err(BotError::Invalid(_)) = runnable(bot.config.clone())
-        {
+        if command == LifecycleCommand::Start && runnable(&bot.config).is_err() {
             return Err(BotError::Conflict(format!(
                 "bot {id} cannot start: the {} strategy cannot trade yet; edit it to run another strategy",
                 bot.config.strategy
@@ -283,7 +283,8 @@ impl Bots {
             let base: String = source.config.name.chars().take(MAX_NAME_CHARS - " (copy)".len()).collect();
             overrides.name = Some(format!("{base} (copy)"));
         }
-        let config = runnable(source.config.update(&overrides, &self.ctx).map_err(BotError::Invalid)?)?;
+        let config = source.config.update(&overrides, &self.ctx).map_err(BotError::Invalid)?;
+        runnable(&config)?;
         let bot = self.store.insert_bot(&config, clock::now()).await.map_err(BotError::Store)?;
         tracing::info!(bot = %bot.id, from = %id, "bot copied");
         self.publish(&bot);
@@ -334,16 +335,16 @@ impl Bots {
     }
 }
 
-/// The configuration, if the engine can run its strategy; a field error naming the strategy
-/// otherwise (Arbitrage is in the schema but cannot trade yet).
-fn runnable(config: domain::bot::BotConfig) -> Result<domain::bot::BotConfig, BotError> {
+/// Refuses, with a field error naming it, a strategy the engine cannot run yet (Arbitrage is
+/// in the schema but cannot trade yet).
+fn runnable(config: &domain::bot::BotConfig) -> Result<(), BotError> {
     match engine::strategy::StrategyState::new(config.strategy, &config.strategy_params) {
         Err(engine::strategy::StrategyError::Unsupported(unsupported)) => {
             let mut violations = Violations::default();
             violations.add("strategy", format!("{unsupported}; choose another strategy"));
             Err(BotError::Invalid(violations))
         }
-        _ => Ok(config),
+        _ => Ok(()),
     }
 }
 
