@@ -22,7 +22,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
 ];
 
 /// External crates the pure domain may use.
-const DOMAIN_EXTERNAL: &[&str] = &["rust_decimal", "rust_decimal_macros", "serde", "thiserror"];
+const DOMAIN_EXTERNAL: &[&str] = &["itoa", "rust_decimal", "rust_decimal_macros", "serde", "thiserror"];
 
 /// Crates that must stay pure (no I/O, clock, randomness): only `domain` and these.
 const PURE: &[&str] = &["domain", "engine"];

@@ -514,11 +514,18 @@ impl Bot {
     /// Handles one input at `now`; returns what must be done, in order.
     pub fn handle(&mut self, now: Timestamp, input: Input) -> Vec<Output> {
         let mut out = Vec::new();
+        self.handle_into(now, input, &mut out);
+        out
+    }
+
+    /// [`Bot::handle`], appending what must be done to `out` (a caller handling inputs by the
+    /// million, as a backtest does, reuses one vector).
+    pub fn handle_into(&mut self, now: Timestamp, input: Input, out: &mut Vec<Output>) {
         match input {
-            Input::Command(command) => self.command(command, &mut out),
+            Input::Command(command) => self.command(command, out),
             Input::Order { client_order_id, event, fill } => {
                 let refused = event == OrderEvent::Rejected;
-                if self.order_update(&client_order_id, event, fill, &mut out) == Some(OrderStatus::Failed) && refused {
+                if self.order_update(&client_order_id, event, fill, out) == Some(OrderStatus::Failed) && refused {
                     // Refused by the venue: the next decision waits, or a strategy that wants
                     // the same order again would send it again at every price.
                     self.quiet_until = Some(Timestamp::from_millis(now.millis() + QUIET_AFTER_REFUSAL_MS));
@@ -536,12 +543,11 @@ impl Bot {
             Input::Signal(signal) => self.strategy.on_signal(&signal),
             Input::Tick => {}
         }
-        self.check_risk(now, &mut out);
+        self.check_risk(now, out);
         if self.status == BotStatus::Running && self.ends_at.is_some_and(|end| now >= end) {
-            self.set_status(BotStatus::Stopped, "the running time elapsed", &mut out);
+            self.set_status(BotStatus::Stopped, "the running time elapsed", out);
         }
-        self.trade(now, &mut out);
-        out
+        self.trade(now, out);
     }
 
     fn command(&mut self, command: Command, out: &mut Vec<Output>) {

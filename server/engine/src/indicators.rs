@@ -13,7 +13,9 @@ const POW10: [f64; 29] = [
 ];
 
 /// A price as `f64`, for indicators: the mantissa over its power of ten (within a rounding
-/// step of the exact value, and several times faster than a general conversion).
+/// step of the exact value, and several times faster than a general conversion). A division,
+/// not a multiplication by an inexact tenth, so every price converts to its nearest float and
+/// a price on a threshold compares as written.
 #[must_use]
 pub fn to_f64(price: Price) -> f64 {
     let value = price.value();
@@ -38,6 +40,8 @@ pub struct RollingStats {
     filled: bool,
     sum: f64,
     sum_sq: f64,
+    /// One over the window's length (a multiplication is faster than a division).
+    inverse_len: f64,
 }
 
 /// The mean and variance of a full window.
@@ -61,10 +65,14 @@ impl RollingStats {
     /// Statistics over the last `period` values (`period` at least 1).
     #[must_use]
     pub fn new(period: usize) -> Self {
-        Self { window: vec![0.0; period.max(1)], shift: None, next: 0, filled: false, sum: 0.0, sum_sq: 0.0 }
+        let len = period.max(1);
+        let inverse_len = 1.0 / len as f64;
+        Self { window: vec![0.0; len], shift: None, next: 0, filled: false, sum: 0.0, sum_sq: 0.0, inverse_len }
     }
 
     /// Adds a value; the statistics once the window is full.
+    // Inlined: returned through memory, the two halves of the result stall the caller's load.
+    #[inline]
     pub fn push(&mut self, value: f64) -> Option<MeanVariance> {
         let shift = *self.shift.get_or_insert(value);
         let value = value - shift;
@@ -82,9 +90,8 @@ impl RollingStats {
         if !self.filled {
             return None;
         }
-        let n = self.window.len() as f64;
-        let mean = self.sum / n;
-        let variance = (self.sum_sq / n - mean * mean).max(0.0);
+        let mean = self.sum * self.inverse_len;
+        let variance = (self.sum_sq * self.inverse_len - mean * mean).max(0.0);
         Some(MeanVariance { mean: mean + shift, variance })
     }
 }

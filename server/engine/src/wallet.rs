@@ -240,8 +240,12 @@ impl Wallet {
                 if sold > self.holdings.value() {
                     return Err(WalletError::Oversold { qty: Qty::new(sold), held: self.holdings });
                 }
-                let basis =
-                    (self.cost.value() * sold / self.holdings.value()).round_dp(BASIS_DP).min(self.cost.value());
+                let basis = if sold == self.holdings.value() {
+                    // Everything is sold: the whole cost, without a division.
+                    self.cost.value()
+                } else {
+                    (self.cost.value() * sold / self.holdings.value()).round_dp(BASIS_DP).min(self.cost.value())
+                };
                 let proceeds = if fill.fee_in_quote { quote - fee } else { quote };
                 self.holdings = Qty::new(self.holdings.value() - sold);
                 self.cost =

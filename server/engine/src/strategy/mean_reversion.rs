@@ -129,6 +129,9 @@ impl MeanReversion {
     pub fn desire(&mut self, holding: Holding) -> Option<Desire> {
         let reading = self.reading.take()?;
         let held = !holding.qty.value().is_zero();
+        if !(held && reading.exit || !held && reading.enter) {
+            return None;
+        }
         let (mean, sd) = (reading.bands.mean, reading.bands.sd());
         let z = if sd > 0.0 { (reading.close - mean) / sd } else { 0.0 };
         let k = match self.params.entry {
@@ -138,7 +141,7 @@ impl MeanReversion {
         let (action, reason) = if held && reading.exit {
             let values = vec![reading.close.into(), mean.into()];
             (Action::Sell(holding.qty), Reason::Template("exit: close {} above the middle band {}", values))
-        } else if !held && reading.enter {
+        } else {
             let reason = match self.params.entry {
                 Entry::Bollinger(_) => Reason::Template(
                     "entry: close {} below the lower band {}",
@@ -150,8 +153,6 @@ impl MeanReversion {
                 ),
             };
             (Action::Buy(self.params.quote), reason)
-        } else {
-            return None;
         };
         let mut signals = Vec::with_capacity(5);
         signals.extend([("middle_band", mean.into()), ("lower_band", lower.into()), ("z_score", z.into())]);
