@@ -77,10 +77,22 @@ fn per_second(candles: &[Candle], strategy: &StrategyState) -> (f64, usize) {
 }
 
 /// Runs measured per strategy; the best run counts (the least disturbed on a noisy machine).
-const RUNS: usize = 5;
+/// Runs are interleaved (baseline, then each strategy, in turn), so a disturbance of the
+/// machine weighs on all of them alike.
+const RUNS: usize = 7;
 
-fn best_of_runs(candles: &[Candle], strategy: &StrategyState) -> (f64, usize) {
-    (0..RUNS).map(|_| per_second(candles, strategy)).fold((0.0, 0), |best, run| if run.0 > best.0 { run } else { best })
+/// The best run of each strategy: candles per second and trades.
+fn best_of_runs(candles: &[Candle], strategies: &[&StrategyState]) -> Vec<(f64, usize)> {
+    let mut best = vec![(0.0, 0); strategies.len()];
+    for _ in 0..RUNS {
+        for (strategy, best) in strategies.iter().zip(&mut best) {
+            let run = per_second(candles, strategy);
+            if run.0 > best.0 {
+                *best = run;
+            }
+        }
+    }
+    best
 }
 
 fn main() {
@@ -101,10 +113,16 @@ fn main() {
         },
         DcaMemory { last_buy_at: Some(Timestamp::from_millis(0)), last_buy_price: None },
     );
+    let grid = StrategyState::Grid(Box::new(Grid::new(GridParams {
+        levels: 10,
+        spacing: Spacing::Arithmetic,
+        range: Range::Volatility { lookback: 60, multiplier: 2.0 },
+        quote: Quote::new(Decimal::from(100)),
+    })));
     // Warm up, then measure.
     per_second(&data[..CANDLES / 10], &mean_reversion);
-    let (baseline, _) = best_of_runs(&data, &idle);
-    let (measured, trades) = best_of_runs(&data, &mean_reversion);
+    let best = best_of_runs(&data, &[&idle, &mean_reversion, &grid]);
+    let ((baseline, _), (measured, trades)) = (best[0], best[1]);
     println!("backtest, {CANDLES} candles in memory, one thread, best of {RUNS} runs");
     println!(
         "  mean reversion: {:6.2} M candles/s ({trades} trades)   baseline (bot that never trades) {:6.2} M candles/s   ratio {:.2}x",
@@ -113,13 +131,7 @@ fn main() {
         measured / baseline
     );
     println!("  target >= 10 M candles/s: {}", if measured >= 10e6 { "met" } else { "NOT met" });
-    let grid = StrategyState::Grid(Box::new(Grid::new(GridParams {
-        levels: 10,
-        spacing: Spacing::Arithmetic,
-        range: Range::Volatility { lookback: 60, multiplier: 2.0 },
-        quote: Quote::new(Decimal::from(100)),
-    })));
-    let (measured, trades) = best_of_runs(&data, &grid);
+    let (measured, trades) = best[2];
     println!(
         "  adaptive grid:  {:6.2} M candles/s ({trades} trades)   ratio to the baseline {:.2}x",
         measured / 1e6,

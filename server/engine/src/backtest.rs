@@ -143,10 +143,14 @@ const SCREEN_MARGIN: f64 = 1e-9;
 
 /// The equity, its peak and its worst fall, followed candle by candle.
 ///
-/// Between two fills the equity is `base + holdings × close`, so only a close above one price
-/// can set a new peak and only a close below another a new worst fall. Closes are screened
-/// against those two prices in floating point, with a margin, and only the candles that pass
-/// are valued exactly, in Decimal: the figures are exact, and most candles cost a comparison.
+/// Between two fills the equity is `base + holdings × close`, rising with the close, so only a
+/// close above one price can set a new peak and only a close below another a new worst fall.
+/// Closes are screened against those two prices: as integer mantissas when they share the
+/// screen's scale, else in floating point with a margin. A close that may set a new peak is
+/// valued exactly, in Decimal, at once. One under the fall price becomes the fall price and
+/// waits: of the falls under one peak only the lowest counts, so it is valued once, before the
+/// next peak, the next fill or the end. The figures are exact, and most candles cost a
+/// comparison.
 #[allow(clippy::disallowed_types, reason = "screening prices only; every figure is Decimal")]
 struct Equity {
     budget: Decimal,
@@ -157,7 +161,8 @@ struct Equity {
     exposed: bool,
     peak: Decimal,
     max_drawdown: Decimal,
-    max_drawdown_percent: Decimal,
+    /// The peak the worst fall fell from (its share is worked out once, at the end).
+    max_drawdown_peak: Decimal,
     /// Closes above this may set a new peak.
     rise: f64,
     /// Closes below this may set a new worst fall.
@@ -165,6 +170,8 @@ struct Equity {
     /// The same two prices as integer mantissas at one scale (most closes share their
     /// symbol's scale, and then screening them is two integer comparisons).
     mantissas: Mantissas,
+    /// The lowest close under the fall price since the last valuation, not yet valued.
+    low: Option<Price>,
 }
 
 /// Screening prices as mantissas at `scale`: closes at that scale above `rise` may set a new
@@ -186,15 +193,18 @@ impl Equity {
             exposed: false,
             peak: budget,
             max_drawdown: Decimal::ZERO,
-            max_drawdown_percent: Decimal::ZERO,
+            max_drawdown_peak: budget,
             rise: f64::INFINITY,
             fall: f64::NEG_INFINITY,
             mantissas: Mantissas { scale: 0, rise: i128::MAX, fall: i128::MIN },
+            low: None,
         }
     }
 
     /// The wallet changed (a fill): its terms are taken again, and the screen with them.
     fn rebase(&mut self, wallet: &Wallet, min_qty: Qty, close: Price) {
+        // A low still waiting was reached on the old terms.
+        self.settle_low();
         self.base = self.budget + wallet.realized_pnl().value() - wallet.cost().value();
         self.holdings = wallet.holdings().value();
         self.exposed = wallet.holdings() >= min_qty;
@@ -210,14 +220,42 @@ impl Equity {
         let equity = if self.holdings.is_zero() { self.base } else { self.base + self.holdings * close.value() };
         if equity > self.peak {
             self.peak = equity;
+            self.screen(close.value().scale());
         } else if self.peak - equity > self.max_drawdown {
             self.max_drawdown = self.peak - equity;
-            self.max_drawdown_percent = self.max_drawdown * Decimal::ONE_HUNDRED / self.peak;
-        } else {
-            return equity;
+            self.max_drawdown_peak = self.peak;
+            self.lower_fall(close);
         }
-        self.screen(close.value().scale());
         equity
+    }
+
+    /// Values the low waiting, if any.
+    fn settle_low(&mut self) {
+        if let Some(low) = self.low.take() {
+            self.value(low);
+        }
+    }
+
+    /// Closes below `close` may set a new worst fall (under the same peak and terms, those
+    /// are exactly the closes below it).
+    fn lower_fall(&mut self, close: Price) {
+        let at = to_f64(close);
+        self.fall = at + at.abs() * SCREEN_MARGIN;
+        let value = close.value();
+        self.mantissas.fall = if value.scale() == self.mantissas.scale {
+            value.mantissa()
+        } else {
+            ceiling_at_scale(self.fall, self.mantissas.scale)
+        };
+    }
+
+    /// The worst fall as a share of the peak it fell from.
+    fn max_drawdown_percent(&self) -> Decimal {
+        if self.max_drawdown.is_zero() {
+            Decimal::ZERO
+        } else {
+            self.max_drawdown * Decimal::ONE_HUNDRED / self.max_drawdown_peak
+        }
     }
 
     /// Sets the two screening prices from the current terms, peak and worst fall; mantissas
@@ -239,29 +277,40 @@ impl Equity {
             self.fall = fall + slack + fall.abs() * SCREEN_MARGIN;
         }
         // A close at `scale` is above `rise` exactly when its mantissa is above the floor of
-        // `rise` at that scale, and below `fall` when below its ceiling (infinities saturate).
-        let at_scale = 10_f64.powi(i32::try_from(scale).unwrap_or(i32::MAX));
-        #[allow(clippy::cast_possible_truncation, reason = "floor and ceil are integral; infinities saturate")]
-        let (rise, fall) = ((self.rise * at_scale).floor() as i128, (self.fall * at_scale).ceil() as i128);
-        self.mantissas = Mantissas { scale, rise, fall };
+        // `rise` at that scale, and below `fall` when below its ceiling.
+        let rise = -ceiling_at_scale(-self.rise, scale);
+        self.mantissas = Mantissas { scale, rise, fall: ceiling_at_scale(self.fall, scale) };
     }
 
-    /// Follows a close that changed nothing in the wallet: valued exactly only if it may
-    /// set a new peak or a new worst fall.
+    /// Follows a close that changed nothing in the wallet: one that may set a new peak is
+    /// valued at once, one that may set a new worst fall waits as the low.
     fn follow(&mut self, close: Price) {
         let value = close.value();
         let screen = self.mantissas;
-        let outside = if value.scale() == screen.scale {
+        let (above, below) = if value.scale() == screen.scale {
             let mantissa = value.mantissa();
-            mantissa > screen.rise || mantissa < screen.fall
+            (mantissa > screen.rise, mantissa < screen.fall)
         } else {
             let at = to_f64(close);
-            at > self.rise || at < self.fall
+            (at > self.rise, at < self.fall)
         };
-        if outside {
+        if above {
+            self.settle_low();
             self.value(close);
+        } else if below && self.low.is_none_or(|low| value < low.value()) {
+            self.low = Some(close);
+            self.lower_fall(close);
         }
     }
+}
+
+/// The smallest mantissa at `scale` not below `price` (infinities saturate).
+#[allow(clippy::disallowed_types, clippy::float_arithmetic, reason = "screening prices only")]
+fn ceiling_at_scale(price: f64, scale: u32) -> i128 {
+    let at_scale = 10_f64.powi(i32::try_from(scale).unwrap_or(i32::MAX));
+    #[allow(clippy::cast_possible_truncation, reason = "ceil is integral; infinities saturate")]
+    let mantissa = (price * at_scale).ceil() as i64;
+    i128::from(mantissa)
 }
 
 /// Fills `intent` at `price`, or says why a market order cannot be filled. Fees are in the
@@ -380,13 +429,13 @@ impl Replay<'_> {
             Ok(fill) => (OrderEvent::Filled, Some(fill)),
             Err(_) => (OrderEvent::Rejected, None),
         };
-        let id = intent.client_order_id.clone();
-        self.feed(at, Input::Order { client_order_id: id, event, fill: fill.clone() });
+        let OrderIntent { client_order_id, side, decision, .. } = intent;
+        self.feed(at, Input::Order { client_order_id, event, fill: fill.clone() });
         let Some(fill) = fill else { return };
         let fee_quote = if fill.fee_in_quote { fill.fee } else { fill.fee * price.value() };
         self.tally.fees += fee_quote;
         let realized =
-            (intent.side == Side::Sell).then(|| Quote::new(self.bot.wallet().realized_pnl().value() - realized_before));
+            (side == Side::Sell).then(|| Quote::new(self.bot.wallet().realized_pnl().value() - realized_before));
         if let Some(gain) = realized {
             let (count, sum) = if gain.value() > Decimal::ZERO { &mut self.tally.wins } else { &mut self.tally.losses };
             *count += 1;
@@ -394,13 +443,13 @@ impl Replay<'_> {
         }
         self.trades.push(Trade {
             at,
-            side: intent.side,
+            side,
             price,
             qty: fill.qty,
             quote: fill.quote,
             fee: Quote::new(fee_quote),
             realized,
-            reason: intent.decision.summary,
+            reason: decision.summary,
         });
     }
 }
@@ -443,6 +492,7 @@ pub fn run(bot: Bot, candles: &[Candle], settings: &Settings, mut progress: impl
         exposed += usize::from(equity.exposed);
     }
     progress(candles.len());
+    equity.settle_low();
     let last_equity = candles.last().map_or(budget, |last| equity.value(last.close));
     let Replay { bot, trades, tally, .. } = replay;
     let average = |(count, sum): (usize, Decimal)| {
@@ -465,7 +515,7 @@ pub fn run(bot: Bot, candles: &[Candle], settings: &Settings, mut progress: impl
         average_win: average(tally.wins),
         average_loss: average(tally.losses),
         max_drawdown: Quote::new(equity.max_drawdown),
-        max_drawdown_percent: Percent::new(equity.max_drawdown_percent.round_dp(4)),
+        max_drawdown_percent: Percent::new(equity.max_drawdown_percent().round_dp(4)),
         exposure_percent: Percent::new(exposure.round_dp(4)),
         equity: curve,
     }
