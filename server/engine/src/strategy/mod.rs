@@ -4,6 +4,7 @@
 //! [`StrategyState`] is a bot's strategy with its memory; the bot asks it for a [`Desire`] when
 //! it may trade, and tells it what came of it.
 
+pub mod arbitrage;
 pub mod auto;
 pub mod dca;
 pub mod event_filler;
