@@ -8,6 +8,8 @@
 //! the candle's open, when it opens beyond it). Sizing comes from the virtual wallet and risk
 //! approval exactly as live.
 
+pub mod arbitrage;
+
 use std::collections::VecDeque;
 
 use domain::{
@@ -15,6 +17,7 @@ use domain::{
     candle::Candle,
     money::{Percent, Price, Qty, Quote},
     order::{OrderEvent, Side},
+    pair::Pair,
     symbol::SymbolRules,
     time::Timestamp,
 };
@@ -71,6 +74,8 @@ pub struct Settings {
 pub struct Trade {
     /// When it filled (the open of the candle after the decision).
     pub at: Timestamp,
+    /// The pair, when the backtest trades several (arbitrage); none for the bot's own pair.
+    pub pair: Option<Pair>,
     /// Buy or sell.
     pub side: Side,
     /// Fill price.
@@ -443,6 +448,7 @@ impl Replay<'_> {
         }
         self.trades.push(Trade {
             at,
+            pair: None,
             side,
             price,
             qty: fill.qty,
