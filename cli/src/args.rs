@@ -360,6 +360,10 @@ pub(crate) struct BacktestArgs {
     /// A strategy parameter; repeat for several.
     #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_param, allow_hyphen_values = true)]
     pub(crate) params: Vec<(String, String)>,
+    /// Arbitrage: the candle file of another market a cycle trades, by pair (triangular,
+    /// `BTC/USDT=FILE`) or by second venue account (cross-exchange); repeat for several.
+    #[arg(long = "market-data", value_name = "KEY=FILE", value_parser = parse_param)]
+    pub(crate) market_data: Vec<(String, String)>,
     /// Virtual wallet budget in the quote asset (default 1000).
     #[arg(long, allow_hyphen_values = true)]
     pub(crate) budget: Option<String>,

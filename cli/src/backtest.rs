@@ -17,13 +17,17 @@ const TRADES_SHOWN: usize = 20;
 
 fn request(args: &BacktestArgs) -> Result<pb::RunBacktestRequest, Failure> {
     // The daemon reads the file, possibly from another working directory.
-    let data = match &args.data {
-        Some(path) => std::path::absolute(path)
-            .map_err(|e| Failure::Usage(format!("--data {}: {e}", path.display())))?
-            .display()
-            .to_string(),
-        None => String::new(),
+    let absolute = |flag: &str, path: &std::path::Path| {
+        std::path::absolute(path)
+            .map(|p| p.display().to_string())
+            .map_err(|e| Failure::Usage(format!("{flag} {}: {e}", path.display())))
     };
+    let data = args.data.as_deref().map(|path| absolute("--data", path)).transpose()?.unwrap_or_default();
+    let market_data_paths = args
+        .market_data
+        .iter()
+        .map(|(key, path)| Ok((key.clone(), absolute("--market-data", std::path::Path::new(path))?)))
+        .collect::<Result<_, Failure>>()?;
     let stop = |value: &Option<String>| value.clone().unwrap_or_default();
     let s = &args.stops;
     let fields =
@@ -47,6 +51,7 @@ fn request(args: &BacktestArgs) -> Result<pb::RunBacktestRequest, Failure> {
         drawdown_limit_absolute: stop(&s.drawdown_limit_absolute),
         daily_loss_limit: stop(&s.daily_loss_limit),
         weekly_loss_limit: stop(&s.weekly_loss_limit),
+        market_data_paths,
     })
 }
 
@@ -94,9 +99,9 @@ fn trades(report: &Json, all: bool) -> String {
         .take(if all { usize::MAX } else { TRADES_SHOWN })
         .cloned()
         .collect();
-    let fields = ["at", "side", "price", "amount", "fee", "realized_pnl", "reason"];
+    let fields = ["at", "trading_pair", "side", "price", "amount", "fee", "realized_pnl", "reason"];
     let table = render::table(
-        &["AT", "SIDE", "PRICE", "AMOUNT", "FEE", "REALISED", "WHY"],
+        &["AT", "PAIR", "SIDE", "PRICE", "AMOUNT", "FEE", "REALISED", "WHY"],
         render::rows(&Json::Array(shown.clone()), &fields),
     );
     if shown.len() < listed {

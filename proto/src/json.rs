@@ -310,6 +310,7 @@ pub fn backtest_report(r: &pb::BacktestReport) -> Json {
             json!({
                 "at": t.at, "side": t.side, "price": t.price, "amount": t.amount, "quote_amount": t.quote_amount,
                 "fee": t.fee, "realized_pnl": text(&t.realized_pnl), "reason": t.reason,
+                "trading_pair": text(&t.trading_pair),
             })
         })
         .collect();

@@ -1,21 +1,29 @@
 //! Backtests: the application service behind `BacktestService`. Validates a request (every
-//! problem listed), reads the venue's symbol rules and fees, loads the candle file, and runs
-//! the engine's backtest driver on a blocking thread, reporting progress as it goes.
+//! problem listed), reads the venue's symbol rules and fees, loads the candle file (and, for
+//! arbitrage, those of the other markets it trades), and runs the engine's backtest driver on
+//! a blocking thread, reporting progress as it goes.
 
 use std::{collections::BTreeMap, path::PathBuf};
 
 use domain::{
-    bot::{MAX_BUDGET, StopTexts, ValidationContext, risk_stops},
+    bot::{MAX_BUDGET, RiskLimits, StopTexts, ValidationContext, risk_stops},
     candle::Candle,
     money::{DecimalRange, Quote},
     pair::Pair,
     strategy::{RawParam, StrategyId, validate_params},
+    symbol::SymbolRules,
     time::Timestamp,
     validation::Violations,
 };
 use engine::{
-    backtest::{self, Report, Settings},
-    strategy::{StrategyError, StrategyState},
+    backtest::{
+        self, Report, Settings,
+        arbitrage::{self as arbitrage_backtest, MarketData},
+    },
+    strategy::{
+        StrategyError, StrategyState,
+        arbitrage::{self, ArbitrageParams, Mode},
+    },
 };
 use exchange::types::Interval;
 use rust_decimal::Decimal;
@@ -64,6 +72,9 @@ pub struct BacktestRequest {
     pub to: Option<Timestamp>,
     /// Risk stops given (stop loss, drawdown, daily and weekly loss limits), as text.
     pub stops: [Option<String>; 6],
+    /// Arbitrage: candle files of the other markets, by pair (triangular) or by second venue
+    /// account (cross-exchange).
+    pub market_data: BTreeMap<String, String>,
 }
 
 /// Why a backtest cannot run.
@@ -80,10 +91,29 @@ pub enum BacktestError {
 /// A validated backtest, ready to run.
 #[derive(Debug)]
 pub struct Job {
-    bot: engine::bot::Bot,
+    run: Run,
+    /// The candles of the request's pair.
     candles: Vec<Candle>,
     settings: Settings,
     budget: Quote,
+}
+
+/// What a job replays besides the request pair's candles.
+#[derive(Debug)]
+enum Run {
+    /// A bot on the request's pair.
+    Bot(Box<engine::bot::Bot>),
+    /// Arbitrage around a triangle: the request's pair (its rules here) is the third market.
+    Triangle {
+        rules: SymbolRules,
+        /// Bridge/quote and target/bridge, with their candles.
+        others: [(SymbolRules, Vec<Candle>); 2],
+        params: ArbitrageParams,
+        compound: bool,
+    },
+    /// Arbitrage across two venues: the request's pair on its venue (its rules here) and on
+    /// the second.
+    TwoVenues { rules: SymbolRules, other: (SymbolRules, Vec<Candle>), params: ArbitrageParams },
 }
 
 impl Job {
@@ -104,10 +134,27 @@ impl Job {
     #[must_use]
     pub fn run(self, progress: &mpsc::Sender<(u64, u64)>) -> Report {
         let total = u64::try_from(self.candles.len()).unwrap_or(u64::MAX);
-        backtest::run(self.bot, &self.candles, &self.settings, |done| {
+        let report = |done: usize| {
             // A caller that stopped listening does not stop the run; it just goes unreported.
             let _ = progress.blocking_send((u64::try_from(done).unwrap_or(u64::MAX), total));
-        })
+        };
+        let Self { run, candles, settings, budget } = self;
+        match run {
+            Run::Bot(bot) => backtest::run(*bot, &candles, &settings, report),
+            Run::Triangle { rules, others: [bridge, cross], params, compound } => {
+                let markets = [
+                    MarketData { rules: bridge.0, candles: &bridge.1 },
+                    MarketData { rules: cross.0, candles: &cross.1 },
+                    MarketData { rules, candles: &candles },
+                ];
+                arbitrage_backtest::triangular(&markets, budget, compound, &params, &settings, report)
+            }
+            Run::TwoVenues { rules, other, params } => {
+                let markets =
+                    [MarketData { rules, candles: &candles }, MarketData { rules: other.0, candles: &other.1 }];
+                arbitrage_backtest::cross_exchange(&markets, budget, &params, &settings, report)
+            }
+        }
     }
 }
 
@@ -165,14 +212,19 @@ impl Backtests {
                 1
             }
         };
+        // Arbitrage trades several markets: it runs on its own driver, not as a bot.
+        let arbitrage = match (strategy, &params) {
+            (Some(StrategyId::Arbitrage), Some(params)) => {
+                v.check("strategy_params", ArbitrageParams::from_params(params))
+            }
+            _ => None,
+        };
         let state = match (strategy, &params) {
+            (Some(StrategyId::Arbitrage), _) => None,
             (Some(id), Some(params)) => match StrategyState::new(id, params) {
                 Ok(state) => Some(state),
                 Err(StrategyError::Unsupported(_)) => {
-                    v.add(
-                        "strategy",
-                        format!("{id} cannot be backtested yet; available: dca_accumulator, mean_reversion, breakdown_momentum, twap, vwap, event_filler, auto"),
-                    );
+                    v.add("strategy", format!("{id} cannot be backtested yet"));
                     None
                 }
                 Err(StrategyError::Params(message)) => {
@@ -200,13 +252,18 @@ impl Backtests {
             weekly_loss_limit: weekly.as_deref(),
         };
         let risk = risk_stops(texts, budget.map(Quote::new), &mut v);
+        if arbitrage.is_some() && risk != RiskLimits::default() {
+            v.add("stops", "risk stops do not apply to arbitrage: a cycle holds nothing from one close to the next");
+        }
         if let (Some(from), Some(to)) = (request.from, request.to)
             && to <= from
         {
             v.add("to", "must be after from");
         }
         let candles = match (request.data_path.trim().is_empty(), &pair, request.from) {
-            (false, _, _) => self.load(&request.data_path, &mut v).await.map(|c| within(c, request.from, request.to)),
+            (false, _, _) => {
+                self.load("data_path", &request.data_path, &mut v).await.map(|c| within(c, request.from, request.to))
+            }
             (true, _, Some(_)) if minutes != 1 => {
                 v.add("candle_minutes", "the venue's history is one-minute candles; use 1, or a candle file");
                 None
@@ -226,8 +283,12 @@ impl Backtests {
             }
             !c.is_empty()
         });
-        let (Some(state), Some(pair), Some(budget), Some(candles)) = (state, pair, budget, candles) else {
+        let (Some(pair), Some(budget), Some(candles)) = (pair, budget, candles) else {
             return Err(BacktestError::Invalid(v));
+        };
+        let others = match &arbitrage {
+            Some(params) => self.other_markets(params, &pair, &account, request, &mut v).await?,
+            None => Vec::new(),
         };
         if !v.is_empty() {
             return Err(BacktestError::Invalid(v));
@@ -239,8 +300,93 @@ impl Backtests {
             equity_curve: request.equity_curve,
         };
         let budget = Quote::new(budget);
-        let bot = backtest::bot(symbol.rules, state, budget, request.compound, risk);
-        Ok(Job { bot, candles, settings, budget })
+        let rules = symbol.rules;
+        let run = match (arbitrage, state) {
+            (Some(params), _) => match (params.mode.clone(), <[_; 2]>::try_from(others)) {
+                (Mode::Triangular { .. }, Ok(others)) => {
+                    Run::Triangle { rules, others, params, compound: request.compound }
+                }
+                (Mode::CrossExchange { .. }, Err(mut others)) if others.len() == 1 => {
+                    Run::TwoVenues { rules, other: others.remove(0), params }
+                }
+                _ => return Err(BacktestError::Unavailable("the arbitrage's markets could not be assembled".into())),
+            },
+            (None, Some(state)) => Run::Bot(Box::new(backtest::bot(rules, state, budget, request.compound, risk))),
+            (None, None) => return Err(BacktestError::Invalid(v)),
+        };
+        Ok(Job { run, candles, settings, budget })
+    }
+
+    /// The rules and candles of the markets an arbitrage trades besides the request's pair:
+    /// bridge/quote and target/bridge around a triangle, or the pair on the second venue.
+    /// Each market's candles come from its `market_data` file, else from its venue when the
+    /// request gives `from`.
+    async fn other_markets(
+        &self,
+        params: &ArbitrageParams,
+        pair: &Pair,
+        account: &str,
+        request: &BacktestRequest,
+        v: &mut Violations,
+    ) -> Result<Vec<(SymbolRules, Vec<Candle>)>, BacktestError> {
+        // (the key naming the market's file, the venue account, the pair)
+        let wanted: Vec<(String, String, Pair)> = match &params.mode {
+            Mode::Triangular { bridge } => match arbitrage::triangle(pair, bridge) {
+                Ok([bridge_quote, target_bridge, _]) => [bridge_quote, target_bridge]
+                    .into_iter()
+                    .map(|market| (market.to_string(), account.to_owned(), market))
+                    .collect(),
+                Err(e) => {
+                    v.add("strategy_params.bridge_asset", e);
+                    return Ok(Vec::new());
+                }
+            },
+            Mode::CrossExchange { second_exchange } => {
+                if !self.ctx.exchanges.contains(second_exchange) {
+                    let configured = self.ctx.exchanges.join(", ");
+                    v.add(
+                        "strategy_params.second_exchange",
+                        format!("no venue account named {second_exchange:?}; configured: {configured}"),
+                    );
+                    return Ok(Vec::new());
+                }
+                vec![(second_exchange.clone(), second_exchange.clone(), pair.clone())]
+            }
+        };
+        // A key matches a market by pair (any accepted spelling) or by account name.
+        let matches = |key: &str, wanted: &str| {
+            key == wanted || key.parse::<Pair>().ok().zip(wanted.parse::<Pair>().ok()).is_some_and(|(a, b)| a == b)
+        };
+        for key in request.market_data.keys() {
+            if !wanted.iter().any(|(name, ..)| matches(key, name)) {
+                let expected: Vec<&str> = wanted.iter().map(|(name, ..)| name.as_str()).collect();
+                v.add(
+                    format!("market_data.{key}"),
+                    format!("not a market this arbitrage trades; expected: {}", expected.join(", ")),
+                );
+            }
+        }
+        let mut markets = Vec::with_capacity(wanted.len());
+        for (name, venue, market) in wanted {
+            if !self.ctx.exchanges.contains(&venue) {
+                // Already reported (`exchange`).
+                continue;
+            }
+            let file = request.market_data.iter().find(|(key, _)| matches(key, &name)).map(|(_, path)| path);
+            let candles = match (file, request.from) {
+                (Some(path), _) => self.load("market_data", path, v).await.map(|c| within(c, request.from, request.to)),
+                (None, Some(from)) => {
+                    self.fetch(&venue, &market, from, request.to).await.map_err(|e| v.add("from", e)).ok()
+                }
+                (None, None) => {
+                    v.add("market_data", format!("needs the candles of {market} on {venue}: {name}=FILE"));
+                    None
+                }
+            };
+            let rules = self.runtime.symbol(&venue, &market).await.map_err(BacktestError::Unavailable)?.rules;
+            markets.extend(candles.map(|candles| (rules, candles)));
+        }
+        Ok(markets)
     }
 
     /// The venue's closed one-minute candles from `from` to `to` (or now), page by page.
@@ -273,11 +419,11 @@ impl Backtests {
         Ok(candles)
     }
 
-    /// Reads and parses the candle file, recording what is wrong with it.
-    async fn load(&self, path: &str, v: &mut Violations) -> Option<Vec<Candle>> {
+    /// Reads and parses the candle file, recording what is wrong with it under `field`.
+    async fn load(&self, field: &str, path: &str, v: &mut Violations) -> Option<Vec<Candle>> {
         if path.trim().is_empty() {
             v.add(
-                "data_path",
+                field,
                 "required: a candle file (CSV open_time_ms,open,high,low,close,volume, or freqtrade/ccxt JSON)",
             );
             return None;
@@ -285,23 +431,23 @@ impl Backtests {
         let bytes = match tokio::fs::read(PathBuf::from(path)).await {
             Ok(bytes) => bytes,
             Err(e) => {
-                v.add("data_path", format!("cannot read {path}: {e}"));
+                v.add(field, format!("cannot read {path}: {e}"));
                 return None;
             }
         };
         let parsed = tokio::task::spawn_blocking(move || candles::parse(&bytes)).await;
         match parsed {
             Ok(Ok(candles)) if candles.is_empty() => {
-                v.add("data_path", format!("{path} holds no candles"));
+                v.add(field, format!("{path} holds no candles"));
                 None
             }
             Ok(Ok(candles)) => Some(candles),
             Ok(Err(e)) => {
-                v.add("data_path", format!("{path}: {e}"));
+                v.add(field, format!("{path}: {e}"));
                 None
             }
             Err(e) => {
-                v.add("data_path", format!("{path}: {e}"));
+                v.add(field, format!("{path}: {e}"));
                 None
             }
         }

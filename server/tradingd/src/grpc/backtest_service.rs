@@ -48,6 +48,7 @@ fn request(r: pb::RunBacktestRequest) -> Result<BacktestRequest, Violations> {
         from,
         to,
         stops,
+        market_data: r.market_data_paths.into_iter().collect(),
     })
 }
 
@@ -64,6 +65,7 @@ fn report(r: &Report, first: Timestamp, last: Timestamp, budget: Decimal, fee_ra
             fee: t.fee.value().round_dp(8).normalize().to_string(),
             realized_pnl: t.realized.map(|q| q.value().round_dp(8).normalize().to_string()).unwrap_or_default(),
             reason: t.reason.to_string(),
+            trading_pair: t.pair.as_ref().map(ToString::to_string).unwrap_or_default(),
         })
         .collect();
     let money = |d: Decimal| d.round_dp(8).normalize().to_string();
