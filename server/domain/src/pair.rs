@@ -1,16 +1,17 @@
 //! Trading pairs in the unified `BASE/QUOTE` form.
 
-use std::{fmt, str::FromStr};
+use std::{fmt, str::FromStr, sync::Arc};
 
 /// Quote assets recognised when a pair is given in the venue form without a separator
 /// (`BTCUSDT`), longest first so that `FDUSD` is not read as `FD` + `USD`.
 const KNOWN_QUOTES: &[&str] = &["FDUSD", "USDT", "USDC", "USDE", "TUSD", "USD1", "EUR", "BTC", "ETH", "BRL", "TRY"];
 
-/// A spot trading pair such as BTC/USDT.
+/// A spot trading pair such as BTC/USDT. Cheap to clone (every order names its pair): the
+/// asset symbols are shared, not copied.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Pair {
-    base: String,
-    quote: String,
+    base: Arc<str>,
+    quote: Arc<str>,
 }
 
 impl Pair {
@@ -33,12 +34,12 @@ impl Pair {
     }
 }
 
-fn check_asset(asset: &str) -> Result<String, String> {
+fn check_asset(asset: &str) -> Result<Arc<str>, String> {
     let upper = asset.trim().to_ascii_uppercase();
     if upper.is_empty() || upper.len() > 20 || !upper.chars().all(|c| c.is_ascii_alphanumeric()) {
         return Err(format!("'{asset}' is not an asset symbol (1 to 20 letters or digits)"));
     }
-    Ok(upper)
+    Ok(upper.into())
 }
 
 impl FromStr for Pair {
@@ -62,7 +63,7 @@ impl FromStr for Pair {
                 upper
                     .strip_suffix(quote)
                     .filter(|base| !base.is_empty())
-                    .map(|base| Self { base: base.to_owned(), quote: (*quote).to_owned() })
+                    .map(|base| Self { base: base.into(), quote: (*quote).into() })
             })
             .ok_or_else(|| format!("'{text}' is not a trading pair with a known quote asset; {expected}"))
     }

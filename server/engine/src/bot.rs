@@ -612,10 +612,14 @@ impl Bot {
         };
         let was_open = tracked.status.is_open();
         tracked.status = next;
-        let side = tracked.side;
+        let (side, limit) = (tracked.side, tracked.limit);
+        // What the order has realised and whether anything filled, this event included.
+        let (mut filled, mut order_realized) = (tracked.filled, tracked.realized);
+        // Filled, failed and expired orders accept no further event: they are forgotten below.
+        let forgotten = matches!(next, OrderStatus::Filled | OrderStatus::Failed | OrderStatus::Expired);
         if let Some(fill) = fill {
             let wallet_fill = WalletFill {
-                client_order_id: id.to_owned(),
+                client_order_id: id,
                 side: if side == Side::Buy { FillSide::Buy } else { FillSide::Sell },
                 qty: fill.qty,
                 quote: fill.quote,
@@ -627,12 +631,12 @@ impl Bot {
                 self.halt(format!("bot {}: order {id}: {e}", self.id), out);
                 return None;
             }
-            if let Some(tracked) = self.orders.get_mut(id) {
-                tracked.realized += self.wallet.realized_pnl().value() - realized_before;
-                tracked.filled = true;
+            (filled, order_realized) = (true, order_realized + self.wallet.realized_pnl().value() - realized_before);
+            if !forgotten && let Some(tracked) = self.orders.get_mut(id) {
+                (tracked.filled, tracked.realized) = (true, order_realized);
             }
             self.strategy.filled(side, fill.qty);
-            if let (Side::Buy, Some(limit)) = (side, self.orders.get(id).and_then(|t| t.limit)) {
+            if let (Side::Buy, Some(limit)) = (side, limit) {
                 self.strategy.bought_at(limit, fill.qty);
             }
             if let Some(mark) = self.mark() {
@@ -650,16 +654,15 @@ impl Bot {
         }
         if !next.is_open() {
             self.wallet.release(id);
-            if was_open && let Some(sale) = self.orders.get(id).filter(|t| t.side == Side::Sell && t.filled) {
-                let realized = sale.realized;
-                self.record.sale(realized);
-                self.sale_ended(realized > Decimal::ZERO, out);
+            if was_open && side == Side::Sell && filled {
+                self.record.sale(order_realized);
+                self.sale_ended(order_realized > Decimal::ZERO, out);
             }
         }
-        // Filled, failed and expired orders accept no further event: forget them, so the bot's
-        // books stay small however long it runs. A cancelled order may still report a late fill.
+        // Forgotten orders leave the books, so they stay small however long the bot runs. A
+        // cancelled order may still report a late fill.
         match next {
-            OrderStatus::Filled | OrderStatus::Failed | OrderStatus::Expired => {
+            _ if forgotten => {
                 self.orders.remove(id);
             }
             OrderStatus::Cancelled if was_open => {

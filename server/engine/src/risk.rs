@@ -127,9 +127,13 @@ fn check(intent: &mut OrderIntent, rules: &SymbolRules, wallet: &mut Wallet, ref
         intent.kind = IntentKind::Limit(price);
     }
     intent.size = size;
+    // A buy's reservation takes exactly its amount from the free budget; a sell's none.
+    intent.decision.budget_after = match reservation {
+        Reservation::Budget { reserved, .. } => Quote::new(budget_before.value() - reserved.value()),
+        Reservation::Holdings { .. } => budget_before,
+    };
     intent.decision.reservation = Some(reservation);
     intent.decision.budget_before = budget_before;
-    intent.decision.budget_after = wallet.free();
     Ok(())
 }
 
@@ -167,6 +171,7 @@ mod tests {
         );
         assert_eq!(approved.get().decision.budget_before, Quote::new(dec!(100)));
         assert_eq!(approved.get().decision.budget_after, Quote::new(dec!(69.45)));
+        assert_eq!(approved.get().decision.budget_after, wallet.free());
         assert_eq!(wallet.reserved(), Quote::new(dec!(30.55)));
     }
 

@@ -68,9 +68,9 @@ pub enum FillSide {
 
 /// What the wallet needs of a fill.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WalletFill {
+pub struct WalletFill<'a> {
     /// The order it belongs to (its reservation is consumed).
-    pub client_order_id: String,
+    pub client_order_id: &'a str,
     /// Buy or sell.
     pub side: FillSide,
     /// Base quantity executed.
@@ -117,7 +117,7 @@ impl Wallet {
     pub fn replay<'a>(
         budget: Quote,
         compound: bool,
-        fills: impl IntoIterator<Item = &'a WalletFill>,
+        fills: impl IntoIterator<Item = &'a WalletFill<'a>>,
     ) -> Result<Self, WalletError> {
         let mut wallet = Self::new(budget, compound);
         for fill in fills {
@@ -223,13 +223,13 @@ impl Wallet {
     ///
     /// # Errors
     /// [`WalletError::Oversold`] for a sell beyond the holdings (nothing is changed).
-    pub fn apply_fill(&mut self, fill: &WalletFill) -> Result<(), WalletError> {
+    pub fn apply_fill(&mut self, fill: &WalletFill<'_>) -> Result<(), WalletError> {
         let (qty, quote, fee) = (fill.qty.value(), fill.quote.value(), fill.fee);
         match fill.side {
             FillSide::Buy => {
                 let spent = if fill.fee_in_quote { quote + fee } else { quote };
                 let received = if fill.fee_in_quote { qty } else { qty - fee };
-                if let Some(reserved) = self.buys.get_mut(&fill.client_order_id) {
+                if let Some(reserved) = self.buys.get_mut(fill.client_order_id) {
                     *reserved = Quote::new((reserved.value() - spent).max(Decimal::ZERO));
                 }
                 self.holdings = Qty::new(self.holdings.value() + received);
@@ -251,7 +251,7 @@ impl Wallet {
                 self.cost =
                     Quote::new(if self.holdings.value().is_zero() { Decimal::ZERO } else { self.cost.value() - basis });
                 self.realized_pnl = Quote::new(self.realized_pnl.value() + proceeds - basis);
-                if let Some(promised) = self.sells.get_mut(&fill.client_order_id) {
+                if let Some(promised) = self.sells.get_mut(fill.client_order_id) {
                     *promised = Qty::new((promised.value() - sold).max(Decimal::ZERO));
                 }
             }
@@ -278,8 +278,15 @@ mod tests {
         Quote::new(v)
     }
 
-    fn fill(id: &str, side: FillSide, qty: Decimal, price: Decimal, fee: Decimal, fee_in_quote: bool) -> WalletFill {
-        WalletFill { client_order_id: id.into(), side, qty: Qty::new(qty), quote: q(qty * price), fee, fee_in_quote }
+    fn fill(
+        id: &str,
+        side: FillSide,
+        qty: Decimal,
+        price: Decimal,
+        fee: Decimal,
+        fee_in_quote: bool,
+    ) -> WalletFill<'_> {
+        WalletFill { client_order_id: id, side, qty: Qty::new(qty), quote: q(qty * price), fee, fee_in_quote }
     }
 
     #[test]
@@ -351,12 +358,12 @@ mod tests {
         ) {
             let mut w = Wallet::new(q(Decimal::from(budget)), compound);
             let mut fills = Vec::new();
-            for (i, step) in steps.into_iter().enumerate() {
-                let id = format!("o{i}");
+            let ids: Vec<String> = (0..steps.len()).map(|i| format!("o{i}")).collect();
+            for (id, step) in ids.iter().zip(steps) {
                 match step {
                     Step::Buy { amount, price, fill_percent, fee_bps } => {
                         let amount = q(Decimal::from(amount));
-                        if w.reserve_buy(&id, amount).is_err() {
+                        if w.reserve_buy(id, amount).is_err() {
                             prop_assert!(amount > w.free());
                             continue;
                         }
@@ -367,7 +374,7 @@ mod tests {
                         if spend > Decimal::ZERO {
                             let price = Decimal::from(price);
                             let f = WalletFill {
-                                client_order_id: id.clone(),
+                                client_order_id: id,
                                 side: FillSide::Buy,
                                 qty: Qty::new(spend / price),
                                 quote: q(spend),
@@ -377,18 +384,18 @@ mod tests {
                             w.apply_fill(&f).unwrap();
                             fills.push(f);
                         }
-                        w.release(&id);
+                        w.release(id);
                     }
                     Step::Sell { qty_percent, price, fill_percent, fee_bps } => {
                         let qty = Qty::new(w.sellable().value() * Decimal::from(qty_percent) / dec!(100));
-                        if qty.value().is_zero() || w.reserve_sell(&id, qty).is_err() {
+                        if qty.value().is_zero() || w.reserve_sell(id, qty).is_err() {
                             continue;
                         }
                         let sold = qty.value() * Decimal::from(fill_percent) / dec!(100);
                         if sold > Decimal::ZERO {
                             let quote = sold * Decimal::from(price);
                             let f = WalletFill {
-                                client_order_id: id.clone(),
+                                client_order_id: id,
                                 side: FillSide::Sell,
                                 qty: Qty::new(sold),
                                 quote: q(quote),
@@ -398,7 +405,7 @@ mod tests {
                             w.apply_fill(&f).unwrap();
                             fills.push(f);
                         }
-                        w.release(&id);
+                        w.release(id);
                     }
                 }
                 prop_assert!(w.reserved().value() + w.cost().value() <= w.cap().value(), "budget exceeded: {w:?}");

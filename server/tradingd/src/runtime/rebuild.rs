@@ -57,17 +57,17 @@ fn unreconcilable(error: impl std::fmt::Display) -> RebuildError {
 
 /// The wallet's view of a stored fill: a fee in neither asset of the pair (such as MX) does
 /// not change the pair's holdings or cost.
-pub(crate) fn wallet_fill(
-    client_order_id: &str,
+pub(crate) fn wallet_fill<'a>(
+    client_order_id: &'a str,
     side: Side,
     fill: (domain::money::Qty, Quote, Decimal, &str),
     row: &BotRow,
-) -> WalletFill {
+) -> WalletFill<'a> {
     let (qty, quote, fee, fee_asset) = fill;
     let fee_in_quote = fee_asset == row.config.pair.quote();
     let counted = fee_in_quote || fee_asset == row.config.pair.base();
     WalletFill {
-        client_order_id: client_order_id.to_owned(),
+        client_order_id,
         side: if side == Side::Buy { FillSide::Buy } else { FillSide::Sell },
         qty,
         quote,
@@ -203,7 +203,7 @@ pub(crate) async fn rebuild(inner: &Inner, row: &BotRow, now: Timestamp) -> Resu
     let reports = executor.reconcile(&open, &progress, now).await.map_err(unreconcilable)?;
 
     let sales = closed_sales(&fills, &open);
-    let wallet_fills: Vec<WalletFill> = fills
+    let wallet_fills: Vec<WalletFill<'_>> = fills
         .iter()
         .map(|f| wallet_fill(&f.client_order_id, f.side, (f.qty, f.quote, f.fee.value(), &f.fee_asset), row))
         .collect();
