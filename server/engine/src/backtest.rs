@@ -375,6 +375,11 @@ impl Replay<'_> {
     fn carry_out(&mut self, now: Timestamp, input: Input) {
         let mut outputs = std::mem::take(&mut self.outputs);
         self.bot.handle_into(now, input, &mut outputs);
+        if outputs.is_empty() {
+            // Most inputs change nothing: keep the vector without draining it.
+            self.outputs = outputs;
+            return;
+        }
         for output in outputs.drain(..) {
             match output {
                 Output::Place(order) => {
