@@ -4,11 +4,14 @@
 //!
 //! Conventions: at each close a market's best bid and ask are its close, with
 //! [`DEPTH_SHARE`] of the candle's volume offered at it. A cycle found at a close is sent at
-//! the next open, its legs one after the other, each at its market's open: a leg that its
-//! paying balance cannot cover at that price, or that breaks its symbol's rules there, fails,
-//! and what the legs before it bought is sold back into the starting asset (the unwind). Fees
+//! the next open, its legs one after the other as a live bot sends them ([`CycleRun`]), each
+//! at its market's open and sized by what the previous leg received: a leg that its paying
+//! balance cannot cover at that price, or that breaks its symbol's rules there, fails, and
+//! what the legs before it bought is sold back into the starting asset (the unwind). Fees
 //! per side are charged in the asset received. A cycle's result is the change in the wallet's
-//! value at the prices it traded at. Across two venues the budget starts split in four: quote
+//! value at the prices it traded at. Exposure counts the closes at which the wallet held a
+//! non-quote asset worth at least its market's minimum order (the crumbs rounding leaves add
+//! up). Across two venues the budget starts split in four: quote
 //! and base (bought at the first close, without a fee) on each venue; the base is valued at the
 //! first venue's price.
 
@@ -25,7 +28,7 @@ use rust_decimal_macros::dec;
 use super::{Report, Settings, Trade};
 use crate::{
     intent::Reason,
-    strategy::arbitrage::{self, ArbitrageParams, Cycle, Leg, Market, Top},
+    strategy::arbitrage::{self, ArbitrageParams, Cycle, CycleRun, Leg, Market, Next, Top},
 };
 
 /// Share of a candle's volume taken as offered at its close (the depth a cycle may trade).
@@ -195,25 +198,46 @@ impl Replay<'_, '_> {
         });
     }
 
-    /// Sends `cycle` at the opens of `row`: its legs in order; on a failed leg, the unwind.
-    fn execute(&mut self, cycle: &Cycle, row: &[&Candle]) {
+    /// Sends `cycle` at the opens of `row`, leg after leg as a live bot would: each leg sized
+    /// by what the previous one received; on a failed leg, the unwind.
+    fn execute(&mut self, cycle: Cycle, row: &[&Candle]) {
         let prices: Vec<Price> = row.iter().map(|c| c.open).collect();
+        let markets: Vec<Market<'_>> = self
+            .markets
+            .iter()
+            .zip(row)
+            .map(|(m, c)| Market { rules: &m.rules, top: top(c.open, c), fee_rate: self.settings.fee_rate })
+            .collect();
         let at = row[0].open_time;
         let before = self.wallet.value(&prices);
         let trades_before = self.trades.len();
-        let legs = cycle.legs.len();
-        let edge = Percent::new((cycle.edge() * Decimal::ONE_HUNDRED).round_dp(4));
-        let mut held = Decimal::ZERO;
-        for (number, leg) in cycle.legs.iter().enumerate() {
-            match self.fill(leg, &prices) {
-                Ok(filled) => {
-                    let reason = format!("arbitrage leg {} of {legs}: {edge}% edge at the close", number + 1);
-                    self.record(at, leg, &prices, filled.fee, reason);
-                    held = filled.received;
-                }
-                Err(why) => {
-                    self.unwind(cycle, number, held, row, &prices, &why);
+        let (legs, edge) = (cycle.legs.len(), Percent::new((cycle.edge() * Decimal::ONE_HUNDRED).round_dp(4)));
+        let (mut run, first) = CycleRun::start(cycle);
+        let mut next = first.map_or(Next::Done, Next::Leg);
+        // Why the cycle is being unwound, once it is.
+        let mut failure = String::from("what the previous leg received is below this leg's minimum order");
+        loop {
+            let (leg, unwinding) = match next {
+                Next::Leg(leg) => (leg, false),
+                Next::Unwind(leg) => (leg, true),
+                Next::Done => break,
+            };
+            let number = run.leg() + 1;
+            match self.fill(&leg, &prices) {
+                Ok(filled) if unwinding => {
+                    let reason = format!("arbitrage unwind: leg {number} failed ({failure})");
+                    self.record(at, &leg, &prices, filled.fee, reason);
                     break;
+                }
+                Ok(filled) => {
+                    let reason = format!("arbitrage leg {number} of {legs}: {edge}% edge at the close");
+                    self.record(at, &leg, &prices, filled.fee, reason);
+                    next = run.filled(Qty::new(filled.received), &markets);
+                }
+                Err(_) if unwinding => break,
+                Err(why) => {
+                    failure = why;
+                    next = run.failed(&markets);
                 }
             }
         }
@@ -221,21 +245,6 @@ impl Replay<'_, '_> {
         if let Some(last) = self.trades.get_mut(trades_before..).and_then(<[Trade]>::last_mut) {
             last.realized = Some(Quote::new(result));
             self.results.push(result);
-        }
-    }
-
-    /// Leg `failed` of `cycle` could not fill: sells the `held` that the legs before it bought.
-    fn unwind(&mut self, cycle: &Cycle, failed: usize, held: Decimal, row: &[&Candle], prices: &[Price], why: &str) {
-        let markets: Vec<Market<'_>> = self
-            .markets
-            .iter()
-            .zip(row)
-            .map(|(m, c)| Market { rules: &m.rules, top: top(c.open, c), fee_rate: self.settings.fee_rate })
-            .collect();
-        let Some(leg) = cycle.unwind(failed, Qty::new(held), &markets) else { return };
-        if let Ok(filled) = self.fill(&leg, prices) {
-            let reason = format!("arbitrage unwind: leg {} failed ({why})", failed + 1);
-            self.record(row[0].open_time, &leg, prices, filled.fee, reason);
         }
     }
 }
@@ -275,7 +284,7 @@ fn replay(
             progress(i);
         }
         if let Some(cycle) = pending.take() {
-            replay.execute(&cycle, row);
+            replay.execute(cycle, row);
         }
         let closes: Vec<Price> = row.iter().map(|c| c.close).collect();
         let tops: Vec<Market<'_>> = markets
@@ -290,8 +299,11 @@ fn replay(
         } else if peak - equity > max_drawdown {
             (max_drawdown, max_drawdown_peak) = (peak - equity, peak);
         }
+        // A position is what could be sold: crumbs below a market's minimum order are not.
         let holds = layout.valued_by.iter().enumerate().any(|(asset, market)| {
-            market.is_some_and(|m| Qty::new(replay.wallet.balances[asset]) >= markets[m].rules.min_qty)
+            market.is_some_and(|m| {
+                replay.wallet.balances[asset] * closes[m].value() >= markets[m].rules.min_notional.value()
+            })
         });
         exposed += usize::from(holds);
         if settings.equity_curve {
@@ -418,14 +430,14 @@ mod tests {
     }
 
     #[test]
-    fn a_leg_that_cannot_be_paid_at_the_next_open_fails_and_is_unwound() {
+    fn a_leg_that_cannot_be_sized_at_the_next_open_is_unwound() {
         let btc = flat(0..3, dec!(40000));
-        // ETH/BTC jumps at the open after the decision: the BTC bought no longer pays for the
-        // ETH planned, so the BTC is sold back.
+        // ETH/BTC prints far away at the open after the decision (a bad tick): the BTC bought
+        // cannot buy the minimum ETH there, so it is sold back.
         let eth_btc = vec![
             candle(0, dec!(0.049), dec!(0.049)),
-            candle(1, dec!(0.052), dec!(0.052)),
-            candle(2, dec!(0.052), dec!(0.052)),
+            candle(1, dec!(30), dec!(0.049)),
+            candle(2, dec!(0.049), dec!(0.049)),
         ];
         let eth = flat(0..3, dec!(2000));
         let markets = [
@@ -436,14 +448,35 @@ mod tests {
         let report = triangular(&markets, Quote::new(dec!(1000)), false, &params(), &SETTINGS, |_| {});
         let sides: Vec<_> = report.trades.iter().map(|t| (t.pair.clone().unwrap().to_string(), t.side)).collect();
         assert_eq!(sides[..2], [("BTC/USDT".to_owned(), Side::Buy), ("BTC/USDT".to_owned(), Side::Sell)]);
-        assert!(
-            report.trades[1].reason.to_string().starts_with("arbitrage unwind: leg 2 failed"),
-            "{}",
-            report.trades[1].reason
-        );
+        let reason = report.trades[1].reason.to_string();
+        assert!(reason.starts_with("arbitrage unwind: leg 2 failed (what the previous leg received"), "{reason}");
         let loss = report.trades[1].realized.unwrap().value();
         assert!(loss < Decimal::ZERO && loss > dec!(-0.3), "two fees and a crumb of rounding: {loss}");
         assert_eq!(report.losses, 1);
+    }
+
+    #[test]
+    fn a_first_leg_the_wallet_cannot_pay_at_the_next_open_sends_nothing() {
+        // The whole 60 USDT is planned at a close of 40000; BTC opens 1 % higher.
+        let btc = vec![
+            candle(0, dec!(40000), dec!(40000)),
+            candle(1, dec!(40000), dec!(40000)),
+            candle(2, dec!(40400), dec!(40400)),
+        ];
+        let eth_btc = flat(0..3, dec!(0.049));
+        let eth = vec![
+            candle(0, dec!(1960), dec!(1960)),
+            candle(1, dec!(1960), dec!(2000)),
+            candle(2, dec!(2000), dec!(2000)),
+        ];
+        let markets = [
+            MarketData { rules: rules("BTC/USDT", 2, 6, dec!(1)), candles: &btc },
+            MarketData { rules: rules("ETH/BTC", 6, 4, dec!(0.0001)), candles: &eth_btc },
+            MarketData { rules: rules("ETH/USDT", 2, 5, dec!(1)), candles: &eth },
+        ];
+        let report = triangular(&markets, Quote::new(dec!(60)), false, &params(), &SETTINGS, |_| {});
+        assert!(report.trades.is_empty(), "{:?}", report.trades);
+        assert_eq!((report.wins, report.losses, report.total_pnl), (0, 0, Quote::ZERO));
     }
 
     #[test]

@@ -274,22 +274,97 @@ fn walk(steps: &[(usize, Side)], markets: &[Market<'_>], spend: Decimal) -> Opti
     let (mut amount, mut spent) = (spend, None);
     let mut legs = Vec::with_capacity(steps.len());
     for &(market, side) in steps {
-        let Market { rules, top, fee_rate } = markets.get(market)?;
-        let (qty, price) = match side {
-            Side::Buy => (rules.round_qty_down(Qty::new(amount.checked_div(top.ask.value())?)), top.ask),
-            Side::Sell => (rules.round_qty_down(Qty::new(amount)), top.bid),
-        };
-        rules.check_qty(qty, price).ok()?;
-        let value = qty.value().checked_mul(price.value())?;
+        let leg = leg_for(markets, market, side, amount)?;
+        let value = leg.qty.value().checked_mul(leg.price.value())?;
         let received = match side {
-            Side::Buy => qty.value(),
+            Side::Buy => leg.qty.value(),
             Side::Sell => value,
         };
         spent.get_or_insert(value);
-        amount = received.checked_mul(Decimal::ONE - fee_rate)?;
-        legs.push(Leg { market, side, qty, price });
+        amount = received.checked_mul(Decimal::ONE - markets[market].fee_rate)?;
+        legs.push(leg);
     }
     Some((legs, spent?, amount))
+}
+
+/// The order on market `market` that pays with `amount` of what the previous leg received
+/// (the quote asset of a buy, the base of a sell) at the best price, rounded down to the
+/// symbol's rules; None when it breaks them.
+fn leg_for(markets: &[Market<'_>], market: usize, side: Side, amount: Decimal) -> Option<Leg> {
+    let Market { rules, top, .. } = markets.get(market)?;
+    let (qty, price) = match side {
+        Side::Buy => (rules.round_qty_down(Qty::new(amount.checked_div(top.ask.value())?)), top.ask),
+        Side::Sell => (rules.round_qty_down(Qty::new(amount)), top.bid),
+    };
+    rules.check_qty(qty, price).ok()?;
+    Some(Leg { market, side, qty, price })
+}
+
+/// A cycle being carried out. Each leg is sent once the previous one has ended, sized by what
+/// that one actually received (after its fee, at the prices of the moment), so a partial fill
+/// or a moved price never makes a leg pay with more than the cycle holds. A leg that fails, or
+/// a remainder too small for the next leg's rules, ends the cycle with the unwind of what is
+/// held.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CycleRun {
+    cycle: Cycle,
+    /// The position of the leg in flight.
+    leg: usize,
+    /// What the last filled leg received (the asset the leg in flight pays with).
+    held: Qty,
+}
+
+/// What a cycle sends next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// The next leg.
+    Leg(Leg),
+    /// The sale of what the legs so far bought, back into the starting asset; the cycle ends
+    /// once it has.
+    Unwind(Leg),
+    /// Nothing: the cycle is over.
+    Done,
+}
+
+impl CycleRun {
+    /// Starts `cycle`: the run, and its first leg as planned.
+    #[must_use]
+    pub fn start(cycle: Cycle) -> (Self, Option<Leg>) {
+        let first = cycle.legs.first().copied();
+        (Self { cycle, leg: 0, held: Qty::ZERO }, first)
+    }
+
+    /// The cycle being carried out.
+    #[must_use]
+    pub const fn cycle(&self) -> &Cycle {
+        &self.cycle
+    }
+
+    /// The position of the leg in flight (0 for the first).
+    #[must_use]
+    pub const fn leg(&self) -> usize {
+        self.leg
+    }
+
+    /// The leg in flight ended having received `received`, after its fee (a partial fill
+    /// received less): the next leg, sized by it at `markets`' best prices; the unwind when
+    /// that is too small to trade; or nothing after the last leg.
+    pub fn filled(&mut self, received: Qty, markets: &[Market<'_>]) -> Next {
+        self.leg += 1;
+        self.held = received;
+        let Some(planned) = self.cycle.legs.get(self.leg) else { return Next::Done };
+        match leg_for(markets, planned.market, planned.side, received.value()) {
+            Some(leg) => Next::Leg(leg),
+            None => self.failed(markets),
+        }
+    }
+
+    /// The leg in flight failed without filling: the unwind of what the legs before it
+    /// bought (nothing after a failed first leg, or when what is held is too small to sell).
+    #[must_use]
+    pub fn failed(&self, markets: &[Market<'_>]) -> Next {
+        self.cycle.unwind(self.leg, self.held, markets).map_or(Next::Done, Next::Unwind)
+    }
 }
 
 #[cfg(test)]
@@ -451,6 +526,44 @@ mod tests {
         assert!(small.legs[1].qty <= Qty::new(dec!(0.005)) && small.spend.value() < dec!(201), "{small:?}");
         // Holding nothing where it is dear, there is nothing to do.
         assert_eq!(cross_exchange(&markets, free, [Qty::new(dec!(1)), Qty::ZERO], &params), None);
+    }
+
+    #[test]
+    fn a_run_sizes_each_leg_by_what_the_previous_one_received() {
+        let rules = triangle_rules();
+        let markets = markets(&rules, [dec!(40000), dec!(0.049), dec!(2000)], dec!(0.001));
+        let cycle = triangular(&markets, Quote::new(dec!(1000)), &params(dec!(0.2), dec!(100))).unwrap();
+        let (mut run, first) = CycleRun::start(cycle);
+        assert_eq!(first.unwrap().qty, Qty::new(dec!(0.0025)));
+        // Half the BTC filled: the ETH leg buys with what came in.
+        let Next::Leg(second) = run.filled(Qty::new(dec!(0.00124875)), &markets) else { panic!("a second leg") };
+        assert_eq!((second.market, second.side, second.qty), (1, Side::Buy, Qty::new(dec!(0.0254))));
+        // ETH/BTC moved up 4 % meanwhile: the leg buys less, never more than is held.
+        let mut moved = markets;
+        moved[1].top.ask = Price::new(dec!(0.051));
+        let (mut run, _) = CycleRun::start(run.cycle().clone());
+        let Next::Leg(dearer) = run.filled(Qty::new(dec!(0.0024975)), &moved) else { panic!("a second leg") };
+        assert!(dearer.qty.value() * dec!(0.051) <= dec!(0.0024975), "{dearer:?}");
+        let Next::Leg(last) = run.filled(Qty::new(dec!(0.0488)), &moved) else { panic!("a third leg") };
+        assert_eq!((last.market, last.side, last.qty), (2, Side::Sell, Qty::new(dec!(0.0488))));
+        assert_eq!(run.filled(Qty::new(dec!(97.5)), &moved), Next::Done);
+    }
+
+    #[test]
+    fn a_run_unwinds_after_a_failed_leg_or_a_remainder_too_small_to_trade() {
+        let rules = triangle_rules();
+        let markets = markets(&rules, [dec!(40000), dec!(0.049), dec!(2000)], dec!(0.001));
+        let cycle = triangular(&markets, Quote::new(dec!(1000)), &params(dec!(0.2), dec!(100))).unwrap();
+        let (run, _) = CycleRun::start(cycle.clone());
+        assert_eq!(run.failed(&markets), Next::Done, "nothing bought, nothing to undo");
+        let (mut run, _) = CycleRun::start(cycle.clone());
+        let _ = run.filled(Qty::new(dec!(0.0024975)), &markets);
+        let Next::Unwind(undo) = run.failed(&markets) else { panic!("an unwind") };
+        assert_eq!((undo.market, undo.side, undo.qty), (0, Side::Sell, Qty::new(dec!(0.002497))));
+        // A first leg that filled for a crumb: too little BTC to buy any ETH, and too little
+        // to sell back, so the crumb is kept.
+        let (mut run, _) = CycleRun::start(cycle);
+        assert_eq!(run.filled(Qty::new(dec!(0.000001)), &markets), Next::Done);
     }
 
     proptest! {
