@@ -126,8 +126,9 @@ pub enum Output {
         /// What happened.
         message: String,
     },
-    /// The position and P&L after a fill changed them.
-    Mark(PnlMark),
+    /// A fill changed the position and P&L: [`Bot::mark`] values them (computed only by a
+    /// caller that records them; a backtest does not).
+    PositionChanged,
     /// Auto Mode switched the strategy it runs (the bot stays in Auto Mode).
     Switched {
         /// The strategy it ran.
@@ -640,9 +641,7 @@ impl Bot {
             if let (Side::Buy, Some(limit)) = (side, limit) {
                 self.strategy.bought_at(limit, fill.qty);
             }
-            if let Some(mark) = self.mark() {
-                out.push(Output::Mark(mark));
-            }
+            out.push(Output::PositionChanged);
             // A fill the reservation did not cover (reported after its order ended, when the
             // freed budget may be reserved again, or larger than asked): the venue and the bot
             // disagree, so the bot stops buying until a person looks.

@@ -137,7 +137,7 @@ fn input(step: &Step) -> Input {
     Input::Tick
 }
 
-fn render(output: &Output) -> String {
+fn render(output: &Output, bot: &Bot) -> String {
     match output {
         Output::Place(approved) => {
             let i = approved.get();
@@ -160,14 +160,19 @@ fn render(output: &Output) -> String {
         Output::Alert { kind, message } => format!("alert {kind}: {message}"),
         Output::Rotated { from, to, reason, .. } => format!("rotated {from} -> {to}: {reason}"),
         Output::Switched { from, to, reason } => format!("switched {from} -> {to}: {reason}"),
-        Output::Mark(m) => format!(
-            "mark at {}: holding {} (entry {}), unrealised {}, realised {}, equity {}",
-            m.price,
-            m.holdings,
-            m.entry_price(),
-            m.unrealized,
-            m.realized,
-            m.equity
+        Output::PositionChanged => bot.mark().map_or_else(
+            || "position changed (no price yet)".to_owned(),
+            |m| {
+                format!(
+                    "mark at {}: holding {} (entry {}), unrealised {}, realised {}, equity {}",
+                    m.price,
+                    m.holdings,
+                    m.entry_price(),
+                    m.unrealized,
+                    m.realized,
+                    m.equity
+                )
+            },
         ),
     }
 }
@@ -219,7 +224,7 @@ fn run(scenario: &Scenario) -> String {
         let outputs = bot.handle(Timestamp::from_millis(step.at), input.clone());
         let _ = writeln!(text, "t={} {input:?}", step.at);
         for output in &outputs {
-            let _ = writeln!(text, "    -> {}", render(output));
+            let _ = writeln!(text, "    -> {}", render(output, &bot));
         }
     }
     let w = bot.wallet();

@@ -18,7 +18,7 @@ use domain::{
     time::Timestamp,
 };
 use engine::{
-    bot::{Bot, Command, FillReport, Input, Output, PnlMark},
+    bot::{Bot, Command, FillReport, Input, Output},
     intent::{IntentKind, IntentSize, OrderIntent},
     risk::Approved,
     strategy::event_filler::ExternalSignal,
@@ -254,7 +254,7 @@ impl BotTask {
     /// Runs inputs through the bot and carries out its outputs, including the inputs those
     /// produce, until nothing is left.
     async fn step(&mut self, mut inputs: VecDeque<Input>) {
-        let mut marked = None;
+        let mut filled = false;
         while let Some(input) = inputs.pop_front() {
             let now = clock::now();
             for output in self.bot.handle(now, input) {
@@ -278,7 +278,7 @@ impl BotTask {
                         self.journal.audit(now, &format!("{} refused: {reason}", intent.client_order_id)).await;
                     }
                     Output::Alert { kind, message } => self.inner.alert(Some(self.id()), kind, &message).await,
-                    Output::Mark(mark) => marked = Some(mark),
+                    Output::PositionChanged => filled = true,
                     Output::Switched { from, to, reason } => self.record_switch(from, to, &reason).await,
                     Output::Rotated { from, to, params, reason } => {
                         self.record_rotation(from, to, params, &reason).await;
@@ -286,7 +286,7 @@ impl BotTask {
                 }
             }
         }
-        self.mark(marked, marked.is_some()).await;
+        self.mark(filled).await;
     }
 
     /// Writes the order ahead, then sends it.
@@ -506,8 +506,8 @@ impl BotTask {
 
     /// Marks the position and P&L at the last price: after a fill at once, on price moves
     /// at most every few seconds and only while the bot holds something.
-    async fn mark(&mut self, mark: Option<PnlMark>, filled: bool) {
-        let Some(mark) = mark.or_else(|| self.bot.mark()) else { return };
+    async fn mark(&mut self, filled: bool) {
+        let Some(mark) = self.bot.mark() else { return };
         let now = clock::now();
         let due = match self.marked {
             None => true,
