@@ -31,16 +31,23 @@ mod testing {
         money::{Qty, Quote},
         symbol::SymbolRules,
     };
+    use rust_decimal::Decimal;
     use rust_decimal_macros::dec;
 
     /// BTC/USDT with MEXC's precision: prices to 0.01, quantities to 0.000001, 1 USDT minimum.
     pub(crate) fn btc_usdt() -> SymbolRules {
+        rules("BTC/USDT", 2, 6, dec!(1))
+    }
+
+    /// The rules of `pair`: prices and quantities to so many decimals, the smallest quantity
+    /// one step, and a minimum order value.
+    pub(crate) fn rules(pair: &str, price_scale: u32, qty_scale: u32, min_notional: Decimal) -> SymbolRules {
         SymbolRules {
-            pair: "BTC/USDT".parse().unwrap(),
-            price_scale: 2,
-            qty_scale: 6,
-            min_qty: Qty::new(dec!(0.000001)),
-            min_notional: Quote::new(dec!(1)),
+            pair: pair.parse().unwrap(),
+            price_scale,
+            qty_scale,
+            min_qty: Qty::new(Decimal::new(1, qty_scale)),
+            min_notional: Quote::new(min_notional),
         }
     }
 }

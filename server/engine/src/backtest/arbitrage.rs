@@ -347,17 +347,7 @@ mod tests {
     use rust_decimal_macros::dec;
 
     use super::*;
-    use crate::strategy::arbitrage::Mode;
-
-    fn rules(pair: &str, price_scale: u32, qty_scale: u32, min_notional: Decimal) -> SymbolRules {
-        SymbolRules {
-            pair: pair.parse().unwrap(),
-            price_scale,
-            qty_scale,
-            min_qty: Qty::new(Decimal::new(1, qty_scale)),
-            min_notional: Quote::new(min_notional),
-        }
-    }
+    use crate::{strategy::arbitrage::Mode, testing::rules};
 
     fn candle(minute: i64, open: Decimal, close: Decimal) -> Candle {
         let (o, c) = (Price::new(open), Price::new(close));
@@ -373,6 +363,15 @@ mod tests {
 
     fn flat(minutes: std::ops::Range<i64>, price: Decimal) -> Vec<Candle> {
         minutes.map(|m| candle(m, price, price)).collect()
+    }
+
+    /// BTC/USDT, ETH/BTC and ETH/USDT with MEXC's rules, on these candles.
+    fn triangle_of<'c>(btc: &'c [Candle], eth_btc: &'c [Candle], eth: &'c [Candle]) -> [MarketData<'c>; 3] {
+        [
+            MarketData { rules: rules("BTC/USDT", 2, 6, dec!(1)), candles: btc },
+            MarketData { rules: rules("ETH/BTC", 6, 4, dec!(0.0001)), candles: eth_btc },
+            MarketData { rules: rules("ETH/USDT", 2, 5, dec!(1)), candles: eth },
+        ]
     }
 
     fn params() -> ArbitrageParams {
@@ -397,11 +396,7 @@ mod tests {
             candle(2, dec!(2000), dec!(1960)),
             candle(3, dec!(1960), dec!(1960)),
         ];
-        let markets = [
-            MarketData { rules: rules("BTC/USDT", 2, 6, dec!(1)), candles: &btc },
-            MarketData { rules: rules("ETH/BTC", 6, 4, dec!(0.0001)), candles: &eth_btc },
-            MarketData { rules: rules("ETH/USDT", 2, 5, dec!(1)), candles: &eth },
-        ];
+        let markets = triangle_of(&btc, &eth_btc, &eth);
         let report = triangular(&markets, Quote::new(dec!(1000)), false, &params(), &SETTINGS, |_| {});
         let legs: Vec<_> = report
             .trades
@@ -440,11 +435,7 @@ mod tests {
             candle(2, dec!(0.049), dec!(0.049)),
         ];
         let eth = flat(0..3, dec!(2000));
-        let markets = [
-            MarketData { rules: rules("BTC/USDT", 2, 6, dec!(1)), candles: &btc },
-            MarketData { rules: rules("ETH/BTC", 6, 4, dec!(0.0001)), candles: &eth_btc },
-            MarketData { rules: rules("ETH/USDT", 2, 5, dec!(1)), candles: &eth },
-        ];
+        let markets = triangle_of(&btc, &eth_btc, &eth);
         let report = triangular(&markets, Quote::new(dec!(1000)), false, &params(), &SETTINGS, |_| {});
         let sides: Vec<_> = report.trades.iter().map(|t| (t.pair.clone().unwrap().to_string(), t.side)).collect();
         assert_eq!(sides[..2], [("BTC/USDT".to_owned(), Side::Buy), ("BTC/USDT".to_owned(), Side::Sell)]);
@@ -469,11 +460,7 @@ mod tests {
             candle(1, dec!(1960), dec!(2000)),
             candle(2, dec!(2000), dec!(2000)),
         ];
-        let markets = [
-            MarketData { rules: rules("BTC/USDT", 2, 6, dec!(1)), candles: &btc },
-            MarketData { rules: rules("ETH/BTC", 6, 4, dec!(0.0001)), candles: &eth_btc },
-            MarketData { rules: rules("ETH/USDT", 2, 5, dec!(1)), candles: &eth },
-        ];
+        let markets = triangle_of(&btc, &eth_btc, &eth);
         let report = triangular(&markets, Quote::new(dec!(60)), false, &params(), &SETTINGS, |_| {});
         assert!(report.trades.is_empty(), "{:?}", report.trades);
         assert_eq!((report.wins, report.losses, report.total_pnl), (0, 0, Quote::ZERO));

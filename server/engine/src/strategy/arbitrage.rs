@@ -374,16 +374,7 @@ mod tests {
     use rust_decimal_macros::dec;
 
     use super::*;
-
-    fn rules(pair: &str, price_scale: u32, qty_scale: u32, min_notional: Decimal) -> SymbolRules {
-        SymbolRules {
-            pair: pair.parse().unwrap(),
-            price_scale,
-            qty_scale,
-            min_qty: Qty::new(Decimal::new(1, qty_scale)),
-            min_notional: Quote::new(min_notional),
-        }
-    }
+    use crate::testing::rules;
 
     /// BTC/USDT, ETH/BTC and ETH/USDT with MEXC-like precision.
     fn triangle_rules() -> [SymbolRules; 3] {
