@@ -241,9 +241,11 @@ pub struct Bot {
     next_seq: u64,
     ends_at: Option<Timestamp>,
     last_price: Option<Price>,
+    /// Its open orders (an order leaves when it ends).
     orders: BTreeMap<String, Tracked>,
-    /// Cancelled orders still remembered (for a late fill), oldest first.
-    cancelled: VecDeque<String>,
+    /// Cancelled orders still remembered (for a late fill), oldest first; kept apart so that
+    /// the open orders, looked through on every input, stay few.
+    cancelled: VecDeque<(String, Tracked)>,
     /// After a refusal, the next decision waits until then instead of repeating at every price.
     quiet_until: Option<Timestamp>,
     /// Stop loss, drawdown and loss limits.
@@ -592,6 +594,14 @@ impl Bot {
         }
     }
 
+    /// The order `id`, open or cancelled and remembered.
+    fn tracked_mut(&mut self, id: &str) -> Option<&mut Tracked> {
+        match self.orders.get_mut(id) {
+            Some(tracked) => Some(tracked),
+            None => self.cancelled.iter_mut().find(|(known, _)| known == id).map(|(_, tracked)| tracked),
+        }
+    }
+
     /// Applies an order event; the order's new status, unless the event was refused.
     fn order_update(
         &mut self,
@@ -600,7 +610,7 @@ impl Bot {
         fill: Option<FillReport>,
         out: &mut Vec<Output>,
     ) -> Option<OrderStatus> {
-        let Some(tracked) = self.orders.get_mut(id) else {
+        let Some(tracked) = self.tracked_mut(id) else {
             self.halt(format!("bot {}: event {event:?} for an order it does not know ({id})", self.id), out);
             return None;
         };
@@ -634,7 +644,7 @@ impl Bot {
                 return None;
             }
             (filled, order_realized) = (true, order_realized + self.wallet.realized_pnl().value() - realized_before);
-            if !forgotten && let Some(tracked) = self.orders.get_mut(id) {
+            if !forgotten && let Some(tracked) = self.tracked_mut(id) {
                 (tracked.filled, tracked.realized) = (true, order_realized);
             }
             self.strategy.filled(side, fill.qty);
@@ -666,12 +676,11 @@ impl Bot {
                 self.orders.remove(id);
             }
             OrderStatus::Cancelled if was_open => {
-                self.cancelled.push_back(id.to_owned());
-                if self.cancelled.len() > CANCELLED_REMEMBERED
-                    && let Some(oldest) = self.cancelled.pop_front()
-                    && self.orders.get(&oldest).is_some_and(|o| !o.status.is_open())
-                {
-                    self.orders.remove(&oldest);
+                if let Some(tracked) = self.orders.remove(id) {
+                    self.cancelled.push_back((id.to_owned(), tracked));
+                }
+                if self.cancelled.len() > CANCELLED_REMEMBERED {
+                    self.cancelled.pop_front();
                 }
             }
             _ => {}
