@@ -373,14 +373,12 @@ impl Replay<'_> {
 
     /// Hands one input to the bot and carries out its outputs.
     fn carry_out(&mut self, now: Timestamp, input: Input) {
-        let mut outputs = std::mem::take(&mut self.outputs);
-        self.bot.handle_into(now, input, &mut outputs);
-        if outputs.is_empty() {
-            // Most inputs change nothing: keep the vector without draining it.
-            self.outputs = outputs;
+        self.bot.handle_into(now, input, &mut self.outputs);
+        if self.outputs.is_empty() {
+            // Most inputs change nothing.
             return;
         }
-        for output in outputs.drain(..) {
+        for output in self.outputs.drain(..) {
             match output {
                 Output::Place(order) => {
                     let intent = order.into_inner();
@@ -404,7 +402,6 @@ impl Replay<'_> {
                 _ => {}
             }
         }
-        self.outputs = outputs;
     }
 
     /// Fills the open orders `candle` reaches: market orders at its open, then limit orders in
