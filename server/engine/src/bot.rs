@@ -11,7 +11,7 @@
 //! * an order event the lifecycle table refuses, or a fill the wallet refuses, pauses the bot
 //!   with an alert instead of guessing.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 pub use crate::strategy::StrategyState;
 use domain::{
@@ -241,8 +241,9 @@ pub struct Bot {
     next_seq: u64,
     ends_at: Option<Timestamp>,
     last_price: Option<Price>,
-    /// Its open orders (an order leaves when it ends).
-    orders: BTreeMap<String, Tracked>,
+    /// Its open orders, oldest first (an order leaves when it ends). A handful at most: a
+    /// vector searched in order costs less than a tree that allocates a node per order.
+    orders: Vec<(String, Tracked)>,
     /// Cancelled orders still remembered (for a late fill), oldest first; kept apart so that
     /// the open orders, looked through on every input, stay few.
     cancelled: VecDeque<(String, Tracked)>,
@@ -345,7 +346,7 @@ impl Bot {
         // The equity peak starts from what the wallet is worth without its open position, or
         // from what the stops remembered.
         let guard = RiskGuard::new(risk, wallet.budget().value() + wallet.realized_pnl().value(), guard_memory);
-        let mut orders = BTreeMap::new();
+        let mut orders: Vec<(String, Tracked)> = Vec::with_capacity(open_orders.len());
         for order in open_orders {
             // An order whose fills used all it reserved is still followed until it ends.
             if order.remaining > Decimal::ZERO {
@@ -356,8 +357,13 @@ impl Bot {
                     }
                 }
             }
-            orders.insert(order.client_order_id, Tracked::new(order.side, order.status, order.limit));
+            let tracked = Tracked::new(order.side, order.status, order.limit);
+            match orders.iter_mut().find(|(id, _)| *id == order.client_order_id) {
+                Some((_, known)) => *known = tracked,
+                None => orders.push((order.client_order_id, tracked)),
+            }
         }
+        orders.sort_by(|(a, _), (b, _)| a.cmp(b));
         let mut bot = Self {
             id,
             rules,
@@ -448,7 +454,7 @@ impl Bot {
     #[must_use]
     pub fn has_open_orders(&self) -> bool {
         // Asked on every input: most of the time the books are empty.
-        !self.orders.is_empty() && self.orders.values().any(|o| o.status.is_open())
+        self.orders.iter().any(|(_, o)| o.status.is_open())
     }
 
     /// Lifecycle status.
@@ -594,12 +600,15 @@ impl Bot {
         }
     }
 
+    /// Takes order `id` off the open orders.
+    fn forget(&mut self, id: &str) -> Option<(String, Tracked)> {
+        let at = self.orders.iter().position(|(known, _)| known == id)?;
+        Some(self.orders.remove(at))
+    }
+
     /// The order `id`, open or cancelled and remembered.
     fn tracked_mut(&mut self, id: &str) -> Option<&mut Tracked> {
-        match self.orders.get_mut(id) {
-            Some(tracked) => Some(tracked),
-            None => self.cancelled.iter_mut().find(|(known, _)| known == id).map(|(_, tracked)| tracked),
-        }
+        self.orders.iter_mut().chain(&mut self.cancelled).find(|(known, _)| known == id).map(|(_, tracked)| tracked)
     }
 
     /// Applies an order event; the order's new status, unless the event was refused.
@@ -673,11 +682,11 @@ impl Bot {
         // cancelled order may still report a late fill.
         match next {
             _ if forgotten => {
-                self.orders.remove(id);
+                self.forget(id);
             }
             OrderStatus::Cancelled if was_open => {
-                if let Some(tracked) = self.orders.remove(id) {
-                    self.cancelled.push_back((id.to_owned(), tracked));
+                if let Some(order) = self.forget(id) {
+                    self.cancelled.push_back(order);
                 }
                 if self.cancelled.len() > CANCELLED_REMEMBERED {
                     self.cancelled.pop_front();
@@ -791,7 +800,7 @@ impl Bot {
     /// cancelled), so the bot still never acts on an order whose fate it does not know.
     fn trade_book(&mut self, now: Timestamp, price: Price, out: &mut Vec<Output>) {
         let mut resting = Vec::new();
-        for order in self.orders.values().filter(|o| o.status.is_open()) {
+        for (_, order) in self.orders.iter().filter(|(_, o)| o.status.is_open()) {
             match order.limit {
                 Some(price) if order.rests() => resting.push(Resting { side: order.side, price }),
                 _ => return,
@@ -843,7 +852,7 @@ impl Bot {
                     IntentKind::Limit(price) => Some(price),
                     IntentKind::Market => None,
                 };
-                self.orders.insert(id, Tracked::new(side, OrderStatus::Pending, limit));
+                self.orders.push((id, Tracked::new(side, OrderStatus::Pending, limit)));
                 self.holding = self.measure_holding();
                 out.push(Output::Place(approved));
                 true
@@ -864,6 +873,8 @@ mod tests {
     use domain::money::{Percent, Qty};
     use proptest::prelude::*;
     use rust_decimal_macros::dec;
+
+    use std::collections::BTreeMap;
 
     use super::*;
 

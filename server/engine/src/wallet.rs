@@ -14,8 +14,6 @@
 //! A sale's share of the cost is rounded to 16 decimal places, far below any asset's
 //! precision: the books' numbers stay short, and so does the arithmetic on them.
 
-use std::collections::BTreeMap;
-
 use domain::money::{Qty, Quote};
 use rust_decimal::Decimal;
 
@@ -91,8 +89,19 @@ pub struct Wallet {
     realized_pnl: Quote,
     holdings: Qty,
     cost: Quote,
-    buys: BTreeMap<String, Quote>,
-    sells: BTreeMap<String, Qty>,
+    /// Budget reserved by open buys, by client order id.
+    buys: Reservations<Quote>,
+    /// Holdings promised to open sells, by client order id.
+    sells: Reservations<Qty>,
+}
+
+/// What open orders hold, by client order id, oldest first. A handful at most: a vector
+/// searched in order costs less than a tree that allocates a node per order.
+type Reservations<T> = Vec<(String, T)>;
+
+/// The reservation of `id`, if it holds one.
+fn reservation<'r, T>(reservations: &'r mut Reservations<T>, id: &str) -> Option<&'r mut T> {
+    reservations.iter_mut().find(|(held_by, _)| held_by == id).map(|(_, held)| held)
 }
 
 impl Wallet {
@@ -105,8 +114,8 @@ impl Wallet {
             realized_pnl: Quote::ZERO,
             holdings: Qty::ZERO,
             cost: Quote::ZERO,
-            buys: BTreeMap::new(),
-            sells: BTreeMap::new(),
+            buys: Vec::new(),
+            sells: Vec::new(),
         }
     }
 
@@ -144,7 +153,7 @@ impl Wallet {
     /// Quote reserved by open buys.
     #[must_use]
     pub fn reserved(&self) -> Quote {
-        self.buys.values().copied().sum()
+        self.buys.iter().map(|(_, quote)| *quote).sum()
     }
 
     /// Cost of what the bot holds.
@@ -177,7 +186,7 @@ impl Wallet {
         if self.sells.is_empty() {
             return self.holdings;
         }
-        let promised: Decimal = self.sells.values().map(|q| q.value()).sum();
+        let promised: Decimal = self.sells.iter().map(|(_, qty)| qty.value()).sum();
         Qty::new(self.holdings.value() - promised)
     }
 
@@ -189,14 +198,14 @@ impl Wallet {
         if amount.value() <= Decimal::ZERO {
             return Err(WalletError::NotPositive);
         }
-        if self.buys.contains_key(client_order_id) || self.sells.contains_key(client_order_id) {
+        if self.holds(client_order_id) {
             return Err(WalletError::DuplicateReservation(client_order_id.to_owned()));
         }
         let free = self.free();
         if amount > free {
             return Err(WalletError::InsufficientBudget { needed: amount, free });
         }
-        self.buys.insert(client_order_id.to_owned(), amount);
+        self.buys.push((client_order_id.to_owned(), amount));
         Ok(())
     }
 
@@ -208,14 +217,14 @@ impl Wallet {
         if qty.value() <= Decimal::ZERO {
             return Err(WalletError::NotPositive);
         }
-        if self.buys.contains_key(client_order_id) || self.sells.contains_key(client_order_id) {
+        if self.holds(client_order_id) {
             return Err(WalletError::DuplicateReservation(client_order_id.to_owned()));
         }
         let available = self.sellable();
         if qty > available {
             return Err(WalletError::InsufficientHoldings { needed: qty, available });
         }
-        self.sells.insert(client_order_id.to_owned(), qty);
+        self.sells.push((client_order_id.to_owned(), qty));
         Ok(())
     }
 
@@ -229,7 +238,7 @@ impl Wallet {
             FillSide::Buy => {
                 let spent = if fill.fee_in_quote { quote + fee } else { quote };
                 let received = if fill.fee_in_quote { qty } else { qty - fee };
-                if let Some(reserved) = self.buys.get_mut(fill.client_order_id) {
+                if let Some(reserved) = reservation(&mut self.buys, fill.client_order_id) {
                     *reserved = Quote::new((reserved.value() - spent).max(Decimal::ZERO));
                 }
                 self.holdings = Qty::new(self.holdings.value() + received);
@@ -251,7 +260,7 @@ impl Wallet {
                 self.cost =
                     Quote::new(if self.holdings.value().is_zero() { Decimal::ZERO } else { self.cost.value() - basis });
                 self.realized_pnl = Quote::new(self.realized_pnl.value() + proceeds - basis);
-                if let Some(promised) = self.sells.get_mut(fill.client_order_id) {
+                if let Some(promised) = reservation(&mut self.sells, fill.client_order_id) {
                     *promised = Qty::new((promised.value() - sold).max(Decimal::ZERO));
                 }
             }
@@ -262,8 +271,13 @@ impl Wallet {
     /// Frees what is left of an order's reservation once it is finished (filled, cancelled,
     /// failed or expired).
     pub fn release(&mut self, client_order_id: &str) {
-        self.buys.remove(client_order_id);
-        self.sells.remove(client_order_id);
+        self.buys.retain(|(id, _)| id != client_order_id);
+        self.sells.retain(|(id, _)| id != client_order_id);
+    }
+
+    /// Whether order `client_order_id` holds a reservation.
+    fn holds(&self, client_order_id: &str) -> bool {
+        self.buys.iter().any(|(id, _)| id == client_order_id) || self.sells.iter().any(|(id, _)| id == client_order_id)
     }
 }
 
