@@ -599,5 +599,51 @@ mod tests {
                 prop_assert_eq!(held, cycle.returns.value());
             }
         }
+
+        /// However the legs fill (in part, or at prices that moved), a run never sends a leg
+        /// that pays with more than the previous leg received, and ends within one order more
+        /// than it has legs.
+        #[test]
+        fn a_run_never_pays_with_more_than_it_received(
+            shares in proptest::collection::vec(1u32..=100, 3),
+            moves in proptest::collection::vec(-300i64..300, 3),
+            fail_at in 0usize..4,
+        ) {
+            let rules = triangle_rules();
+            let planned = markets(&rules, [dec!(40000), dec!(0.049), dec!(2000)], dec!(0.001));
+            let cycle = triangular(&planned, Quote::new(dec!(1000)), &params(dec!(0.2), dec!(100))).unwrap();
+            // The prices of the moment: each moved by up to 3 %.
+            let mut now = planned;
+            for (market, step) in now.iter_mut().zip(&moves) {
+                let price = Price::new(market.top.ask.value() * (Decimal::ONE + Decimal::new(*step, 4)));
+                (market.top.ask, market.top.bid) = (price, price);
+            }
+            let (mut run, first) = CycleRun::start(cycle);
+            let mut next = first.map_or(Next::Done, Next::Leg);
+            let mut sent = 0;
+            let mut paid_with: Option<Decimal> = None;
+            while let Next::Leg(leg) | Next::Unwind(leg) = next {
+                sent += 1;
+                prop_assert!(sent <= 4, "a three-leg cycle sends four orders at most");
+                let value = leg.qty.value() * leg.price.value();
+                let paid = if leg.side == Side::Buy { value } else { leg.qty.value() };
+                if let Some(held) = paid_with {
+                    prop_assert!(paid <= held, "{leg:?} pays {paid} out of {held}");
+                }
+                if matches!(next, Next::Unwind(_)) {
+                    break;
+                }
+                if sent - 1 == fail_at {
+                    next = run.failed(&now);
+                    continue;
+                }
+                // It filled in part: a share of what it asked, after the fee.
+                let share = Decimal::from(shares[run.leg()]) / dec!(100);
+                let gross = if leg.side == Side::Buy { leg.qty.value() } else { value };
+                let received = gross * share * dec!(0.999);
+                paid_with = Some(received);
+                next = run.filled(Qty::new(received), &now);
+            }
+        }
     }
 }
