@@ -456,7 +456,9 @@ async fn a_bot_whose_strategy_cannot_trade_yet_is_refused_with_the_reason() {
     let refused = bots.create_bot(pb::CreateBotRequest { config: Some(config) }).await.unwrap_err();
     assert_eq!(refused.code(), tonic::Code::InvalidArgument, "{refused:?}");
     assert!(
-        refused.message().contains("strategy: the arbitrage strategy cannot trade yet; choose another strategy"),
+        refused.message().contains(
+            "strategy: the arbitrage strategy cannot trade yet (it can be backtested); choose another strategy"
+        ),
         "{}",
         refused.message()
     );

@@ -335,8 +335,8 @@ impl Bots {
     }
 }
 
-/// Refuses, with a field error naming it, a strategy the engine cannot run yet (Arbitrage is
-/// in the schema but cannot trade yet).
+/// Refuses, with a field error naming it, a strategy the engine cannot run as a bot yet
+/// (Arbitrage can be backtested but not traded yet).
 fn runnable(config: &domain::bot::BotConfig) -> Result<(), BotError> {
     match engine::strategy::StrategyState::new(config.strategy, &config.strategy_params) {
         Err(engine::strategy::StrategyError::Unsupported(unsupported)) => {

@@ -92,7 +92,7 @@ pub struct Holding {
 
 /// A strategy the engine cannot run yet.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the {0} strategy cannot trade yet")]
+#[error("the {0} strategy cannot trade yet (it can be backtested)")]
 pub struct Unsupported(pub StrategyId);
 
 /// A bot's strategy with its memory.
