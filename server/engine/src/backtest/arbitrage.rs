@@ -9,9 +9,10 @@
 //! balance cannot cover at that price, or that breaks its symbol's rules there, fails, and
 //! what the legs before it bought is sold back into the starting asset (the unwind). Fees
 //! per side are charged in the asset received. A cycle's result is the change in the wallet's
-//! value at the prices it traded at. Exposure counts the closes at which the wallet held a
-//! non-quote asset worth at least its market's minimum order (the crumbs rounding leaves add
-//! up). Across two venues the budget starts split in four: quote
+//! value at the prices it traded at. What the rounding of a triangle's legs leaves over is
+//! swept back into the quote asset at the next open once it is worth an order and no cycle is
+//! due. Exposure counts the closes at which the wallet held a non-quote asset worth at least
+//! its market's minimum order. Across two venues the budget starts split in four: quote
 //! and base (bought at the first close, without a fee) on each venue; the base is valued at the
 //! first venue's price.
 
@@ -50,16 +51,28 @@ struct Layout {
     assets: &'static [(usize, usize)],
     /// For each asset: the market that values it in the quote asset (none for a quote asset).
     valued_by: &'static [Option<usize>],
+    /// The assets swept back into the quote asset once worth an order, with the market that
+    /// sells them (what a triangle's rounding leaves; across venues the base is inventory).
+    swept: &'static [(usize, usize)],
+}
+
+/// What is sent at the next open.
+enum Pending {
+    /// A cycle.
+    Cycle(Cycle),
+    /// The sale of crumbs back into the quote asset.
+    Sweep(Leg),
 }
 
 /// The triangle: assets quote, bridge, target; markets bridge/quote, target/bridge,
 /// target/quote.
-const TRIANGLE: Layout = Layout { assets: &[(1, 0), (2, 1), (2, 0)], valued_by: &[None, Some(0), Some(2)] };
+const TRIANGLE: Layout =
+    Layout { assets: &[(1, 0), (2, 1), (2, 0)], valued_by: &[None, Some(0), Some(2)], swept: &[(1, 0), (2, 2)] };
 
 /// Two venues: assets quote and base on the first, then on the second; one market on each.
 /// The base is valued at the first venue's price on both (a gain is base moved from where it
 /// is dear to where it is cheap, which valuing each at its own venue's price would hide).
-const TWO_VENUES: Layout = Layout { assets: &[(1, 0), (3, 2)], valued_by: &[None, Some(0), None, Some(0)] };
+const TWO_VENUES: Layout = Layout { assets: &[(1, 0), (3, 2)], valued_by: &[None, Some(0), None, Some(0)], swept: &[] };
 
 /// Replays a triangle (markets bridge/quote, target/bridge, target/quote, as
 /// [`arbitrage::triangle`] names them) from `budget` in the quote asset. Without `compound`,
@@ -157,7 +170,10 @@ struct Replay<'m, 'c> {
     wallet: Wallet,
     trades: Vec<Trade>,
     fees: Decimal,
+    /// The result of every cycle.
     results: Vec<Decimal>,
+    /// What sweeping crumbs back cost (their fees and rounding).
+    swept: Decimal,
 }
 
 impl Replay<'_, '_> {
@@ -247,6 +263,21 @@ impl Replay<'_, '_> {
             self.results.push(result);
         }
     }
+
+    /// Sells at the opens of `row` the crumbs `leg` plans to sweep back into the quote asset.
+    fn sweep(&mut self, leg: &Leg, row: &[&Candle]) {
+        let prices: Vec<Price> = row.iter().map(|c| c.open).collect();
+        let before = self.wallet.value(&prices);
+        if let Ok(filled) = self.fill(leg, &prices) {
+            let reason = "arbitrage sweep: what rounding left over, back into the quote asset".to_owned();
+            self.record(row[0].open_time, leg, &prices, filled.fee, reason);
+            let result = self.wallet.value(&prices) - before;
+            if let Some(last) = self.trades.last_mut() {
+                last.realized = Some(Quote::new(result));
+            }
+            self.swept += result;
+        }
+    }
 }
 
 /// A market's best prices at `price`, with a share of `candle`'s volume offered on each side.
@@ -274,17 +305,20 @@ fn replay(
         trades: Vec::new(),
         fees: Decimal::ZERO,
         results: Vec::new(),
+        swept: Decimal::ZERO,
     };
     let budget = budget.value();
     let (mut peak, mut max_drawdown, mut max_drawdown_peak) = (budget, Decimal::ZERO, budget);
     let (mut exposed, mut equity, mut curve) = (0_usize, budget, Vec::new());
-    let mut pending: Option<Cycle> = None;
+    let mut pending: Option<Pending> = None;
     for (i, row) in rows.iter().enumerate() {
         if i & 0xFFFF == 0 && i > 0 {
             progress(i);
         }
-        if let Some(cycle) = pending.take() {
-            replay.execute(cycle, row);
+        match pending.take() {
+            Some(Pending::Cycle(cycle)) => replay.execute(cycle, row),
+            Some(Pending::Sweep(leg)) => replay.sweep(&leg, row),
+            None => {}
         }
         let closes: Vec<Price> = row.iter().map(|c| c.close).collect();
         let tops: Vec<Market<'_>> = markets
@@ -292,7 +326,14 @@ fn replay(
             .zip(row)
             .map(|(m, c)| Market { rules: &m.rules, top: top(c.close, c), fee_rate: settings.fee_rate })
             .collect();
-        pending = find(&tops, &replay.wallet.balances);
+        let balances = &replay.wallet.balances;
+        pending = find(&tops, balances).map(Pending::Cycle).or_else(|| {
+            layout
+                .swept
+                .iter()
+                .find_map(|&(asset, market)| arbitrage::sale(&tops, market, Qty::new(balances[asset])))
+                .map(Pending::Sweep)
+        });
         equity = replay.wallet.value(&closes);
         if equity > peak {
             peak = equity;
@@ -312,7 +353,7 @@ fn replay(
         }
     }
     progress(rows.len());
-    let Replay { trades, fees, results, .. } = replay;
+    let Replay { trades, fees, results, swept, .. } = replay;
     let (wins, losses): (Vec<Decimal>, Vec<Decimal>) = results.iter().partition(|r| **r > Decimal::ZERO);
     let average = |values: &[Decimal]| {
         Quote::new(if values.is_empty() {
@@ -327,7 +368,7 @@ fn replay(
     Report {
         candles: rows.len(),
         fees: Quote::new(fees),
-        realized_pnl: Quote::new(results.iter().sum()),
+        realized_pnl: Quote::new(results.iter().sum::<Decimal>() + swept),
         final_equity: Quote::new(equity),
         total_pnl: Quote::new(equity - budget),
         wins: wins.len(),
@@ -464,6 +505,30 @@ mod tests {
         let report = triangular(&markets, Quote::new(dec!(60)), false, &params(), &SETTINGS, |_| {});
         assert!(report.trades.is_empty(), "{:?}", report.trades);
         assert_eq!((report.wins, report.losses, report.total_pnl), (0, 0, Quote::ZERO));
+    }
+
+    #[test]
+    fn crumbs_worth_an_order_are_swept_back_into_the_quote_asset() {
+        let (btc, eth_btc, eth) = (flat(0..3, dec!(40000)), flat(0..3, dec!(0.049)), flat(0..3, dec!(1960)));
+        let markets = triangle_of(&btc, &eth_btc, &eth);
+        // 0.001 BTC (40 USDT) left over, and prices that agree: it is sold at the next open.
+        let start = vec![dec!(1000), dec!(0.001), dec!(0.00001)];
+        let budget = Quote::new(dec!(1040));
+        let report = replay(
+            &markets,
+            &TRIANGLE,
+            start,
+            budget,
+            &SETTINGS,
+            |_| {},
+            |tops, wallet| arbitrage::triangular(&[tops[0], tops[1], tops[2]], Quote::new(wallet[0]), &params()),
+        );
+        assert_eq!(report.trades.len(), 1, "the ETH crumb is worth less than an order: {:?}", report.trades);
+        let sweep = &report.trades[0];
+        assert_eq!((sweep.at.millis(), sweep.side, sweep.qty), (60_000, Side::Sell, Qty::new(dec!(0.001))));
+        assert!(sweep.reason.to_string().starts_with("arbitrage sweep"), "{}", sweep.reason);
+        assert_eq!(sweep.realized, Some(Quote::new(dec!(-0.04))), "the fee");
+        assert_eq!((report.wins, report.losses), (0, 0), "a sweep is not a cycle");
     }
 
     #[test]

@@ -189,12 +189,20 @@ impl Cycle {
     /// is then kept, and shown in the wallet).
     #[must_use]
     pub fn unwind(&self, failed: usize, held: Qty, markets: &[Market<'_>]) -> Option<Leg> {
-        let market = self.route.unwind_market(failed)?;
-        let Market { rules, top, .. } = markets.get(market)?;
-        let qty = rules.round_qty_down(held);
-        rules.check_qty(qty, top.bid).ok()?;
-        Some(Leg { market, side: Side::Sell, qty, price: top.bid })
+        sale(markets, self.route.unwind_market(failed)?, held)
     }
+}
+
+/// The sale of `held` at the bid of market `market` (at its position in `markets`), rounded
+/// down to its rules; None when that is too small to be an order. It unwinds a failed cycle,
+/// and sweeps back into the quote asset what the rounding of a triangle's legs leaves over
+/// once it is worth an order, rather than leaving it to ride the market.
+#[must_use]
+pub fn sale(markets: &[Market<'_>], market: usize, held: Qty) -> Option<Leg> {
+    let Market { rules, top, .. } = markets.get(market)?;
+    let qty = rules.round_qty_down(held);
+    rules.check_qty(qty, top.bid).ok()?;
+    Some(Leg { market, side: Side::Sell, qty, price: top.bid })
 }
 
 /// The best cycle around the triangle of `markets` (bridge/quote, target/bridge, target/quote,
