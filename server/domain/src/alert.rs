@@ -15,7 +15,7 @@ named_enum!(
         KillSwitch => "kill_switch",
         /// Extreme market conditions paused the bot.
         CrashPause => "crash_pause",
-        /// The bot failed and was paused.
+        /// The bot failed and was paused, or cannot learn what became of one of its orders.
         BotError => "bot_error",
         /// The bot could not be reconciled with the venue at start and was paused.
         ReconciliationFailure => "reconciliation_failure",

@@ -339,6 +339,16 @@ impl BotTask {
         }
         match report {
             Report::Fill { client_order_id, execution } => self.record_fill(client_order_id, execution).await,
+            Report::Unreadable { client_order_id, error } => {
+                let message = format!(
+                    "bot {}: the venue has not said what became of order {client_order_id} for a minute ({error}); \
+                     the bot waits for it and keeps asking",
+                    self.id()
+                );
+                self.journal.audit(clock::now(), &message).await;
+                self.inner.alert(Some(self.id()), AlertKind::BotError, &message).await;
+                None
+            }
             Report::Status { client_order_id, event, venue_id, error } => {
                 self.record_order_event(&client_order_id, event, venue_id, error).await;
                 Some(Input::Order { client_order_id, event, fill: None })

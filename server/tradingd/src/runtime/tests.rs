@@ -175,3 +175,43 @@ async fn a_ladder_of_resting_orders_is_followed_with_one_listing_per_poll() {
         "{reports:?}"
     );
 }
+
+#[tokio::test]
+async fn an_order_the_venue_cannot_tell_about_for_a_minute_is_reported_once() {
+    use domain::{money::Qty, order::Side, time::Timestamp};
+    use engine::intent::{Decision, IntentKind, IntentSize, OrderIntent};
+    use rust_decimal::Decimal;
+
+    let (sim, venue) = venue().await;
+    let btc: Pair = "BTC/USDT".parse().unwrap();
+    let price = venue.ticker(&btc).await.unwrap().last.value();
+    let mut live = super::executor::Live::new(Arc::clone(&venue), btc.clone());
+    let id = domain::order::client_order_id(domain::bot::BotId(9), 1);
+    let intent = OrderIntent {
+        client_order_id: id.clone(),
+        pair: btc.clone(),
+        side: Side::Buy,
+        kind: IntentKind::Limit(domain::money::Price::new((price / Decimal::TWO).round_dp(2))),
+        size: IntentSize::Base(Qty::new(Decimal::new(1, 3))),
+        decision: Decision::default(),
+    };
+    let start = clock::now();
+    live.place(&intent, start).await;
+    let at = |seconds: i64| Timestamp::from_millis(start.millis() + seconds * 1000);
+    // Every request fails from now on.
+    sim.set_faults(mexc_sim::Faults { error_5xx_rate: 1.0, ..mexc_sim::Faults::default() });
+    assert!(live.follow_all(at(1)).await.is_empty(), "a failing read is retried quietly at first");
+    let reports = live.follow_all(at(62)).await;
+    assert!(
+        matches!(&reports[..], [super::executor::Report::Unreadable { client_order_id, .. }] if *client_order_id == id),
+        "{reports:?}"
+    );
+    assert!(live.follow_all(at(90)).await.is_empty(), "reported once per spell");
+    assert!(live.is_following(), "the order is still followed");
+    // The venue answers again; a later spell is reported again.
+    sim.set_faults(mexc_sim::Faults::default());
+    assert!(live.follow_all(at(100)).await.is_empty());
+    sim.set_faults(mexc_sim::Faults { error_5xx_rate: 1.0, ..mexc_sim::Faults::default() });
+    assert!(live.follow_all(at(110)).await.is_empty());
+    assert_eq!(live.follow_all(at(171)).await.len(), 1);
+}

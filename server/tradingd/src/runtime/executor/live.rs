@@ -25,6 +25,9 @@ use super::{Execution, ReconcileError, Report};
 
 /// How long after its creation "order does not exist" is believed (the venue's lag).
 const NOT_FOUND_AFTER_MS: i64 = 10_000;
+/// How long the venue may fail to say what became of an order before a person is told (the
+/// order is still followed; the bot waits for it meanwhile).
+const UNREADABLE_ALERT_AFTER_MS: i64 = 60_000;
 
 /// An order being followed.
 #[derive(Debug)]
@@ -39,6 +42,8 @@ struct Followed {
     executed: Qty,
     /// A cancel still has to reach the venue.
     cancel_wanted: bool,
+    /// Since when reading it has failed without a break, and whether that was reported.
+    unreadable: Option<(Timestamp, bool)>,
 }
 
 /// Sends and follows a bot's orders on one venue account.
@@ -107,7 +112,14 @@ impl Live {
     fn follow(&mut self, client_order_id: &str, venue_id: Option<String>, created_at: Timestamp) {
         self.following.insert(
             client_order_id.to_owned(),
-            Followed { venue_id, created_at, seen: BTreeSet::new(), executed: Qty::ZERO, cancel_wanted: false },
+            Followed {
+                venue_id,
+                created_at,
+                seen: BTreeSet::new(),
+                executed: Qty::ZERO,
+                cancel_wanted: false,
+                unreadable: None,
+            },
         );
     }
 
@@ -182,8 +194,21 @@ impl Live {
                 self.try_cancel(&id).await;
             }
             match self.follow_one(&id, now).await {
-                Ok(more) => reports.extend(more),
-                Err(error) => tracing::warn!(order = %id, %error, "cannot read the order's state; retrying"),
+                Ok(more) => {
+                    if let Some(followed) = self.following.get_mut(&id) {
+                        followed.unreadable = None;
+                    }
+                    reports.extend(more);
+                }
+                Err(error) => {
+                    tracing::warn!(order = %id, %error, "cannot read the order's state; retrying");
+                    let Some(followed) = self.following.get_mut(&id) else { continue };
+                    let (since, reported) = followed.unreadable.get_or_insert((now, false));
+                    if !*reported && now.millis() - since.millis() >= UNREADABLE_ALERT_AFTER_MS {
+                        *reported = true;
+                        reports.push(Report::Unreadable { client_order_id: id.clone(), error: error.to_string() });
+                    }
+                }
             }
         }
         reports

@@ -64,6 +64,14 @@ pub(crate) enum Report {
         /// Why it failed, for a refusal.
         error: Option<String>,
     },
+    /// The venue has not said what became of the order for a while (reported once per spell;
+    /// the order is still followed, and the bot waits for it).
+    Unreadable {
+        /// Which order.
+        client_order_id: String,
+        /// The last error.
+        error: String,
+    },
 }
 
 impl Report {
