@@ -12,6 +12,7 @@
 //! `tests/e2e/architecture.rs`; its `clippy.toml` bans the clock and randomness APIs.
 #![deny(clippy::float_arithmetic)]
 
+pub mod arbitrage;
 pub mod backtest;
 pub mod bot;
 pub mod guard;

@@ -10,6 +10,7 @@ use domain::{
     order::Side,
     symbol::SymbolRules,
 };
+use rust_decimal::Decimal;
 
 use crate::{
     intent::{IntentKind, IntentSize, OrderIntent, Reservation},
@@ -53,6 +54,16 @@ pub enum Refusal {
     /// The intent's shape makes no sense (a sell sized in quote, a market price needed but absent).
     #[error("{0}")]
     Malformed(&'static str),
+    /// An arbitrage leg needs more of the asset it pays with than the bot holds.
+    #[error("the leg needs {needed} {asset} but only {held} is held")]
+    Balance {
+        /// The asset it pays with.
+        asset: String,
+        /// What it needs.
+        needed: Decimal,
+        /// What the bot holds.
+        held: Decimal,
+    },
 }
 
 /// An intent risk refused, handed back with why.
@@ -80,6 +91,49 @@ pub fn approve(
         Ok(()) => Ok(Approved::new(intent)),
         Err(refusal) => Err(Box::new(Refused { intent, refusal })),
     }
+}
+
+/// Approves one leg of an arbitrage cycle against the symbol's rules and the balance it pays
+/// with: a market buy sized in the quote asset (it spends at most that), or a market sell sized
+/// in the base asset, out of `held` of that asset. `reference` values a sell.
+///
+/// # Errors
+/// [`Refused`], with the intent and the rule it breaks or the balance it lacks.
+pub fn approve_leg(
+    mut intent: OrderIntent,
+    rules: &SymbolRules,
+    held: Decimal,
+    reference: Price,
+) -> Result<Approved<OrderIntent>, Box<Refused>> {
+    match check_leg(&mut intent, rules, held, reference) {
+        Ok(()) => Ok(Approved::new(intent)),
+        Err(refusal) => Err(Box::new(Refused { intent, refusal })),
+    }
+}
+
+/// The checks of an arbitrage leg; the intent is completed only once all have passed.
+fn check_leg(intent: &mut OrderIntent, rules: &SymbolRules, held: Decimal, reference: Price) -> Result<(), Refusal> {
+    let (size, needed, asset, reservation) = match (intent.kind, intent.size, intent.side) {
+        (IntentKind::Market, IntentSize::Quote(quote), Side::Buy) => {
+            let quote = rules.round_quote_down(quote);
+            rules.check_notional(quote)?;
+            let reservation = Reservation::Budget { reserved: quote, free: Quote::new(held) };
+            (IntentSize::Quote(quote), quote.value(), intent.pair.quote(), reservation)
+        }
+        (IntentKind::Market, IntentSize::Base(qty), Side::Sell) => {
+            let qty = rules.round_qty_down(qty);
+            rules.check_qty(qty, reference)?;
+            let reservation = Reservation::Holdings { reserved: qty, held: domain::money::Qty::new(held) };
+            (IntentSize::Base(qty), qty.value(), intent.pair.base(), reservation)
+        }
+        _ => return Err(Refusal::Malformed("a leg is a market buy sized in quote or a market sell sized in base")),
+    };
+    if needed > held {
+        return Err(Refusal::Balance { asset: asset.to_owned(), needed, held });
+    }
+    intent.size = size;
+    intent.decision.reservation = Some(reservation);
+    Ok(())
 }
 
 /// The checks and the reservation; the intent is completed only once all have passed.
@@ -173,6 +227,26 @@ mod tests {
         assert_eq!(approved.get().decision.budget_after, Quote::new(dec!(69.45)));
         assert_eq!(approved.get().decision.budget_after, wallet.free());
         assert_eq!(wallet.reserved(), Quote::new(dec!(30.55)));
+    }
+
+    #[test]
+    fn an_arbitrage_leg_pays_only_with_what_is_held() {
+        let buy = intent("l1", Side::Buy, IntentKind::Market, IntentSize::Quote(Quote::new(dec!(100.005))));
+        let approved = approve_leg(buy.clone(), &rules(), dec!(100.01), Price::new(dec!(50000))).unwrap();
+        assert_eq!(approved.get().size, IntentSize::Quote(Quote::new(dec!(100))), "rounded down");
+        let refused = approve_leg(buy, &rules(), dec!(99.99), Price::new(dec!(50000))).unwrap_err();
+        assert_eq!(refused.to_string(), "the leg needs 100 USDT but only 99.99 is held");
+        let sell = intent("l2", Side::Sell, IntentKind::Market, IntentSize::Base(Qty::new(dec!(0.002))));
+        assert!(approve_leg(sell.clone(), &rules(), dec!(0.002), Price::new(dec!(50000))).is_ok());
+        assert!(matches!(
+            approve_leg(sell, &rules(), dec!(0.0019), Price::new(dec!(50000))).unwrap_err().refusal,
+            Refusal::Balance { .. }
+        ));
+        let quote_sale = intent("l3", Side::Sell, IntentKind::Market, IntentSize::Quote(Quote::new(dec!(10))));
+        assert!(matches!(
+            approve_leg(quote_sale, &rules(), dec!(1), Price::new(dec!(50000))).unwrap_err().refusal,
+            Refusal::Malformed(_)
+        ));
     }
 
     #[test]

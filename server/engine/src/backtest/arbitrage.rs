@@ -1,82 +1,56 @@
 //! The arbitrage backtest: the candles of every market a cycle trades, joined on their open
 //! times (a time missing from any market is skipped, as during a venue outage), through the
-//! same cycle evaluation the bot runs live ([`crate::strategy::arbitrage`]).
+//! same arbitrage bot a live one runs ([`ArbitrageBot`]).
 //!
 //! Conventions: at each close a market's best bid and ask are its close, with
 //! [`DEPTH_SHARE`] of the candle's volume offered at it. A cycle found at a close is sent at
-//! the next open, its legs one after the other as a live bot sends them ([`CycleRun`]), each
-//! at its market's open and sized by what the previous leg received: a leg that its paying
-//! balance cannot cover at that price, or that breaks its symbol's rules there, fails, and
-//! what the legs before it bought is sold back into the starting asset (the unwind). Fees
-//! per side are charged in the asset received. A cycle's result is the change in the wallet's
-//! value at the prices it traded at. What the rounding of a triangle's legs leaves over is
-//! swept back into the quote asset at the next open once it is worth an order and no cycle is
-//! due. Exposure counts the closes at which the wallet held a non-quote asset worth at least
-//! its market's minimum order. Across two venues the budget starts split in four: quote
+//! the next open, its legs one after the other as the bot sends them, each filled at its
+//! market's open (a buy spends the quote amount the bot planned, a sell sells its quantity,
+//! both rounded down to the symbol's rules). A leg that breaks its symbol's rules there is
+//! refused, and what the legs before it bought is sold back into the starting asset (the
+//! unwind). Fees per side are charged in the asset received. A cycle's result is the change in
+//! the wallet's value at the prices it traded at. What the rounding of a triangle's legs leaves
+//! over is swept back into the quote asset at the next open once it is worth an order and no
+//! cycle is due. Exposure counts the closes at which the wallet held a non-quote asset worth at
+//! least its market's minimum order. Across two venues the budget starts split in four: quote
 //! and base (bought at the first close, without a fee) on each venue; the base is valued at the
 //! first venue's price.
 
+use std::collections::VecDeque;
+
 use domain::{
+    bot::{BotId, BotStatus},
     candle::Candle,
     money::{Percent, Price, Qty, Quote},
-    order::Side,
-    symbol::SymbolRules,
+    order::OrderEvent,
     time::Timestamp,
 };
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 
-use super::{Report, Settings, Trade};
+use super::{Report, Settings, Trade, fill_at};
 use crate::{
-    intent::Reason,
-    strategy::arbitrage::{self, ArbitrageParams, Cycle, CycleRun, Leg, Market, Next, Top},
+    arbitrage::{ArbitrageBot, ArbitrageInput, ArbitrageOutput, ArbitrageState},
+    bot::Input,
+    intent::OrderIntent,
+    strategy::arbitrage::{ArbitrageParams, Top},
 };
 
 /// Share of a candle's volume taken as offered at its close (the depth a cycle may trade).
 pub const DEPTH_SHARE: Decimal = dec!(0.1);
 
-/// One market of the backtest: its symbol's rules, its candles, and which of the wallet's
-/// assets it trades (base, quote).
+/// One market of the backtest: its symbol's rules and its candles.
 #[derive(Debug, Clone)]
 pub struct MarketData<'c> {
     /// Precision and minimums.
-    pub rules: SymbolRules,
+    pub rules: domain::symbol::SymbolRules,
     /// Its candles, oldest first.
     pub candles: &'c [Candle],
 }
 
-/// How the wallet's assets relate to the markets.
-struct Layout {
-    /// For each market: the positions of its base and quote assets in the wallet.
-    assets: &'static [(usize, usize)],
-    /// For each asset: the market that values it in the quote asset (none for a quote asset).
-    valued_by: &'static [Option<usize>],
-    /// The assets swept back into the quote asset once worth an order, with the market that
-    /// sells them (what a triangle's rounding leaves; across venues the base is inventory).
-    swept: &'static [(usize, usize)],
-}
-
-/// What is sent at the next open.
-enum Pending {
-    /// A cycle.
-    Cycle(Cycle),
-    /// The sale of crumbs back into the quote asset.
-    Sweep(Leg),
-}
-
-/// The triangle: assets quote, bridge, target; markets bridge/quote, target/bridge,
-/// target/quote.
-const TRIANGLE: Layout =
-    Layout { assets: &[(1, 0), (2, 1), (2, 0)], valued_by: &[None, Some(0), Some(2)], swept: &[(1, 0), (2, 2)] };
-
-/// Two venues: assets quote and base on the first, then on the second; one market on each.
-/// The base is valued at the first venue's price on both (a gain is base moved from where it
-/// is dear to where it is cheap, which valuing each at its own venue's price would hide).
-const TWO_VENUES: Layout = Layout { assets: &[(1, 0), (3, 2)], valued_by: &[None, Some(0), None, Some(0)], swept: &[] };
-
 /// Replays a triangle (markets bridge/quote, target/bridge, target/quote, as
-/// [`arbitrage::triangle`] names them) from `budget` in the quote asset. Without `compound`,
-/// a cycle spends at most the budget, however much the wallet has gained.
+/// [`crate::strategy::arbitrage::triangle`] names them) from `budget` in the quote asset.
+/// Without `compound`, a cycle spends at most the budget, however much the wallet has gained.
 #[must_use]
 pub fn triangular(
     markets: &[MarketData<'_>; 3],
@@ -86,11 +60,8 @@ pub fn triangular(
     settings: &Settings,
     progress: impl FnMut(usize),
 ) -> Report {
-    let start = vec![budget.value(), Decimal::ZERO, Decimal::ZERO];
-    replay(markets, &TRIANGLE, start, budget, settings, progress, |tops, wallet| {
-        let free = if compound { wallet[0] } else { wallet[0].min(budget.value()) };
-        arbitrage::triangular(&[tops[0], tops[1], tops[2]], Quote::new(free), params)
-    })
+    let balances = vec![budget.value(), Decimal::ZERO, Decimal::ZERO];
+    replay(markets, bot(markets, params, settings, budget, compound, balances), budget, settings, progress)
 }
 
 /// Replays the same pair on two venues (the bot's venue first) from `budget`, split in four.
@@ -109,11 +80,29 @@ pub fn cross_exchange(
             markets[venue].rules.round_qty_down(Qty::new(quarter / closes[venue].value())).value()
         })
     };
-    let start = vec![quarter, base(0), quarter, base(1)];
-    replay(markets, &TWO_VENUES, start, budget, settings, progress, |tops, wallet| {
-        let free = [Quote::new(wallet[0]), Quote::new(wallet[2])];
-        let held = [Qty::new(wallet[1]), Qty::new(wallet[3])];
-        arbitrage::cross_exchange(&[tops[0], tops[1]], free, held, params)
+    let balances = vec![quarter, base(0), quarter, base(1)];
+    replay(markets, bot(markets, params, settings, budget, false, balances), budget, settings, progress)
+}
+
+/// A running arbitrage bot on `markets` with these `balances`.
+fn bot(
+    markets: &[MarketData<'_>],
+    params: &ArbitrageParams,
+    settings: &Settings,
+    budget: Quote,
+    compound: bool,
+    balances: Vec<Decimal>,
+) -> ArbitrageBot {
+    ArbitrageBot::new(ArbitrageState {
+        id: BotId(0),
+        markets: markets.iter().map(|m| m.rules.clone()).collect(),
+        params: params.clone(),
+        fee_rate: settings.fee_rate,
+        budget,
+        compound,
+        balances,
+        status: BotStatus::Running,
+        next_seq: 1,
     })
 }
 
@@ -139,214 +128,139 @@ fn join<'c>(markets: &[MarketData<'c>]) -> Vec<Vec<&'c Candle>> {
     rows
 }
 
-/// The wallet: a balance per asset.
-struct Wallet {
-    balances: Vec<Decimal>,
-    layout: &'static Layout,
+/// The markets' best prices at `price` (the open or the close of each), with a share of each
+/// candle's volume offered on both sides.
+fn tops(row: &[&Candle], price: impl Fn(&Candle) -> Price) -> Vec<Top> {
+    row.iter()
+        .map(|candle| {
+            let offered = Qty::new(candle.volume.value() * DEPTH_SHARE);
+            Top { bid: price(candle), bid_qty: offered, ask: price(candle), ask_qty: offered }
+        })
+        .collect()
 }
 
-impl Wallet {
-    /// The value of one unit of `asset` in the quote asset, at `prices` (one per market).
-    fn unit_value(&self, asset: usize, prices: &[Price]) -> Decimal {
-        self.layout.valued_by[asset].map_or(Decimal::ONE, |market| prices[market].value())
-    }
-
-    /// Everything, valued in the quote asset at `prices`.
-    fn value(&self, prices: &[Price]) -> Decimal {
-        self.balances.iter().enumerate().map(|(asset, balance)| *balance * self.unit_value(asset, prices)).sum()
-    }
-}
-
-/// A leg as carried out: what it received, after its fee, and the fee in quote terms.
-struct Filled {
-    received: Decimal,
-    fee: Decimal,
-}
-
-/// The running replay.
+/// The running replay: the bot, the orders it sent, and what came of them.
 struct Replay<'m, 'c> {
     markets: &'m [MarketData<'c>],
     settings: &'m Settings,
-    wallet: Wallet,
+    bot: ArbitrageBot,
+    /// Orders sent and not yet filled, with their market.
+    sent: VecDeque<(OrderIntent, usize)>,
     trades: Vec<Trade>,
     fees: Decimal,
     /// The result of every cycle.
     results: Vec<Decimal>,
     /// What sweeping crumbs back cost (their fees and rounding).
     swept: Decimal,
+    /// Where the trades of the cycle under way begin.
+    cycle_start: usize,
 }
 
 impl Replay<'_, '_> {
-    /// Carries out `leg` at `prices`, or says why it cannot be.
-    fn fill(&mut self, leg: &Leg, prices: &[Price]) -> Result<Filled, String> {
-        let (base, quote) = self.wallet.layout.assets[leg.market];
-        let rules = &self.markets[leg.market].rules;
-        let price = prices[leg.market];
-        rules.check_qty(leg.qty, price).map_err(|e| e.to_string())?;
-        let (qty, value, fee_rate) = (leg.qty.value(), leg.qty.value() * price.value(), self.settings.fee_rate);
-        let (paid_asset, paid, received_asset, gross) = match leg.side {
-            Side::Buy => (quote, value, base, qty),
-            Side::Sell => (base, qty, quote, value),
-        };
-        if self.wallet.balances[paid_asset] < paid {
-            return Err(format!("{paid} needed, {} held", self.wallet.balances[paid_asset].normalize()));
+    /// Hands `input` to the bot and takes in what it outputs.
+    fn feed(&mut self, input: ArbitrageInput) {
+        for output in self.bot.handle(input) {
+            match output {
+                ArbitrageOutput::Place { order, market } => self.sent.push_back((order.into_inner(), market)),
+                ArbitrageOutput::Ended { result, sweep } => {
+                    if let Some(last) = self.trades.get_mut(self.cycle_start..).and_then(<[Trade]>::last_mut) {
+                        last.realized = Some(result);
+                        if sweep {
+                            self.swept += result.value();
+                        } else {
+                            self.results.push(result.value());
+                        }
+                    }
+                    self.cycle_start = self.trades.len();
+                }
+                ArbitrageOutput::Bot(_) => {}
+            }
         }
-        let fee = gross * fee_rate;
-        self.wallet.balances[paid_asset] -= paid;
-        self.wallet.balances[received_asset] += gross - fee;
-        Ok(Filled { received: gross - fee, fee: fee * self.wallet.unit_value(received_asset, prices) })
     }
 
-    /// Records a filled leg.
-    fn record(&mut self, at: Timestamp, leg: &Leg, prices: &[Price], fee: Decimal, reason: String) {
-        let price = prices[leg.market];
-        self.fees += fee;
-        self.trades.push(Trade {
-            at,
-            pair: Some(self.markets[leg.market].rules.pair.clone()),
-            side: leg.side,
-            price,
-            qty: leg.qty,
-            quote: Quote::new(leg.qty.value() * price.value()),
-            fee: Quote::new(fee),
-            realized: None,
-            reason: Reason::Text(reason),
-        });
-    }
-
-    /// Sends `cycle` at the opens of `row`, leg after leg as a live bot would: each leg sized
-    /// by what the previous one received; on a failed leg, the unwind.
-    fn execute(&mut self, cycle: Cycle, row: &[&Candle]) {
-        let prices: Vec<Price> = row.iter().map(|c| c.open).collect();
-        let markets: Vec<Market<'_>> = self
-            .markets
-            .iter()
-            .zip(row)
-            .map(|(m, c)| Market { rules: &m.rules, top: top(c.open, c), fee_rate: self.settings.fee_rate })
-            .collect();
-        let at = row[0].open_time;
-        let before = self.wallet.value(&prices);
-        let trades_before = self.trades.len();
-        let (legs, edge) = (cycle.legs.len(), Percent::new((cycle.edge() * Decimal::ONE_HUNDRED).round_dp(4)));
-        let (mut run, first) = CycleRun::start(cycle);
-        let mut next = first.map_or(Next::Done, Next::Leg);
-        // Why the cycle is being unwound, once it is.
-        let mut failure = String::from("what the previous leg received is below this leg's minimum order");
-        loop {
-            let (leg, unwinding) = match next {
-                Next::Leg(leg) => (leg, false),
-                Next::Unwind(leg) => (leg, true),
-                Next::Done => break,
+    /// Fills the orders sent, each at its market's open in `row` (a leg the bot sends in
+    /// answer fills at the same open).
+    fn execute(&mut self, row: &[&Candle]) {
+        self.feed(ArbitrageInput::Tops(tops(row, |c| c.open)));
+        while let Some((intent, market)) = self.sent.pop_front() {
+            let price = row[market].open;
+            let rules = &self.markets[market].rules;
+            let (event, fill) = match fill_at(&intent, rules, price, self.settings.fee_rate) {
+                Ok(fill) => (OrderEvent::Filled, Some(fill)),
+                Err(_) => (OrderEvent::Rejected, None),
             };
-            let number = run.leg() + 1;
-            match self.fill(&leg, &prices) {
-                Ok(filled) if unwinding => {
-                    let reason = format!("arbitrage unwind: leg {number} failed ({failure})");
-                    self.record(at, &leg, &prices, filled.fee, reason);
-                    break;
-                }
-                Ok(filled) => {
-                    let reason = format!("arbitrage leg {number} of {legs}: {edge}% edge at the close");
-                    self.record(at, &leg, &prices, filled.fee, reason);
-                    next = run.filled(Qty::new(filled.received), &markets);
-                }
-                Err(_) if unwinding => break,
-                Err(why) => {
-                    failure = why;
-                    next = run.failed(&markets);
-                }
+            if let Some(fill) = &fill {
+                // A fee is charged in the asset received: valued in the quote asset at the opens.
+                let opens: Vec<Price> = row.iter().map(|c| c.open).collect();
+                let (base, quote) = self.bot.layout().assets[market];
+                let received = if fill.fee_in_quote { quote } else { base };
+                let unit = self.bot.layout().valued_by[received].map_or(Decimal::ONE, |m| opens[m].value());
+                let fee = fill.fee * unit;
+                self.fees += fee;
+                self.trades.push(Trade {
+                    at: row[0].open_time,
+                    pair: Some(rules.pair.clone()),
+                    side: intent.side,
+                    price,
+                    qty: fill.qty,
+                    quote: fill.quote,
+                    fee: Quote::new(fee),
+                    realized: None,
+                    reason: intent.decision.summary.clone(),
+                });
             }
-        }
-        let result = self.wallet.value(&prices) - before;
-        if let Some(last) = self.trades.get_mut(trades_before..).and_then(<[Trade]>::last_mut) {
-            last.realized = Some(Quote::new(result));
-            self.results.push(result);
+            self.feed(ArbitrageInput::Bot(Input::Order { client_order_id: intent.client_order_id, event, fill }));
         }
     }
 
-    /// Sells at the opens of `row` the crumbs `leg` plans to sweep back into the quote asset.
-    fn sweep(&mut self, leg: &Leg, row: &[&Candle]) {
-        let prices: Vec<Price> = row.iter().map(|c| c.open).collect();
-        let before = self.wallet.value(&prices);
-        if let Ok(filled) = self.fill(leg, &prices) {
-            let reason = "arbitrage sweep: what rounding left over, back into the quote asset".to_owned();
-            self.record(row[0].open_time, leg, &prices, filled.fee, reason);
-            let result = self.wallet.value(&prices) - before;
-            if let Some(last) = self.trades.last_mut() {
-                last.realized = Some(Quote::new(result));
-            }
-            self.swept += result;
-        }
+    /// Whether the wallet holds a non-quote asset worth at least its market's minimum order.
+    fn exposed(&self, closes: &[Price]) -> bool {
+        let layout = self.bot.layout();
+        self.bot.balances().iter().zip(layout.valued_by).any(|(balance, market)| {
+            market.is_some_and(|m| *balance * closes[m].value() >= self.markets[m].rules.min_notional.value())
+        })
     }
 }
 
-/// A market's best prices at `price`, with a share of `candle`'s volume offered on each side.
-fn top(price: Price, candle: &Candle) -> Top {
-    let offered = Qty::new(candle.volume.value() * DEPTH_SHARE);
-    Top { bid: price, bid_qty: offered, ask: price, ask_qty: offered }
-}
-
-/// Replays the joined candles of `markets`: a cycle found at a close (by `find`, from the
-/// markets' tops and the wallet's balances) is sent at the next row's opens.
+/// Replays the joined candles of `markets` through `bot`.
 fn replay(
     markets: &[MarketData<'_>],
-    layout: &'static Layout,
-    start: Vec<Decimal>,
+    bot: ArbitrageBot,
     budget: Quote,
     settings: &Settings,
     mut progress: impl FnMut(usize),
-    find: impl Fn(&[Market<'_>], &[Decimal]) -> Option<Cycle>,
 ) -> Report {
     let rows = join(markets);
     let mut replay = Replay {
         markets,
         settings,
-        wallet: Wallet { balances: start, layout },
+        bot,
+        sent: VecDeque::new(),
         trades: Vec::new(),
         fees: Decimal::ZERO,
         results: Vec::new(),
         swept: Decimal::ZERO,
+        cycle_start: 0,
     };
     let budget = budget.value();
     let (mut peak, mut max_drawdown, mut max_drawdown_peak) = (budget, Decimal::ZERO, budget);
     let (mut exposed, mut equity, mut curve) = (0_usize, budget, Vec::new());
-    let mut pending: Option<Pending> = None;
     for (i, row) in rows.iter().enumerate() {
         if i & 0xFFFF == 0 && i > 0 {
             progress(i);
         }
-        match pending.take() {
-            Some(Pending::Cycle(cycle)) => replay.execute(cycle, row),
-            Some(Pending::Sweep(leg)) => replay.sweep(&leg, row),
-            None => {}
+        if !replay.sent.is_empty() {
+            replay.execute(row);
         }
+        replay.feed(ArbitrageInput::Tops(tops(row, |c| c.close)));
         let closes: Vec<Price> = row.iter().map(|c| c.close).collect();
-        let tops: Vec<Market<'_>> = markets
-            .iter()
-            .zip(row)
-            .map(|(m, c)| Market { rules: &m.rules, top: top(c.close, c), fee_rate: settings.fee_rate })
-            .collect();
-        let balances = &replay.wallet.balances;
-        pending = find(&tops, balances).map(Pending::Cycle).or_else(|| {
-            layout
-                .swept
-                .iter()
-                .find_map(|&(asset, market)| arbitrage::sale(&tops, market, Qty::new(balances[asset])))
-                .map(Pending::Sweep)
-        });
-        equity = replay.wallet.value(&closes);
+        equity = replay.bot.value(&closes);
         if equity > peak {
             peak = equity;
         } else if peak - equity > max_drawdown {
             (max_drawdown, max_drawdown_peak) = (peak - equity, peak);
         }
-        // A position is what could be sold: crumbs below a market's minimum order are not.
-        let holds = layout.valued_by.iter().enumerate().any(|(asset, market)| {
-            market.is_some_and(|m| {
-                replay.wallet.balances[asset] * closes[m].value() >= markets[m].rules.min_notional.value()
-            })
-        });
-        exposed += usize::from(holds);
+        exposed += usize::from(replay.exposed(&closes));
         if settings.equity_curve {
             let close_time = Timestamp::from_millis(row[0].open_time.millis() + settings.candle_ms);
             curve.push((close_time, Quote::new(equity)));
@@ -386,6 +300,8 @@ fn replay(
 #[cfg(test)]
 mod tests {
     use rust_decimal_macros::dec;
+
+    use domain::order::Side;
 
     use super::*;
     use crate::{strategy::arbitrage::Mode, testing::rules};
@@ -481,15 +397,16 @@ mod tests {
         let sides: Vec<_> = report.trades.iter().map(|t| (t.pair.clone().unwrap().to_string(), t.side)).collect();
         assert_eq!(sides[..2], [("BTC/USDT".to_owned(), Side::Buy), ("BTC/USDT".to_owned(), Side::Sell)]);
         let reason = report.trades[1].reason.to_string();
-        assert!(reason.starts_with("arbitrage unwind: leg 2 failed (what the previous leg received"), "{reason}");
+        assert!(reason.starts_with("arbitrage unwind: leg 2 is too small for its market's rules"), "{reason}");
         let loss = report.trades[1].realized.unwrap().value();
         assert!(loss < Decimal::ZERO && loss > dec!(-0.3), "two fees and a crumb of rounding: {loss}");
         assert_eq!(report.losses, 1);
     }
 
     #[test]
-    fn a_first_leg_the_wallet_cannot_pay_at_the_next_open_sends_nothing() {
-        // The whole 60 USDT is planned at a close of 40000; BTC opens 1 % higher.
+    fn a_first_leg_spends_what_was_planned_whatever_the_open() {
+        // The whole 60 USDT is planned at a close of 40000; BTC opens 1 % higher: the buy
+        // still spends at most 60 USDT (and buys less), and the cycle goes on.
         let btc = vec![
             candle(0, dec!(40000), dec!(40000)),
             candle(1, dec!(40000), dec!(40000)),
@@ -503,8 +420,11 @@ mod tests {
         ];
         let markets = triangle_of(&btc, &eth_btc, &eth);
         let report = triangular(&markets, Quote::new(dec!(60)), false, &params(), &SETTINGS, |_| {});
-        assert!(report.trades.is_empty(), "{:?}", report.trades);
-        assert_eq!((report.wins, report.losses, report.total_pnl), (0, 0, Quote::ZERO));
+        assert_eq!(report.trades.len(), 3, "{:?}", report.trades);
+        let first = &report.trades[0];
+        assert_eq!((first.price, first.qty), (Price::new(dec!(40400)), Qty::new(dec!(0.001485))));
+        assert!(first.quote.value() <= dec!(60), "{}", first.quote);
+        assert_eq!((report.wins, report.losses), (1, 0));
     }
 
     #[test]
@@ -514,15 +434,8 @@ mod tests {
         // 0.001 BTC (40 USDT) left over, and prices that agree: it is sold at the next open.
         let start = vec![dec!(1000), dec!(0.001), dec!(0.00001)];
         let budget = Quote::new(dec!(1040));
-        let report = replay(
-            &markets,
-            &TRIANGLE,
-            start,
-            budget,
-            &SETTINGS,
-            |_| {},
-            |tops, wallet| arbitrage::triangular(&[tops[0], tops[1], tops[2]], Quote::new(wallet[0]), &params()),
-        );
+        let running = bot(&markets, &params(), &SETTINGS, budget, false, start);
+        let report = replay(&markets, running, budget, &SETTINGS, |_| {});
         assert_eq!(report.trades.len(), 1, "the ETH crumb is worth less than an order: {:?}", report.trades);
         let sweep = &report.trades[0];
         assert_eq!((sweep.at.millis(), sweep.side, sweep.qty), (60_000, Side::Sell, Qty::new(dec!(0.001))));

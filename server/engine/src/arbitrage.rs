@@ -1,0 +1,554 @@
+//! The arbitrage bot: the sans-IO core that trades cycles across several markets (a triangle
+//! on one venue, or one pair on two venues), driven like [`crate::bot::Bot`] by
+//! `handle(now, input) -> outputs`, so the backtest runs the code a live bot will run.
+//!
+//! It keeps a balance per asset (the budget starts in the quote asset, the rest comes from
+//! fills), looks for a cycle whenever the markets' best prices change, and carries one cycle at
+//! a time out leg after leg ([`CycleRun`]): each leg is approved against the balance it pays
+//! with and sent only once the previous one has ended. A buy spends, in its quote asset, what
+//! the previous leg received (so a price that moved never makes it spend more); a sell sells
+//! it. What rounding leaves over is swept back into the quote asset once it is worth an order.
+//! Paused or stopped, it sends no further leg (what a cycle holds stays, for a person to
+//! decide); killed, it sends nothing at all.
+
+use domain::{
+    alert::AlertKind,
+    bot::{BotId, BotStatus, LifecycleCommand},
+    money::{Price, Qty, Quote},
+    order::{OrderEvent, Side, client_order_id},
+    symbol::SymbolRules,
+};
+use rust_decimal::Decimal;
+
+use crate::{
+    bot::{Command, FillReport, Input, Output},
+    intent::{Decision, IntentKind, IntentSize, OrderIntent, Reason},
+    risk::{Approved, approve_leg},
+    strategy::arbitrage::{self, ArbitrageParams, CycleRun, Leg, Market, Mode, Next, Top},
+};
+
+/// How the wallet's assets relate to the markets.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Layout {
+    /// For each market: the positions of its base and quote assets in the wallet.
+    pub assets: &'static [(usize, usize)],
+    /// For each asset: the market that values it in the quote asset (none for a quote asset).
+    pub valued_by: &'static [Option<usize>],
+    /// The assets swept back into the quote asset once worth an order, with the market that
+    /// sells them (what a triangle's rounding leaves; across venues the base is inventory).
+    pub swept: &'static [(usize, usize)],
+}
+
+/// The triangle: assets quote, bridge, target; markets bridge/quote, target/bridge,
+/// target/quote.
+pub const TRIANGLE: Layout =
+    Layout { assets: &[(1, 0), (2, 1), (2, 0)], valued_by: &[None, Some(0), Some(2)], swept: &[(1, 0), (2, 2)] };
+
+/// Two venues: assets quote and base on the first, then on the second; one market on each.
+/// The base is valued at the first venue's price on both (a gain is base moved from where it
+/// is dear to where it is cheap, which valuing each at its own venue's price would hide).
+pub const TWO_VENUES: Layout =
+    Layout { assets: &[(1, 0), (3, 2)], valued_by: &[None, Some(0), None, Some(0)], swept: &[] };
+
+/// What the bot is handed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArbitrageInput {
+    /// The best prices of every market, in the bot's order.
+    Tops(Vec<Top>),
+    /// What any bot is handed: an event of its order in flight, a person's command (a single
+    /// market's prices, candles, signals and ticks mean nothing to it).
+    Bot(Input),
+}
+
+/// What the bot wants done.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ArbitrageOutput {
+    /// Send this approved order (a leg, an unwind or a sweep) on the market at `market`.
+    Place {
+        /// The order.
+        order: Approved<OrderIntent>,
+        /// The market's position in the bot's order (two venues trade the same pair).
+        market: usize,
+    },
+    /// What any bot asks: a cancel, a status change, a refused leg (the cycle ends; what it
+    /// holds stays), an alert.
+    Bot(Output),
+    /// A cycle (or a sweep) ended: what it changed in the wallet's value, at the best prices
+    /// known when it ended.
+    Ended {
+        /// The change in value, in the quote asset.
+        result: Quote,
+        /// Whether it was a sweep of crumbs rather than a cycle.
+        sweep: bool,
+    },
+}
+
+/// Everything an arbitrage bot is built from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArbitrageState {
+    /// The bot's id (the prefix of its client order ids).
+    pub id: BotId,
+    /// The markets' rules, in the order [`arbitrage::triangle`] names them (or the bot's venue,
+    /// then the second).
+    pub markets: Vec<SymbolRules>,
+    /// The strategy's parameters.
+    pub params: ArbitrageParams,
+    /// Fee per side, as a fraction, for costing cycles.
+    pub fee_rate: Decimal,
+    /// The budget, in the quote asset.
+    pub budget: Quote,
+    /// Let realised gains raise what a cycle may spend.
+    pub compound: bool,
+    /// The balance of every asset of the layout.
+    pub balances: Vec<Decimal>,
+    /// Lifecycle status.
+    pub status: BotStatus,
+    /// Sequence number of its next order.
+    pub next_seq: u64,
+}
+
+/// The leg in flight, with the cycle it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Flight {
+    /// The cycle being carried out; none for a sweep.
+    run: Option<CycleRun>,
+    /// The order in flight.
+    order: String,
+    /// The leg it carries out.
+    leg: Leg,
+    /// What it has received so far, after fees.
+    received: Decimal,
+    /// Whether anything filled.
+    filled: bool,
+    /// Whether it is the unwind of a failed cycle.
+    unwinding: bool,
+    /// The wallet's value when the cycle's first order was first heard of, at the prices of
+    /// that moment (the cycle's result is counted at the prices it traded at).
+    value_before: Option<Decimal>,
+}
+
+/// An arbitrage bot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArbitrageBot {
+    state: ArbitrageState,
+    layout: &'static Layout,
+    killed: bool,
+    tops: Vec<Top>,
+    flight: Option<Flight>,
+}
+
+impl ArbitrageBot {
+    /// The bot of `state`.
+    #[must_use]
+    pub const fn new(state: ArbitrageState) -> Self {
+        let layout = match state.params.mode {
+            Mode::Triangular { .. } => &TRIANGLE,
+            Mode::CrossExchange { .. } => &TWO_VENUES,
+        };
+        Self { state, layout, killed: false, tops: Vec::new(), flight: None }
+    }
+
+    /// The balance of every asset.
+    #[must_use]
+    pub fn balances(&self) -> &[Decimal] {
+        &self.state.balances
+    }
+
+    /// How the assets relate to the markets.
+    #[must_use]
+    pub const fn layout(&self) -> &'static Layout {
+        self.layout
+    }
+
+    /// Lifecycle status.
+    #[must_use]
+    pub const fn status(&self) -> BotStatus {
+        self.state.status
+    }
+
+    /// Everything, valued in the quote asset at `prices` (one per market).
+    #[must_use]
+    pub fn value(&self, prices: &[Price]) -> Decimal {
+        self.state
+            .balances
+            .iter()
+            .zip(self.layout.valued_by)
+            .map(|(balance, market)| *balance * market.map_or(Decimal::ONE, |m| prices[m].value()))
+            .sum()
+    }
+
+    /// Handles one input; returns what must be done, in order.
+    pub fn handle(&mut self, input: ArbitrageInput) -> Vec<ArbitrageOutput> {
+        let mut out = Vec::new();
+        match input {
+            ArbitrageInput::Tops(tops) => {
+                self.tops = tops;
+                if self.flight.is_none() {
+                    self.decide(&mut out);
+                }
+            }
+            ArbitrageInput::Bot(Input::Order { client_order_id, event, fill }) => {
+                self.order_update(&client_order_id, event, fill, &mut out);
+            }
+            ArbitrageInput::Bot(Input::Command(command)) => self.command(command, &mut out),
+            ArbitrageInput::Bot(Input::Price(_) | Input::Candle(_) | Input::Signal(_) | Input::Tick) => {}
+        }
+        out
+    }
+
+    fn command(&mut self, command: Command, out: &mut Vec<ArbitrageOutput>) {
+        let lifecycle = match command {
+            Command::Start => LifecycleCommand::Start,
+            Command::Pause => LifecycleCommand::Pause,
+            Command::Stop { .. } => LifecycleCommand::Stop,
+            Command::Kill => LifecycleCommand::Kill,
+        };
+        let Ok(status) = self.state.status.apply(lifecycle) else { return };
+        let reason = match command {
+            Command::Kill => {
+                self.killed = true;
+                if let Some(flight) = &self.flight {
+                    out.push(ArbitrageOutput::Bot(Output::Cancel {
+                        client_order_id: flight.order.clone(),
+                        reason: "killed".to_owned(),
+                    }));
+                }
+                "killed: the order in flight cancelled, holdings kept"
+            }
+            Command::Start => {
+                self.killed = false;
+                "started"
+            }
+            Command::Pause => "paused",
+            Command::Stop { .. } => "stopped",
+        };
+        self.state.status = status;
+        out.push(ArbitrageOutput::Bot(Output::Status { status, reason: reason.to_owned() }));
+    }
+
+    /// Whether the bot may send an order now.
+    fn may_send(&self) -> bool {
+        self.state.status == BotStatus::Running && !self.killed
+    }
+
+    /// The markets at the latest best prices.
+    fn markets(&self) -> Vec<Market<'_>> {
+        self.state
+            .markets
+            .iter()
+            .zip(&self.tops)
+            .map(|(rules, top)| Market { rules, top: *top, fee_rate: self.state.fee_rate })
+            .collect()
+    }
+
+    /// Looks for a cycle (or crumbs to sweep) and sends its first order.
+    fn decide(&mut self, out: &mut Vec<ArbitrageOutput>) {
+        if !self.may_send() || self.tops.len() != self.state.markets.len() {
+            return;
+        }
+        let markets = self.markets();
+        let balances = &self.state.balances;
+        let params = &self.state.params;
+        let cycle = match (&params.mode, markets.as_slice()) {
+            (Mode::Triangular { .. }, [a, b, c]) => {
+                let budget = self.state.budget.value();
+                let free = if self.state.compound { balances[0] } else { balances[0].min(budget) };
+                arbitrage::triangular(&[*a, *b, *c], Quote::new(free), params)
+            }
+            (Mode::CrossExchange { .. }, [a, b]) => {
+                let free = [Quote::new(balances[0]), Quote::new(balances[2])];
+                arbitrage::cross_exchange(&[*a, *b], free, [Qty::new(balances[1]), Qty::new(balances[3])], params)
+            }
+            _ => None,
+        };
+        if let Some(cycle) = cycle {
+            let edge = (cycle.edge() * Decimal::ONE_HUNDRED).round_dp(4);
+            let (run, first) = CycleRun::start(cycle);
+            if let Some(leg) = first {
+                let reason = format!("arbitrage leg 1 of {}: {edge}% edge", run.cycle().legs.len());
+                let sending = Sending { unwinding: false, value_before: None, spend: None, reason };
+                self.send(Some(run), leg, sending, out);
+            }
+            return;
+        }
+        let sweep = self
+            .layout
+            .swept
+            .iter()
+            .find_map(|&(asset, market)| arbitrage::sale(&markets, market, Qty::new(balances[asset])));
+        if let Some(leg) = sweep {
+            let reason = "arbitrage sweep: what rounding left over, back into the quote asset".to_owned();
+            self.send(None, leg, Sending { unwinding: false, value_before: None, spend: None, reason }, out);
+        }
+    }
+
+    /// Approves and sends `leg` of `run` (none for a sweep); a refusal ends the cycle.
+    fn send(&mut self, run: Option<CycleRun>, leg: Leg, sending: Sending, out: &mut Vec<ArbitrageOutput>) {
+        let Sending { unwinding, value_before, spend, reason } = sending;
+        let rules = &self.state.markets[leg.market];
+        let (base, quote) = self.layout.assets[leg.market];
+        let (size, paying) = match leg.side {
+            // A buy spends, in its quote asset, what it is given, else what it was planned to.
+            Side::Buy => {
+                let planned = leg.qty.value() * leg.price.value();
+                (IntentSize::Quote(Quote::new(spend.unwrap_or(planned))), quote)
+            }
+            Side::Sell => (IntentSize::Base(leg.qty), base),
+        };
+        let id = client_order_id(self.state.id, self.state.next_seq);
+        self.state.next_seq += 1;
+        let intent = OrderIntent {
+            client_order_id: id.clone(),
+            pair: rules.pair.clone(),
+            side: leg.side,
+            kind: IntentKind::Market,
+            size,
+            decision: Decision { summary: Reason::Text(reason), ..Decision::default() },
+        };
+        match approve_leg(intent, rules, self.state.balances[paying], leg.price) {
+            Ok(approved) => {
+                self.flight = Some(Flight {
+                    run,
+                    order: id,
+                    leg,
+                    received: Decimal::ZERO,
+                    filled: false,
+                    unwinding,
+                    value_before,
+                });
+                out.push(ArbitrageOutput::Place { order: approved, market: leg.market });
+            }
+            Err(refused) => {
+                let reason = refused.refusal.to_string();
+                out.push(ArbitrageOutput::Bot(Output::Refused { intent: refused.intent, reason }));
+                self.end(value_before, run.is_none(), out);
+            }
+        }
+    }
+
+    /// Applies an event of the leg in flight; once the leg has ended, sends what comes next.
+    fn order_update(&mut self, id: &str, event: OrderEvent, fill: Option<FillReport>, out: &mut Vec<ArbitrageOutput>) {
+        let value_now = self.value_at_tops();
+        let Some(flight) = self.flight.as_mut().filter(|f| f.order == id) else {
+            let message = format!("bot {}: event {event:?} for an order it does not follow ({id})", self.state.id);
+            out.push(ArbitrageOutput::Bot(Output::Alert { kind: AlertKind::BotError, message }));
+            return;
+        };
+        flight.value_before = flight.value_before.or(value_now);
+        if let Some(fill) = fill {
+            let (base, quote) = self.layout.assets[flight.leg.market];
+            let balances = &mut self.state.balances;
+            let (fee_quote, fee_base) =
+                if fill.fee_in_quote { (fill.fee, Decimal::ZERO) } else { (Decimal::ZERO, fill.fee) };
+            let received = match flight.leg.side {
+                Side::Buy => {
+                    balances[quote] -= fill.quote.value() + fee_quote;
+                    balances[base] += fill.qty.value() - fee_base;
+                    fill.qty.value() - fee_base
+                }
+                Side::Sell => {
+                    balances[base] -= fill.qty.value() + fee_base;
+                    balances[quote] += fill.quote.value() - fee_quote;
+                    fill.quote.value() - fee_quote
+                }
+            };
+            flight.received += received;
+            flight.filled = true;
+        }
+        let ended = matches!(
+            event,
+            OrderEvent::Filled
+                | OrderEvent::CancelConfirmed
+                | OrderEvent::Expired
+                | OrderEvent::Rejected
+                | OrderEvent::NotFound
+        );
+        if !ended {
+            return;
+        }
+        let Some(mut flight) = self.flight.take() else { return };
+        let markets: Vec<Market<'_>> = self.markets();
+        let next = match (&mut flight.run, flight.unwinding) {
+            (Some(run), false) if flight.filled => run.filled(Qty::new(flight.received), &markets),
+            (Some(run), false) => run.failed(&markets),
+            _ => Next::Done,
+        };
+        drop(markets);
+        let (legs, sweep) = (flight.run.as_ref().map_or(1, |r| r.cycle().legs.len()), flight.run.is_none());
+        match next {
+            Next::Leg(leg) if self.may_send() => {
+                let number = flight.run.as_ref().map_or(1, |r| r.leg() + 1);
+                let reason = format!("arbitrage leg {number} of {legs}");
+                // A buy spends what the previous leg received, all of it.
+                let spend = Some(flight.received);
+                let sending = Sending { unwinding: false, value_before: flight.value_before, spend, reason };
+                self.send(flight.run, leg, sending, out);
+            }
+            Next::Unwind(leg) if self.may_send() => {
+                let failed = flight.run.as_ref().map_or(1, |r| r.leg() + 1);
+                let why = if flight.filled {
+                    "is too small for its market's rules at these prices".to_owned()
+                } else {
+                    format!("did not fill ({event:?})")
+                };
+                let reason = format!("arbitrage unwind: leg {failed} {why}");
+                let sending = Sending { unwinding: true, value_before: flight.value_before, spend: None, reason };
+                self.send(flight.run, leg, sending, out);
+            }
+            _ => self.end(flight.value_before, sweep, out),
+        }
+    }
+
+    /// The wallet's value at the latest best bids, once every market has one.
+    fn value_at_tops(&self) -> Option<Decimal> {
+        let prices: Vec<Price> = self.tops.iter().map(|t| t.bid).collect();
+        (prices.len() == self.state.markets.len()).then(|| self.value(&prices))
+    }
+
+    /// A cycle (or sweep) is over: reports what it changed, at the prices it traded at.
+    fn end(&mut self, value_before: Option<Decimal>, sweep: bool, out: &mut Vec<ArbitrageOutput>) {
+        let result = value_before.zip(self.value_at_tops()).map_or(Decimal::ZERO, |(before, after)| after - before);
+        out.push(ArbitrageOutput::Ended { result: Quote::new(result), sweep });
+    }
+}
+
+/// How a leg is sent: as an unwind or not, the value the cycle began at, what a buy spends
+/// (none: what it was planned to), and why.
+struct Sending {
+    unwinding: bool,
+    value_before: Option<Decimal>,
+    spend: Option<Decimal>,
+    reason: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use domain::money::Qty;
+    use rust_decimal_macros::dec;
+
+    use super::*;
+    use crate::testing::rules;
+
+    fn top(price: Decimal) -> Top {
+        let qty = Qty::new(dec!(1000));
+        Top { bid: Price::new(price), bid_qty: qty, ask: Price::new(price), ask_qty: qty }
+    }
+
+    /// A running triangle bot with 1,000 USDT, and prices with a 2 % gap (ETH/USDT 2000 against
+    /// 1960 through BTC).
+    fn bot() -> (ArbitrageBot, Vec<Top>) {
+        let state = ArbitrageState {
+            id: BotId(4),
+            markets: vec![
+                rules("BTC/USDT", 2, 6, dec!(1)),
+                rules("ETH/BTC", 6, 4, dec!(0.0001)),
+                rules("ETH/USDT", 2, 5, dec!(1)),
+            ],
+            params: ArbitrageParams {
+                mode: Mode::Triangular { bridge: "BTC".into() },
+                min_edge: dec!(0.002),
+                max_trade: Quote::new(dec!(100)),
+            },
+            fee_rate: dec!(0.001),
+            budget: Quote::new(dec!(1000)),
+            compound: false,
+            balances: vec![dec!(1000), Decimal::ZERO, Decimal::ZERO],
+            status: BotStatus::Running,
+            next_seq: 1,
+        };
+        (ArbitrageBot::new(state), vec![top(dec!(40000)), top(dec!(0.049)), top(dec!(2000))])
+    }
+
+    fn placed(outputs: &[ArbitrageOutput]) -> Vec<(usize, OrderIntent)> {
+        outputs
+            .iter()
+            .filter_map(|o| match o {
+                ArbitrageOutput::Place { order, market } => Some((*market, order.get().clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// A fill of `intent` at `price`, its fee in the asset received.
+    fn filled(intent: &OrderIntent, price: Decimal) -> ArbitrageInput {
+        let (qty, quote) = match intent.size {
+            IntentSize::Quote(quote) => ((quote.value() / price).round_dp(4), quote.value()),
+            IntentSize::Base(qty) => (qty.value(), qty.value() * price),
+        };
+        let (fee, fee_in_quote) = match intent.side {
+            Side::Buy => (qty * dec!(0.001), false),
+            Side::Sell => (quote * dec!(0.001), true),
+        };
+        let fill = FillReport { qty: Qty::new(qty), quote: Quote::new(qty * price), fee, fee_in_quote };
+        ArbitrageInput::Bot(Input::Order {
+            client_order_id: intent.client_order_id.clone(),
+            event: OrderEvent::Filled,
+            fill: Some(fill),
+        })
+    }
+
+    #[test]
+    fn a_cycle_goes_leg_after_leg_each_buy_spending_what_the_last_leg_received() {
+        let (mut bot, tops) = bot();
+        let first = placed(&bot.handle(ArbitrageInput::Tops(tops)));
+        assert_eq!(first.len(), 1);
+        let (market, leg) = &first[0];
+        assert_eq!((*market, leg.side, leg.size), (0, Side::Buy, IntentSize::Quote(Quote::new(dec!(100)))));
+        assert_eq!(leg.client_order_id, "tb-4-000001");
+        let second = placed(&bot.handle(filled(leg, dec!(40000))));
+        // 0.0025 BTC less its fee: 0.0024975, spent to the satoshi's precision of ETH/BTC.
+        assert_eq!((second[0].0, second[0].1.side), (1, Side::Buy));
+        assert_eq!(second[0].1.size, IntentSize::Quote(Quote::new(dec!(0.002497))));
+        let third = placed(&bot.handle(filled(&second[0].1, dec!(0.049))));
+        assert_eq!((third[0].0, third[0].1.side), (2, Side::Sell));
+        let outputs = bot.handle(filled(&third[0].1, dec!(2000)));
+        let Some(ArbitrageOutput::Ended { result, sweep: false }) = outputs.last() else { panic!("{outputs:?}") };
+        assert!(result.value() > dec!(1.5), "{result}");
+        assert!(bot.balances()[0] > dec!(1001.5), "{:?}", bot.balances());
+    }
+
+    #[test]
+    fn killed_mid_cycle_it_cancels_the_leg_in_flight_and_sends_nothing_more() {
+        let (mut bot, tops) = bot();
+        let first = placed(&bot.handle(ArbitrageInput::Tops(tops.clone())));
+        let outputs = bot.handle(ArbitrageInput::Bot(Input::Command(Command::Kill)));
+        let cancel = Output::Cancel { client_order_id: first[0].1.client_order_id.clone(), reason: "killed".into() };
+        assert!(outputs.contains(&ArbitrageOutput::Bot(cancel)), "{outputs:?}");
+        // The leg filled before the cancel took effect: the BTC is kept, nothing is sent.
+        let outputs = bot.handle(filled(&first[0].1, dec!(40000)));
+        assert!(placed(&outputs).is_empty(), "{outputs:?}");
+        assert!(bot.balances()[1] > Decimal::ZERO);
+        assert!(placed(&bot.handle(ArbitrageInput::Tops(tops))).is_empty(), "killed: no new cycle");
+    }
+
+    #[test]
+    fn paused_it_sends_no_further_leg_and_a_stranger_order_raises_an_alert() {
+        let (mut bot, tops) = bot();
+        let first = placed(&bot.handle(ArbitrageInput::Tops(tops)));
+        bot.handle(ArbitrageInput::Bot(Input::Command(Command::Pause)));
+        assert!(placed(&bot.handle(filled(&first[0].1, dec!(40000)))).is_empty());
+        let outputs = bot.handle(ArbitrageInput::Bot(Input::Order {
+            client_order_id: "tb-9-000001".into(),
+            event: OrderEvent::Filled,
+            fill: None,
+        }));
+        assert!(
+            matches!(&outputs[..], [ArbitrageOutput::Bot(Output::Alert { kind: AlertKind::BotError, .. })]),
+            "{outputs:?}"
+        );
+    }
+
+    #[test]
+    fn a_first_leg_the_venue_rejects_ends_the_cycle_with_nothing_changed() {
+        let (mut bot, tops) = bot();
+        let first = placed(&bot.handle(ArbitrageInput::Tops(tops)));
+        let outputs = bot.handle(ArbitrageInput::Bot(Input::Order {
+            client_order_id: first[0].1.client_order_id.clone(),
+            event: OrderEvent::Rejected,
+            fill: None,
+        }));
+        let Some(ArbitrageOutput::Ended { result, sweep: false }) = outputs.last() else { panic!("{outputs:?}") };
+        assert_eq!(*result, Quote::ZERO, "nothing filled, nothing changed");
+        assert!(placed(&outputs).is_empty());
+    }
+}
