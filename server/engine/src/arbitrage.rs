@@ -39,6 +39,14 @@ pub struct Layout {
     pub swept: &'static [(usize, usize)],
 }
 
+impl Layout {
+    /// What one unit of `asset` is worth in the quote asset at `prices` (one per market).
+    #[must_use]
+    pub fn unit_value(&self, asset: usize, prices: &[Price]) -> Decimal {
+        self.valued_by[asset].map_or(Decimal::ONE, |market| prices[market].value())
+    }
+}
+
 /// The triangle: assets quote, bridge, target; markets bridge/quote, target/bridge,
 /// target/quote.
 pub const TRIANGLE: Layout =
@@ -172,8 +180,8 @@ impl ArbitrageBot {
         self.state
             .balances
             .iter()
-            .zip(self.layout.valued_by)
-            .map(|(balance, market)| *balance * market.map_or(Decimal::ONE, |m| prices[m].value()))
+            .enumerate()
+            .map(|(asset, balance)| *balance * self.layout.unit_value(asset, prices))
             .sum()
     }
 
@@ -330,8 +338,14 @@ impl ArbitrageBot {
     fn order_update(&mut self, id: &str, event: OrderEvent, fill: Option<FillReport>, out: &mut Vec<ArbitrageOutput>) {
         let value_now = self.value_at_tops();
         let Some(flight) = self.flight.as_mut().filter(|f| f.order == id) else {
+            // A late fill, say: the balances and the venue may disagree, so the bot stops
+            // until a person looks.
             let message = format!("bot {}: event {event:?} for an order it does not follow ({id})", self.state.id);
-            out.push(ArbitrageOutput::Bot(Output::Alert { kind: AlertKind::BotError, message }));
+            out.push(ArbitrageOutput::Bot(Output::Alert { kind: AlertKind::BotError, message: message.clone() }));
+            if self.state.status == BotStatus::Running {
+                self.state.status = BotStatus::Paused;
+                out.push(ArbitrageOutput::Bot(Output::Status { status: BotStatus::Paused, reason: message }));
+            }
             return;
         };
         flight.value_before = flight.value_before.or(value_now);
@@ -536,6 +550,17 @@ mod tests {
             matches!(&outputs[..], [ArbitrageOutput::Bot(Output::Alert { kind: AlertKind::BotError, .. })]),
             "{outputs:?}"
         );
+    }
+
+    #[test]
+    fn a_running_bot_told_of_an_order_it_does_not_follow_pauses() {
+        let (mut bot, tops) = bot();
+        let first = placed(&bot.handle(ArbitrageInput::Tops(tops.clone())));
+        bot.handle(filled(&first[0].1, dec!(40000)));
+        // A fill of the first leg reported again after it ended: the books may disagree.
+        let outputs = bot.handle(filled(&first[0].1, dec!(40000)));
+        assert!(outputs.iter().any(|o| matches!(o, ArbitrageOutput::Bot(Output::Alert { .. }))), "{outputs:?}");
+        assert_eq!(bot.status(), BotStatus::Paused);
     }
 
     #[test]

@@ -182,8 +182,9 @@ impl Replay<'_, '_> {
     /// answer fills at the same open).
     fn execute(&mut self, row: &[&Candle]) {
         self.feed(ArbitrageInput::Tops(tops(row, |c| c.open)));
+        let opens: Vec<Price> = row.iter().map(|c| c.open).collect();
         while let Some((intent, market)) = self.sent.pop_front() {
-            let price = row[market].open;
+            let price = opens[market];
             let rules = &self.markets[market].rules;
             let (event, fill) = match fill_at(&intent, rules, price, self.settings.fee_rate) {
                 Ok(fill) => (OrderEvent::Filled, Some(fill)),
@@ -191,11 +192,9 @@ impl Replay<'_, '_> {
             };
             if let Some(fill) = &fill {
                 // A fee is charged in the asset received: valued in the quote asset at the opens.
-                let opens: Vec<Price> = row.iter().map(|c| c.open).collect();
-                let (base, quote) = self.bot.layout().assets[market];
-                let received = if fill.fee_in_quote { quote } else { base };
-                let unit = self.bot.layout().valued_by[received].map_or(Decimal::ONE, |m| opens[m].value());
-                let fee = fill.fee * unit;
+                let layout = self.bot.layout();
+                let (base, quote) = layout.assets[market];
+                let fee = fill.fee * layout.unit_value(if fill.fee_in_quote { quote } else { base }, &opens);
                 self.fees += fee;
                 self.trades.push(Trade {
                     at: row[0].open_time,

@@ -199,10 +199,7 @@ impl Cycle {
 /// once it is worth an order, rather than leaving it to ride the market.
 #[must_use]
 pub fn sale(markets: &[Market<'_>], market: usize, held: Qty) -> Option<Leg> {
-    let Market { rules, top, .. } = markets.get(market)?;
-    let qty = rules.round_qty_down(held);
-    rules.check_qty(qty, top.bid).ok()?;
-    Some(Leg { market, side: Side::Sell, qty, price: top.bid })
+    leg_for(markets, market, Side::Sell, held.value())
 }
 
 /// The best cycle around the triangle of `markets` (bridge/quote, target/bridge, target/quote,
