@@ -40,6 +40,15 @@ pub struct Layout {
 }
 
 impl Layout {
+    /// The layout of a bot trading in `mode`.
+    #[must_use]
+    pub const fn of(mode: &Mode) -> &'static Self {
+        match mode {
+            Mode::Triangular { .. } => &TRIANGLE,
+            Mode::CrossExchange { .. } => &TWO_VENUES,
+        }
+    }
+
     /// What one unit of `asset` is worth in the quote asset at `prices` (one per market).
     #[must_use]
     pub fn unit_value(&self, asset: usize, prices: &[Price]) -> Decimal {
@@ -109,10 +118,68 @@ pub struct ArbitrageState {
     pub compound: bool,
     /// The balance of every asset of the layout.
     pub balances: Vec<Decimal>,
+    /// What the holdings of every asset cost, in the quote asset (a quote asset costs its
+    /// balance).
+    pub costs: Vec<Decimal>,
     /// Lifecycle status.
     pub status: BotStatus,
+    /// Killed and not started since: sends nothing.
+    pub killed: bool,
     /// Sequence number of its next order.
     pub next_seq: u64,
+}
+
+/// A sale into a quote asset, as the books record it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sale {
+    /// What each unit sold cost, in the quote asset.
+    pub cost_basis: Price,
+    /// What it received less what what it sold cost (negative for a loss).
+    pub realized: Quote,
+}
+
+/// What one fill did to the wallet.
+struct Booked {
+    /// What the order received, after fees.
+    received: Decimal,
+    /// Whether what it received is a quote asset (a cycle, unwind or sweep ends so).
+    into_quote: bool,
+    /// The sale it made, when it sold into a quote asset.
+    sale: Option<Sale>,
+}
+
+/// Books a fill of a `side` order on `market` into `balances` and `costs`: what it pays
+/// leaves with its share of the paid asset's cost, which moves to what it receives, or, when it
+/// receives a quote asset, is set against it as a sale.
+fn book(
+    layout: &Layout,
+    balances: &mut [Decimal],
+    costs: &mut [Decimal],
+    (market, side): (usize, Side),
+    fill: &FillReport,
+) -> Booked {
+    let (base, quote) = layout.assets[market];
+    let (fee_quote, fee_base) = if fill.fee_in_quote { (fill.fee, Decimal::ZERO) } else { (Decimal::ZERO, fill.fee) };
+    let (paid_asset, paid, got_asset, got) = match side {
+        Side::Buy => (quote, fill.quote.value() + fee_quote, base, fill.qty.value() - fee_base),
+        Side::Sell => (base, fill.qty.value() + fee_base, quote, fill.quote.value() - fee_quote),
+    };
+    let held = balances[paid_asset];
+    let moved = if layout.valued_by[paid_asset].is_none() {
+        paid
+    } else if held > Decimal::ZERO {
+        costs[paid_asset] * (paid / held).min(Decimal::ONE)
+    } else {
+        Decimal::ZERO
+    };
+    balances[paid_asset] -= paid;
+    costs[paid_asset] -= moved;
+    balances[got_asset] += got;
+    costs[got_asset] += if layout.valued_by[got_asset].is_none() { got } else { moved };
+    let into_quote = layout.valued_by[got_asset].is_none();
+    let sale = (into_quote && side == Side::Sell && !fill.qty.value().is_zero())
+        .then(|| Sale { cost_basis: Price::new(moved / fill.qty.value()), realized: Quote::new(got - moved) });
+    Booked { received: got, into_quote, sale }
 }
 
 /// The leg in flight, with the cycle it belongs to.
@@ -140,20 +207,80 @@ struct Flight {
 pub struct ArbitrageBot {
     state: ArbitrageState,
     layout: &'static Layout,
-    killed: bool,
     tops: Vec<Top>,
     flight: Option<Flight>,
+    /// The last fill received something other than a quote asset: a cycle is under way.
+    midway: bool,
 }
 
 impl ArbitrageBot {
     /// The bot of `state`.
     #[must_use]
     pub const fn new(state: ArbitrageState) -> Self {
-        let layout = match state.params.mode {
-            Mode::Triangular { .. } => &TRIANGLE,
-            Mode::CrossExchange { .. } => &TWO_VENUES,
-        };
-        Self { state, layout, killed: false, tops: Vec::new(), flight: None }
+        let layout = Layout::of(&state.params.mode);
+        Self { state, layout, tops: Vec::new(), flight: None, midway: false }
+    }
+
+    /// Books a fill of the bot's past (replayed from the database after a restart) of a
+    /// `side` order on `market`.
+    pub fn replay(&mut self, market: usize, side: Side, fill: &FillReport) {
+        let state = &mut self.state;
+        let booked = book(self.layout, &mut state.balances, &mut state.costs, (market, side), fill);
+        self.midway = !booked.into_quote;
+    }
+
+    /// Takes over an order of the bot's past still open after a restart: its events are booked,
+    /// and when it ends no further leg follows (its cycle's plan did not survive the restart).
+    pub fn adopt(&mut self, client_order_id: &str, market: usize, side: Side) {
+        let leg = Leg { market, side, qty: Qty::ZERO, price: Price::ZERO };
+        self.flight = Some(Flight {
+            run: None,
+            order: client_order_id.to_owned(),
+            leg,
+            received: Decimal::ZERO,
+            filled: false,
+            unwinding: true,
+            value_before: None,
+        });
+    }
+
+    /// The sale a fill of the order in flight would make, for its record, before it is booked.
+    #[must_use]
+    pub fn sale(&self, client_order_id: &str, fill: &FillReport) -> Option<Sale> {
+        let flight = self.flight.as_ref().filter(|f| f.order == client_order_id)?;
+        let (mut balances, mut costs) = (self.state.balances.clone(), self.state.costs.clone());
+        book(self.layout, &mut balances, &mut costs, (flight.leg.market, flight.leg.side), fill).sale
+    }
+
+    /// The order in flight and its market, if any.
+    #[must_use]
+    pub fn in_flight(&self) -> Option<(&str, usize)> {
+        self.flight.as_ref().map(|f| (f.order.as_str(), f.leg.market))
+    }
+
+    /// Whether the last fill left the wallet midway through a cycle (holding what only a
+    /// further leg turns back into a quote asset).
+    #[must_use]
+    pub const fn midway(&self) -> bool {
+        self.midway
+    }
+
+    /// Sequence number of its next order.
+    #[must_use]
+    pub const fn next_seq(&self) -> u64 {
+        self.state.next_seq
+    }
+
+    /// What the holdings of every asset cost, in the quote asset.
+    #[must_use]
+    pub fn costs(&self) -> &[Decimal] {
+        &self.state.costs
+    }
+
+    /// The latest best prices, one per market once every market has one.
+    #[must_use]
+    pub fn tops(&self) -> &[Top] {
+        &self.tops
     }
 
     /// The balance of every asset.
@@ -214,7 +341,7 @@ impl ArbitrageBot {
         let Ok(status) = self.state.status.apply(lifecycle) else { return };
         let reason = match command {
             Command::Kill => {
-                self.killed = true;
+                self.state.killed = true;
                 if let Some(flight) = &self.flight {
                     out.push(ArbitrageOutput::Bot(Output::Cancel {
                         client_order_id: flight.order.clone(),
@@ -224,7 +351,7 @@ impl ArbitrageBot {
                 "killed: the order in flight cancelled, holdings kept"
             }
             Command::Start => {
-                self.killed = false;
+                self.state.killed = false;
                 "started"
             }
             Command::Pause => "paused",
@@ -236,7 +363,7 @@ impl ArbitrageBot {
 
     /// Whether the bot may send an order now.
     fn may_send(&self) -> bool {
-        self.state.status == BotStatus::Running && !self.killed
+        self.state.status == BotStatus::Running && !self.state.killed
     }
 
     /// The markets at the latest best prices.
@@ -350,24 +477,12 @@ impl ArbitrageBot {
         };
         flight.value_before = flight.value_before.or(value_now);
         if let Some(fill) = fill {
-            let (base, quote) = self.layout.assets[flight.leg.market];
-            let balances = &mut self.state.balances;
-            let (fee_quote, fee_base) =
-                if fill.fee_in_quote { (fill.fee, Decimal::ZERO) } else { (Decimal::ZERO, fill.fee) };
-            let received = match flight.leg.side {
-                Side::Buy => {
-                    balances[quote] -= fill.quote.value() + fee_quote;
-                    balances[base] += fill.qty.value() - fee_base;
-                    fill.qty.value() - fee_base
-                }
-                Side::Sell => {
-                    balances[base] -= fill.qty.value() + fee_base;
-                    balances[quote] += fill.quote.value() - fee_quote;
-                    fill.quote.value() - fee_quote
-                }
-            };
-            flight.received += received;
+            let state = &mut self.state;
+            let booked =
+                book(self.layout, &mut state.balances, &mut state.costs, (flight.leg.market, flight.leg.side), &fill);
+            flight.received += booked.received;
             flight.filled = true;
+            self.midway = !booked.into_quote;
         }
         let ended = matches!(
             event,
@@ -467,7 +582,9 @@ mod tests {
             budget: Quote::new(dec!(1000)),
             compound: false,
             balances: vec![dec!(1000), Decimal::ZERO, Decimal::ZERO],
+            costs: vec![dec!(1000), Decimal::ZERO, Decimal::ZERO],
             status: BotStatus::Running,
+            killed: false,
             next_seq: 1,
         };
         (ArbitrageBot::new(state), vec![top(dec!(40000)), top(dec!(0.049)), top(dec!(2000))])
@@ -519,6 +636,62 @@ mod tests {
         let Some(ArbitrageOutput::Ended { result, sweep: false }) = outputs.last() else { panic!("{outputs:?}") };
         assert!(result.value() > dec!(1.5), "{result}");
         assert!(bot.balances()[0] > dec!(1001.5), "{:?}", bot.balances());
+    }
+
+    #[test]
+    fn the_closing_sale_realises_what_the_cycle_made_and_a_replay_rebuilds_the_same_books() {
+        let (mut bot, tops) = bot();
+        let mut history = Vec::new();
+        let mut sales = Vec::new();
+        let mut outputs = bot.handle(ArbitrageInput::Tops(tops));
+        for price in [dec!(40000), dec!(0.049), dec!(2000)] {
+            let (market, intent) = placed(&outputs).remove(0);
+            let input = filled(&intent, price);
+            let ArbitrageInput::Bot(Input::Order { fill: Some(fill), .. }) = &input else { unreachable!() };
+            sales.push(bot.sale(&intent.client_order_id, fill));
+            history.push((market, intent.side, fill.clone()));
+            outputs = bot.handle(input);
+            assert_eq!(bot.midway(), market != 2, "only the sale into USDT ends the cycle");
+        }
+        assert_eq!(sales[..2], [None, None], "legs into BTC and ETH are no sales");
+        let sale = sales[2].expect("the closing leg is a sale");
+        // Cost is conserved except where a sale realises: what the crumbs left over cost stays.
+        let (balances, costs) = (bot.balances(), bot.costs());
+        let conserved = balances[0] + costs[1] + costs[2] - dec!(1000);
+        assert!((sale.realized.value() - conserved).abs() < dec!(1e-20), "{sale:?} against {conserved}");
+        assert!(sale.realized.value() > dec!(1.5), "{sale:?}");
+
+        let (mut rebuilt, _) = super::tests::bot();
+        for (market, side, fill) in &history[..2] {
+            rebuilt.replay(*market, *side, fill);
+        }
+        assert!(rebuilt.midway(), "a restart after two legs finds the cycle unfinished");
+        let (market, side, fill) = &history[2];
+        rebuilt.replay(*market, *side, fill);
+        assert_eq!((rebuilt.balances(), rebuilt.costs(), rebuilt.midway()), (balances, costs, false));
+    }
+
+    #[test]
+    fn an_adopted_order_is_booked_and_no_leg_follows_it() {
+        let (mut bot, tops) = bot();
+        bot.adopt("tb-4-000007", 0, Side::Buy);
+        assert_eq!(bot.in_flight(), Some(("tb-4-000007", 0)));
+        assert!(placed(&bot.handle(ArbitrageInput::Tops(tops))).is_empty(), "one order at a time");
+        let fill = FillReport {
+            qty: Qty::new(dec!(0.0025)),
+            quote: Quote::new(dec!(100)),
+            fee: dec!(0.0000025),
+            fee_in_quote: false,
+        };
+        let event =
+            |event, fill| ArbitrageInput::Bot(Input::Order { client_order_id: "tb-4-000007".into(), event, fill });
+        bot.handle(event(OrderEvent::PartiallyFilled, Some(fill)));
+        let outputs = bot.handle(event(OrderEvent::Filled, None));
+        assert!(placed(&outputs).is_empty(), "{outputs:?}");
+        assert!(matches!(outputs.last(), Some(ArbitrageOutput::Ended { .. })), "{outputs:?}");
+        assert_eq!(bot.balances()[..2], [dec!(900), dec!(0.0024975)]);
+        assert_eq!(bot.costs()[1], dec!(100), "the BTC cost what was paid for it");
+        assert!(bot.midway() && bot.in_flight().is_none());
     }
 
     #[test]

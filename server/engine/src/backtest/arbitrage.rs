@@ -30,7 +30,7 @@ use rust_decimal_macros::dec;
 
 use super::{Report, Settings, Trade, fill_at};
 use crate::{
-    arbitrage::{ArbitrageBot, ArbitrageInput, ArbitrageOutput, ArbitrageState},
+    arbitrage::{ArbitrageBot, ArbitrageInput, ArbitrageOutput, ArbitrageState, Layout},
     bot::Input,
     intent::OrderIntent,
     strategy::arbitrage::{ArbitrageParams, Top},
@@ -60,8 +60,8 @@ pub fn triangular(
     settings: &Settings,
     progress: impl FnMut(usize),
 ) -> Report {
-    let balances = vec![budget.value(), Decimal::ZERO, Decimal::ZERO];
-    replay(markets, bot(markets, params, settings, budget, compound, balances), budget, settings, progress)
+    let wallet = Wallet { budget, compound, balances: vec![budget.value(), Decimal::ZERO, Decimal::ZERO] };
+    replay(markets, bot(markets, params, settings, wallet), budget, settings, progress)
 }
 
 /// Replays the same pair on two venues (the bot's venue first) from `budget`, split in four.
@@ -80,19 +80,29 @@ pub fn cross_exchange(
             markets[venue].rules.round_qty_down(Qty::new(quarter / closes[venue].value())).value()
         })
     };
-    let balances = vec![quarter, base(0), quarter, base(1)];
-    replay(markets, bot(markets, params, settings, budget, false, balances), budget, settings, progress)
+    let wallet = Wallet { budget, compound: false, balances: vec![quarter, base(0), quarter, base(1)] };
+    replay(markets, bot(markets, params, settings, wallet), budget, settings, progress)
 }
 
-/// A running arbitrage bot on `markets` with these `balances`.
-fn bot(
-    markets: &[MarketData<'_>],
-    params: &ArbitrageParams,
-    settings: &Settings,
+/// What a backtest's bot starts with.
+struct Wallet {
     budget: Quote,
     compound: bool,
+    /// The balance of every asset.
     balances: Vec<Decimal>,
-) -> ArbitrageBot {
+}
+
+/// A running arbitrage bot on `markets` starting with `wallet`, its holdings costed at the
+/// first prices.
+fn bot(markets: &[MarketData<'_>], params: &ArbitrageParams, settings: &Settings, wallet: Wallet) -> ArbitrageBot {
+    let Wallet { budget, compound, balances } = wallet;
+    let layout = Layout::of(&params.mode);
+    let first: Vec<Price> = join(markets).first().map(|row| row.iter().map(|c| c.close).collect()).unwrap_or_default();
+    let costs = balances
+        .iter()
+        .enumerate()
+        .map(|(asset, balance)| if first.is_empty() { *balance } else { *balance * layout.unit_value(asset, &first) })
+        .collect();
     ArbitrageBot::new(ArbitrageState {
         id: BotId(0),
         markets: markets.iter().map(|m| m.rules.clone()).collect(),
@@ -101,7 +111,9 @@ fn bot(
         budget,
         compound,
         balances,
+        costs,
         status: BotStatus::Running,
+        killed: false,
         next_seq: 1,
     })
 }
@@ -433,7 +445,7 @@ mod tests {
         // 0.001 BTC (40 USDT) left over, and prices that agree: it is sold at the next open.
         let start = vec![dec!(1000), dec!(0.001), dec!(0.00001)];
         let budget = Quote::new(dec!(1040));
-        let running = bot(&markets, &params(), &SETTINGS, budget, false, start);
+        let running = bot(&markets, &params(), &SETTINGS, Wallet { budget, compound: false, balances: start });
         let report = replay(&markets, running, budget, &SETTINGS, |_| {});
         assert_eq!(report.trades.len(), 1, "the ETH crumb is worth less than an order: {:?}", report.trades);
         let sweep = &report.trades[0];
