@@ -125,7 +125,7 @@ async fn a_dry_run_dca_bot_buys_on_real_data_then_pauses_goes_live_and_is_killed
         };
     }
     let log = std::fs::read_to_string(data.path().join(format!("logs/{}/orders.log", bot.id))).unwrap();
-    assert!(log.contains(&format!("tb-{}-000001 placed: buy", bot.id)), "{log}");
+    assert!(log.contains(&format!("tb-{}-000001 placed: BTC/USDT buy", bot.id)), "{log}");
     assert!(log.contains("-> filled"), "{log}");
 
     // Paused, stopped, then promoted: history stays simulated, new orders go to the venue.

@@ -10,6 +10,7 @@
 mod executor;
 mod hub;
 mod journal;
+mod ledger;
 mod rebuild;
 mod stats;
 mod task;
@@ -41,7 +42,7 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use self::{
     hub::{MarketHub, Subscription},
-    journal::Journal,
+    ledger::Ledger,
     rebuild::RebuildError,
     stats::LoadStats,
     task::{BotTask, Control},
@@ -341,15 +342,13 @@ impl Inner {
         self.warm_up(&row, &mut bot).await;
         let market = self.resubscribe(&row);
         let task = BotTask {
-            journal: Journal::new(&self.logs_dir, id),
+            ledger: Ledger::new(Arc::clone(&self), id, row.config.is_dry_run, rebuilt.progress),
             inner: Arc::clone(&self),
             row,
             bot,
             executor: rebuilt.executor,
             market,
-            progress: rebuilt.progress,
             marked: None,
-            broken: false,
         };
         tracing::info!(bot = %id, "bot task started");
         task.run(rebuilt.reports, control).await;

@@ -25,7 +25,7 @@ use store::StoredFill;
 use super::{
     Inner,
     executor::{BookSource, Executor, Live, Paper, Report},
-    task::Progress,
+    ledger::Progress,
 };
 
 /// A bot ready to run, with what reconciliation found.

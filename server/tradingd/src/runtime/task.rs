@@ -2,36 +2,31 @@
 //! executor reports, and carries out what the bot outputs: every order is written to the
 //! database before it is sent, every fill and state change is stored, logged and published.
 
-use std::{
-    collections::{BTreeMap, VecDeque},
-    sync::Arc,
-    time::Duration,
-};
+use std::{collections::VecDeque, sync::Arc, time::Duration};
 
 use domain::{
     alert::AlertKind,
     bot::{Bot as BotRow, BotId, BotStatus, LifecycleCommand},
     event::{Event, EventKind},
     money::{Price, Qty, Quote},
-    order::{OrderEvent, OrderType, Side},
+    order::{OrderEvent, Side},
     strategy::{StrategyId, StrategyParams},
     time::Timestamp,
 };
 use engine::{
     bot::{Bot, Command, FillReport, Input, Output},
-    intent::{IntentKind, IntentSize, OrderIntent},
+    intent::OrderIntent,
     risk::Approved,
     strategy::event_filler::ExternalSignal,
 };
-use rust_decimal::Decimal;
-use store::{FillRow, MarkRow, NewOrderRow, OrderUpdateRow, PositionRow, RiskMemoryRow};
+use store::{MarkRow, PositionRow, RiskMemoryRow};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{
     Inner,
     executor::{Execution, Executor, Report},
     hub::Subscription,
-    journal::{Journal, Sale},
+    ledger::{Fill, Ledger},
     rebuild::wallet_fill,
 };
 use crate::clock;
@@ -62,49 +57,6 @@ pub(crate) enum Control {
 /// How many polls a shutdown waits for cancels to be confirmed.
 const CANCEL_POLLS: u32 = 20;
 
-/// The fills so far of one open order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Progress {
-    side: Side,
-    pub(crate) qty: Qty,
-    pub(crate) quote: Quote,
-    fees: Decimal,
-    fee_asset: Option<String>,
-}
-
-impl Progress {
-    /// No fill yet.
-    pub(crate) const fn new(side: Side) -> Self {
-        Self { side, qty: Qty::ZERO, quote: Quote::ZERO, fees: Decimal::ZERO, fee_asset: None }
-    }
-
-    /// Adds one fill.
-    pub(crate) fn add(&mut self, qty: Qty, quote: Quote, fee: Decimal, fee_asset: &str) {
-        self.qty = Qty::new(self.qty.value() + qty.value());
-        self.quote = Quote::new(self.quote.value() + quote.value());
-        self.fees += fee;
-        self.fee_asset = Some(fee_asset.to_owned());
-    }
-
-    fn update(
-        &self,
-        status: domain::order::OrderStatus,
-        venue_id: Option<String>,
-        error: Option<String>,
-    ) -> OrderUpdateRow {
-        let average = (!self.qty.value().is_zero()).then(|| Price::new(self.quote.value() / self.qty.value()));
-        OrderUpdateRow {
-            status,
-            exchange_order_id: venue_id,
-            filled_amount: self.qty,
-            average_price: average,
-            fees: Qty::new(self.fees),
-            fee_asset: self.fee_asset.clone(),
-            error,
-        }
-    }
-}
-
 /// A running bot.
 pub(crate) struct BotTask {
     pub(crate) inner: Arc<Inner>,
@@ -112,22 +64,9 @@ pub(crate) struct BotTask {
     pub(crate) bot: Bot,
     pub(crate) executor: Executor,
     pub(crate) market: Subscription,
-    pub(crate) journal: Journal,
-    pub(crate) progress: BTreeMap<String, Progress>,
+    pub(crate) ledger: Ledger,
     /// When the P&L was last marked, and at what holdings.
     pub(crate) marked: Option<(Timestamp, Qty)>,
-    /// A report could not be stored: the task records nothing more and ends, leaving the
-    /// bot's orders open in the database for the next start to reconcile.
-    pub(crate) broken: bool,
-}
-
-fn order_type(intent: &OrderIntent) -> OrderType {
-    match (intent.side, intent.kind) {
-        (Side::Buy, IntentKind::Market) => OrderType::MarketBuy,
-        (Side::Sell, IntentKind::Market) => OrderType::MarketSell,
-        (Side::Buy, IntentKind::Limit(_)) => OrderType::LimitBuy,
-        (Side::Sell, IntentKind::Limit(_)) => OrderType::LimitSell,
-    }
 }
 
 fn until(wake: Timestamp, now: Timestamp) -> Duration {
@@ -137,10 +76,6 @@ fn until(wake: Timestamp, now: Timestamp) -> Duration {
 impl BotTask {
     fn id(&self) -> BotId {
         self.row.id
-    }
-
-    fn simulated(&self) -> bool {
-        self.row.config.is_dry_run
     }
 
     /// Runs until the bot is done (not running, nothing open), retired, or the daemon stops.
@@ -198,7 +133,7 @@ impl BotTask {
                     self.apply(reports).await;
                 }
             }
-            if self.broken {
+            if self.ledger.broken {
                 self.inner.forget(self.id());
                 tracing::error!(bot = %self.id(), "bot task stopped after a storage failure; a restart reconciles it");
                 return;
@@ -225,7 +160,7 @@ impl BotTask {
         let _ = self.bot.handle(clock::now(), Input::Command(Command::Pause));
         for id in self.bot.open_order_ids() {
             let now = clock::now();
-            self.journal.audit(now, &format!("{id} cancel requested: the daemon is shutting down")).await;
+            self.ledger.journal.audit(now, &format!("{id} cancel requested: the daemon is shutting down")).await;
             let reports = self.executor.cancel(&id, now).await;
             self.apply(reports).await;
         }
@@ -266,7 +201,7 @@ impl BotTask {
                         }
                     }
                     Output::Cancel { client_order_id, reason } => {
-                        self.journal.audit(now, &format!("{client_order_id} cancel requested: {reason}")).await;
+                        self.ledger.journal.audit(now, &format!("{client_order_id} cancel requested: {reason}")).await;
                         let reports = self.executor.cancel(&client_order_id, now).await;
                         for report in reports {
                             inputs.extend(self.record(report).await);
@@ -275,7 +210,7 @@ impl BotTask {
                     Output::Status { status, reason } => self.record_status(status, &reason).await,
                     Output::Refused { intent, reason } => {
                         tracing::info!(bot = %self.id(), order = %intent.client_order_id, %reason, "intent refused");
-                        self.journal.audit(now, &format!("{} refused: {reason}", intent.client_order_id)).await;
+                        self.ledger.journal.audit(now, &format!("{} refused: {reason}", intent.client_order_id)).await;
                     }
                     Output::Alert { kind, message } => self.inner.alert(Some(self.id()), kind, &message).await,
                     Output::PositionChanged => filled = true,
@@ -291,73 +226,33 @@ impl BotTask {
 
     /// Writes the order ahead, then sends it.
     async fn place(&mut self, order: Approved<OrderIntent>, now: Timestamp) -> Vec<Report> {
-        let intent = order.get();
-        let id = intent.client_order_id.clone();
-        let row = NewOrderRow {
-            bot: self.id(),
-            client_order_id: id.clone(),
-            next_seq: self.bot.next_seq(),
-            order_type: order_type(intent),
-            pair: intent.pair.clone(),
-            amount: match intent.size {
-                IntentSize::Base(qty) => Some(qty),
-                IntentSize::Quote(_) => None,
-            },
-            price: match intent.kind {
-                IntentKind::Limit(price) => Some(price),
-                IntentKind::Market => None,
-            },
-            quote_amount: match intent.size {
-                IntentSize::Quote(quote) => Some(quote),
-                IntentSize::Base(_) => None,
-            },
-            strategy: self.row.config.strategy.as_str().to_owned(),
-            decision: intent.decision.record(),
-            simulated: self.simulated(),
-        };
-        if let Err(error) = self.inner.store.insert_order(&row, now).await {
-            let message = format!("order {id} not sent: it could not be written first: {error}");
-            self.inner.alert(Some(self.id()), AlertKind::BotError, &message).await;
-            return vec![Report::refused(&id, OrderEvent::Rejected, message)];
+        let strategy = self.row.config.strategy.as_str();
+        if let Err(refusal) = self.ledger.write_ahead(&order, strategy, self.bot.next_seq(), now).await {
+            return vec![refusal];
         }
-        self.progress.insert(id.clone(), Progress::new(intent.side));
-        let d = &intent.decision;
-        let line = format!(
-            "{id} placed: {} {:?} {:?} ({}; budget {} -> {})",
-            intent.side, intent.kind, intent.size, d.summary, d.budget_before, d.budget_after
-        );
-        self.journal.audit(now, &line).await;
-        self.publish_order(&id).await;
-        self.inner.stats.order();
         self.executor.place(&order, now).await
     }
 
     /// Stores a report; returns what the bot must be told (nothing for a fill already stored).
     async fn record(&mut self, report: Report) -> Option<Input> {
-        if self.broken {
+        if self.ledger.broken {
             return None;
         }
         match report {
             Report::Fill { client_order_id, execution } => self.record_fill(client_order_id, execution).await,
             Report::Unreadable { client_order_id, error } => {
-                let message = format!(
-                    "bot {}: the venue has not said what became of order {client_order_id} for a minute ({error}); \
-                     the bot waits for it and keeps asking",
-                    self.id()
-                );
-                self.journal.audit(clock::now(), &message).await;
-                self.inner.alert(Some(self.id()), AlertKind::BotError, &message).await;
+                self.ledger.unreadable(&client_order_id, &error).await;
                 None
             }
             Report::Status { client_order_id, event, venue_id, error } => {
-                self.record_order_event(&client_order_id, event, venue_id, error).await;
+                self.ledger.record_order_event(&client_order_id, event, venue_id, error).await;
                 Some(Input::Order { client_order_id, event, fill: None })
             }
         }
     }
 
     async fn record_fill(&mut self, id: String, execution: Execution) -> Option<Input> {
-        let Some(side) = self.progress.get(&id).map(|p| p.side) else {
+        let Some(side) = self.ledger.side(&id) else {
             tracing::warn!(bot = %self.id(), order = %id, "fill of an order the bot does not follow; ignored");
             return None;
         };
@@ -371,97 +266,26 @@ impl BotTask {
                 let basis = Price::new(before.cost().value() / before.holdings().value());
                 (basis, Quote::new(after.realized_pnl().value() - before.realized_pnl().value()))
             });
-        let row = FillRow {
-            bot: self.id(),
-            client_order_id: id.clone(),
-            exchange: self.row.config.exchange.clone(),
-            venue_trade_id: execution.trade_id.clone(),
+        let record = Fill {
+            client_order_id: &id,
             side,
-            pair: self.row.config.pair.clone(),
-            price: execution.price,
-            qty: execution.qty,
-            quote: execution.quote,
-            fee: Qty::new(execution.fee),
-            fee_asset: execution.fee_asset.clone(),
-            cost_basis: sale.map(|(basis, _)| basis),
-            realized_pnl: sale.map(|(_, gain)| gain),
-            at: execution.at,
-            simulated: self.simulated(),
+            account: &self.row.config.exchange,
+            pair: &self.row.config.pair,
+            execution: &execution,
+            sale,
         };
-        match self.inner.store.record_fill(&row).await {
+        match self.ledger.record_fill(record).await {
             Ok(true) => {}
             Ok(false) => return None,
-            Err(error) => {
+            Err(message) => {
                 // Unrecorded, the fill must not reach the wallet either; the bot stops trading
                 // until a restart reconciles it from the venue.
-                let message = format!("fill {} of order {id} could not be stored: {error}", execution.trade_id);
-                self.broken = true;
                 self.halt(&message).await;
                 return None;
             }
         }
-        if let Some(p) = self.progress.get_mut(&id) {
-            p.add(execution.qty, execution.quote, execution.fee, &execution.fee_asset);
-        }
-        let line = format!(
-            "{id} fill {}: {} {} at {} (fee {} {})",
-            execution.trade_id, side, execution.qty, execution.price, execution.fee, execution.fee_asset
-        );
-        self.journal.audit(execution.at, &line).await;
-        if let Some((basis, gain)) = sale {
-            let sale = Sale {
-                at: execution.at,
-                token: self.row.config.pair.base().to_owned(),
-                amount: execution.qty,
-                buy_price: basis,
-                sale_price: execution.price,
-                gain,
-            };
-            self.journal.sale(&sale).await;
-        }
-        self.record_order_event(&id, OrderEvent::PartiallyFilled, None, None).await;
         let report = FillReport { qty: fill.qty, quote: fill.quote, fee: fill.fee, fee_in_quote: fill.fee_in_quote };
         Some(Input::Order { client_order_id: id, event: OrderEvent::PartiallyFilled, fill: Some(report) })
-    }
-
-    /// Stores an order's new state per the lifecycle table. An event the table refuses leaves
-    /// the row as it is; the bot, told the same event, pauses with an alert.
-    async fn record_order_event(
-        &mut self,
-        id: &str,
-        event: OrderEvent,
-        venue_id: Option<String>,
-        error: Option<String>,
-    ) {
-        let store = &self.inner.store;
-        let current = match store.order(self.id(), self.simulated(), id).await {
-            Ok(order) => order.status,
-            Err(e) => {
-                tracing::error!(bot = %self.id(), order = id, error = %e, "cannot read the order");
-                return;
-            }
-        };
-        let Ok(next) = current.transition(event) else { return };
-        let progress = self.progress.get(id).cloned().unwrap_or_else(|| Progress::new(Side::Buy));
-        let update = progress.update(next, venue_id, error.clone());
-        if let Err(e) = store.update_order(self.id(), id, self.simulated(), &update, clock::now()).await {
-            tracing::error!(bot = %self.id(), order = id, error = %e, "cannot record the order's state");
-            return;
-        }
-        if !next.is_open() {
-            self.progress.remove(id);
-        }
-        if event != OrderEvent::PartiallyFilled {
-            let why = error.map(|e| format!(": {e}")).unwrap_or_default();
-            self.journal.audit(clock::now(), &format!("{id} {current} -> {next} ({event:?}){why}")).await;
-        }
-        self.publish_order(id).await;
-    }
-
-    async fn publish_order(&self, id: &str) {
-        if let Ok(order) = self.inner.store.order(self.id(), self.simulated(), id).await {
-            self.inner.events.publish(Event { at: order.updated_at, kind: EventKind::OrderChanged(Box::new(order)) });
-        }
     }
 
     /// Records a status change the bot made itself (the bot service already recorded those a
@@ -483,7 +307,7 @@ impl BotTask {
         match store.record_rotation(self.id(), from, to, &params, reason, clock::now()).await {
             Ok(row) => {
                 tracing::warn!(bot = %self.id(), %from, %to, reason, "strategy rotated");
-                self.journal.audit(clock::now(), &format!("strategy rotated from {from} to {to}: {reason}")).await;
+                self.ledger.journal.audit(clock::now(), &format!("strategy rotated from {from} to {to}: {reason}")).await;
                 self.inner
                     .events
                     .publish(Event { at: row.updated_at, kind: EventKind::BotChanged(Box::new(row.clone())) });
@@ -499,7 +323,7 @@ impl BotTask {
         match self.inner.store.record_switch(self.id(), from, to, reason, clock::now()).await {
             Ok(()) => {
                 tracing::info!(bot = %self.id(), %from, %to, reason, "auto mode switched strategy");
-                self.journal.audit(clock::now(), &format!("auto mode switched from {from} to {to}: {reason}")).await;
+                self.ledger.journal.audit(clock::now(), &format!("auto mode switched from {from} to {to}: {reason}")).await;
                 self.inner.warm_up(&self.row, &mut self.bot).await;
             }
             Err(error) => tracing::error!(bot = %self.id(), %error, "cannot record the auto mode switch"),

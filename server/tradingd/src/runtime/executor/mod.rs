@@ -22,7 +22,7 @@ pub(crate) use self::{
     live::Live,
     paper::{BookSource, Paper},
 };
-use super::{hub::LastTrade, task::Progress};
+use super::{hub::LastTrade, ledger::Progress};
 
 /// One execution of an order.
 #[derive(Debug, Clone, PartialEq, Eq)]

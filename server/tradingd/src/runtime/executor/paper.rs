@@ -18,7 +18,7 @@ use exchange::{Exchange, types::SymbolInfo};
 use super::{Execution, Report};
 use crate::runtime::{
     hub::{LastTrade, MarketHub},
-    task::Progress,
+    ledger::Progress,
 };
 
 /// A limit order waiting for the market.

@@ -1,0 +1,271 @@
+//! One bot's order records, shared by the single-pair and the arbitrage bot tasks: every order
+//! is written to the database before it is sent, and every fill and state change the executor
+//! reports is stored, logged to the bot's journal and published.
+
+use std::{collections::BTreeMap, sync::Arc};
+
+use domain::{
+    alert::AlertKind,
+    bot::BotId,
+    event::{Event, EventKind},
+    money::{Price, Qty, Quote},
+    order::{OrderEvent, OrderStatus, OrderType, Side},
+    pair::Pair,
+    time::Timestamp,
+};
+use engine::{
+    intent::{IntentKind, IntentSize, OrderIntent},
+    risk::Approved,
+};
+use rust_decimal::Decimal;
+use store::{FillRow, NewOrderRow, OrderUpdateRow};
+
+use super::{
+    Inner,
+    executor::{Execution, Report},
+    journal::{Journal, Sale},
+};
+use crate::clock;
+
+/// The fills so far of one open order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Progress {
+    side: Side,
+    pub(crate) qty: Qty,
+    pub(crate) quote: Quote,
+    fees: Decimal,
+    fee_asset: Option<String>,
+}
+
+impl Progress {
+    /// No fill yet.
+    pub(crate) const fn new(side: Side) -> Self {
+        Self { side, qty: Qty::ZERO, quote: Quote::ZERO, fees: Decimal::ZERO, fee_asset: None }
+    }
+
+    /// Adds one fill.
+    pub(crate) fn add(&mut self, qty: Qty, quote: Quote, fee: Decimal, fee_asset: &str) {
+        self.qty = Qty::new(self.qty.value() + qty.value());
+        self.quote = Quote::new(self.quote.value() + quote.value());
+        self.fees += fee;
+        self.fee_asset = Some(fee_asset.to_owned());
+    }
+
+    fn update(&self, status: OrderStatus, venue_id: Option<String>, error: Option<String>) -> OrderUpdateRow {
+        let average = (!self.qty.value().is_zero()).then(|| Price::new(self.quote.value() / self.qty.value()));
+        OrderUpdateRow {
+            status,
+            exchange_order_id: venue_id,
+            filled_amount: self.qty,
+            average_price: average,
+            fees: Qty::new(self.fees),
+            fee_asset: self.fee_asset.clone(),
+            error,
+        }
+    }
+}
+
+fn order_type(intent: &OrderIntent) -> OrderType {
+    match (intent.side, intent.kind) {
+        (Side::Buy, IntentKind::Market) => OrderType::MarketBuy,
+        (Side::Sell, IntentKind::Market) => OrderType::MarketSell,
+        (Side::Buy, IntentKind::Limit(_)) => OrderType::LimitBuy,
+        (Side::Sell, IntentKind::Limit(_)) => OrderType::LimitSell,
+    }
+}
+
+/// One execution of an order being followed, as the ledger records it.
+pub(crate) struct Fill<'a> {
+    /// The order.
+    pub(crate) client_order_id: &'a str,
+    /// Its side.
+    pub(crate) side: Side,
+    /// The venue account it executed on.
+    pub(crate) account: &'a str,
+    /// Its pair.
+    pub(crate) pair: &'a Pair,
+    /// The execution.
+    pub(crate) execution: &'a Execution,
+    /// For a sale: the average cost of what it sold, per unit, and its realised result.
+    pub(crate) sale: Option<(Price, Quote)>,
+}
+
+/// A bot's orders as the database, its journal and the event bus know them.
+pub(crate) struct Ledger {
+    inner: Arc<Inner>,
+    bot: BotId,
+    simulated: bool,
+    /// The bot's log files.
+    pub(crate) journal: Journal,
+    /// Fills so far of every open order.
+    progress: BTreeMap<String, Progress>,
+    /// A report could not be stored: the task records nothing more and ends, leaving the
+    /// bot's orders open in the database for the next start to reconcile.
+    pub(crate) broken: bool,
+}
+
+impl Ledger {
+    /// The ledger of `bot` (dry run when `simulated`), following open orders with `progress`.
+    pub(crate) fn new(inner: Arc<Inner>, bot: BotId, simulated: bool, progress: BTreeMap<String, Progress>) -> Self {
+        let journal = Journal::new(&inner.logs_dir, bot);
+        Self { inner, bot, simulated, journal, progress, broken: false }
+    }
+
+    /// The side of an order being followed.
+    pub(crate) fn side(&self, client_order_id: &str) -> Option<Side> {
+        self.progress.get(client_order_id).map(|p| p.side)
+    }
+
+    /// Writes an approved order before it is sent (`next_seq` is the bot's sequence after it);
+    /// when it cannot be written, the refusal to hand the bot instead of sending it.
+    pub(crate) async fn write_ahead(
+        &mut self,
+        order: &Approved<OrderIntent>,
+        strategy: &str,
+        next_seq: u64,
+        now: Timestamp,
+    ) -> Result<(), Report> {
+        let intent = order.get();
+        let id = intent.client_order_id.clone();
+        let row = NewOrderRow {
+            bot: self.bot,
+            client_order_id: id.clone(),
+            next_seq,
+            order_type: order_type(intent),
+            pair: intent.pair.clone(),
+            amount: match intent.size {
+                IntentSize::Base(qty) => Some(qty),
+                IntentSize::Quote(_) => None,
+            },
+            price: match intent.kind {
+                IntentKind::Limit(price) => Some(price),
+                IntentKind::Market => None,
+            },
+            quote_amount: match intent.size {
+                IntentSize::Quote(quote) => Some(quote),
+                IntentSize::Base(_) => None,
+            },
+            strategy: strategy.to_owned(),
+            decision: intent.decision.record(),
+            simulated: self.simulated,
+        };
+        if let Err(error) = self.inner.store.insert_order(&row, now).await {
+            let message = format!("order {id} not sent: it could not be written first: {error}");
+            self.inner.alert(Some(self.bot), AlertKind::BotError, &message).await;
+            return Err(Report::refused(&id, OrderEvent::Rejected, message));
+        }
+        self.progress.insert(id.clone(), Progress::new(intent.side));
+        let d = &intent.decision;
+        let line = format!(
+            "{id} placed: {} {} {:?} {:?} ({}; budget {} -> {})",
+            intent.pair, intent.side, intent.kind, intent.size, d.summary, d.budget_before, d.budget_after
+        );
+        self.journal.audit(now, &line).await;
+        self.publish_order(&id).await;
+        self.inner.stats.order();
+        Ok(())
+    }
+
+    /// Stores a fill of an order being followed: `Ok(false)` when it was stored before. When
+    /// it cannot be stored, the ledger is broken from then on and the error says why.
+    pub(crate) async fn record_fill(&mut self, fill: Fill<'_>) -> Result<bool, String> {
+        let Fill { client_order_id: id, side, account, pair, execution, sale } = fill;
+        let row = FillRow {
+            bot: self.bot,
+            client_order_id: id.to_owned(),
+            exchange: account.to_owned(),
+            venue_trade_id: execution.trade_id.clone(),
+            side,
+            pair: pair.clone(),
+            price: execution.price,
+            qty: execution.qty,
+            quote: execution.quote,
+            fee: Qty::new(execution.fee),
+            fee_asset: execution.fee_asset.clone(),
+            cost_basis: sale.map(|(basis, _)| basis),
+            realized_pnl: sale.map(|(_, gain)| gain),
+            at: execution.at,
+            simulated: self.simulated,
+        };
+        match self.inner.store.record_fill(&row).await {
+            Ok(true) => {}
+            Ok(false) => return Ok(false),
+            Err(error) => {
+                self.broken = true;
+                return Err(format!("fill {} of order {id} could not be stored: {error}", row.venue_trade_id));
+            }
+        }
+        if let Some(p) = self.progress.get_mut(id) {
+            p.add(row.qty, row.quote, row.fee.value(), &row.fee_asset);
+        }
+        let line = format!(
+            "{id} fill {}: {} {} {} at {} (fee {} {})",
+            row.venue_trade_id, row.side, row.qty, row.pair, row.price, row.fee, row.fee_asset
+        );
+        self.journal.audit(row.at, &line).await;
+        if let Some((basis, gain)) = sale {
+            let sale = Sale {
+                at: row.at,
+                token: pair.base().to_owned(),
+                amount: row.qty,
+                buy_price: basis,
+                sale_price: row.price,
+                gain,
+            };
+            self.journal.sale(&sale).await;
+        }
+        self.record_order_event(id, OrderEvent::PartiallyFilled, None, None).await;
+        Ok(true)
+    }
+
+    /// Stores an order's new state per the lifecycle table. An event the table refuses leaves
+    /// the row as it is; the bot, told the same event, pauses with an alert.
+    pub(crate) async fn record_order_event(
+        &mut self,
+        id: &str,
+        event: OrderEvent,
+        venue_id: Option<String>,
+        error: Option<String>,
+    ) {
+        let store = &self.inner.store;
+        let current = match store.order(self.bot, self.simulated, id).await {
+            Ok(order) => order.status,
+            Err(e) => {
+                tracing::error!(bot = %self.bot, order = id, error = %e, "cannot read the order");
+                return;
+            }
+        };
+        let Ok(next) = current.transition(event) else { return };
+        let progress = self.progress.get(id).cloned().unwrap_or_else(|| Progress::new(Side::Buy));
+        let update = progress.update(next, venue_id, error.clone());
+        if let Err(e) = store.update_order(self.bot, id, self.simulated, &update, clock::now()).await {
+            tracing::error!(bot = %self.bot, order = id, error = %e, "cannot record the order's state");
+            return;
+        }
+        if !next.is_open() {
+            self.progress.remove(id);
+        }
+        if event != OrderEvent::PartiallyFilled {
+            let why = error.map(|e| format!(": {e}")).unwrap_or_default();
+            self.journal.audit(clock::now(), &format!("{id} {current} -> {next} ({event:?}){why}")).await;
+        }
+        self.publish_order(id).await;
+    }
+
+    /// Logs and raises the alert of an order the venue has not told about for a while.
+    pub(crate) async fn unreadable(&self, client_order_id: &str, error: &str) {
+        let message = format!(
+            "bot {}: the venue has not said what became of order {client_order_id} for a minute ({error}); \
+             the bot waits for it and keeps asking",
+            self.bot
+        );
+        self.journal.audit(clock::now(), &message).await;
+        self.inner.alert(Some(self.bot), AlertKind::BotError, &message).await;
+    }
+
+    async fn publish_order(&self, id: &str) {
+        if let Ok(order) = self.inner.store.order(self.bot, self.simulated, id).await {
+            self.inner.events.publish(Event { at: order.updated_at, kind: EventKind::OrderChanged(Box::new(order)) });
+        }
+    }
+}
