@@ -442,13 +442,14 @@ async fn a_dry_run_grid_buys_at_a_level_and_offers_it_one_level_up_on_real_data(
 }
 
 #[tokio::test]
-async fn a_bot_whose_strategy_cannot_trade_yet_is_refused_with_the_reason() {
+async fn a_cross_exchange_arbitrage_bot_is_refused_with_the_reason() {
     let data = tempfile::tempdir().unwrap();
     let daemon = Daemon::start(&data).await;
     let config = pb::BotConfig {
-        name: Some("triangle".into()),
+        name: Some("two venues".into()),
         trading_pair: Some("ETH/USDT".into()),
         strategy: Some("arbitrage".into()),
+        strategy_params: Some(params(&[("mode", "cross_exchange"), ("second_exchange", "backup")])),
         budget: Some("100".into()),
         ..pb::BotConfig::default()
     };
@@ -457,7 +458,7 @@ async fn a_bot_whose_strategy_cannot_trade_yet_is_refused_with_the_reason() {
     assert_eq!(refused.code(), tonic::Code::InvalidArgument, "{refused:?}");
     assert!(
         refused.message().contains(
-            "strategy: the arbitrage strategy cannot trade yet (it can be backtested); choose another strategy"
+            "strategy_params.mode: cross-exchange arbitrage cannot trade yet (it can be backtested); choose mode triangular"
         ),
         "{}",
         refused.message()

@@ -59,6 +59,18 @@ impl BotStatus {
             (status, command)                   => Err(LifecycleError { status, command }),
         }
     }
+
+    /// The command that leads to this status (none leads back to `created`): how a status a
+    /// bot took itself is recorded.
+    #[must_use]
+    pub const fn command(self) -> Option<LifecycleCommand> {
+        match self {
+            Self::Running => Some(LifecycleCommand::Start),
+            Self::Paused => Some(LifecycleCommand::Pause),
+            Self::Stopped => Some(LifecycleCommand::Stop),
+            Self::Created => None,
+        }
+    }
 }
 
 /// A person's (or the runtime's) lifecycle command.

@@ -34,12 +34,10 @@ pub enum MarketSource {
     /// Replay of recorded 1-minute candles: `(symbol, CSV path)` with the header
     /// `open_time_ms,open,high,low,close,volume`.
     Replay(Vec<(String, PathBuf)>),
-    /// A seeded random walk starting at `start_price` for every symbol.
+    /// A seeded random walk for every symbol, from its own first price.
     RandomWalk {
-        /// Symbols to simulate, e.g. `BTCUSDT`.
-        symbols: Vec<String>,
-        /// Price of the first bar of every symbol.
-        start_price: Decimal,
+        /// Symbols to simulate, e.g. `BTCUSDT`, each with the price of its first bar.
+        symbols: Vec<(String, Decimal)>,
     },
 }
 

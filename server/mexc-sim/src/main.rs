@@ -51,10 +51,8 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let mut config = if args.random_walk {
         let mut config = SimConfig::demo(Path::new("."));
-        config.market = MarketSource::RandomWalk {
-            symbols: mexc_sim::BUNDLED_SYMBOLS.iter().map(|s| (*s).to_owned()).collect(),
-            start_price: Decimal::from(100),
-        };
+        let symbols = mexc_sim::BUNDLED_SYMBOLS.iter().map(|s| ((*s).to_owned(), Decimal::from(100))).collect();
+        config.market = MarketSource::RandomWalk { symbols };
         config
     } else {
         let Some(data) = args.data.or_else(find_data_dir) else {

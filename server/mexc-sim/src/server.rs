@@ -119,10 +119,10 @@ impl Simulator {
                     Ok(Series::new(spec, i, candles, anchor, config.seed))
                 })
                 .collect::<Result<Vec<_>, Error>>()?,
-            MarketSource::RandomWalk { symbols, start_price } => symbols
+            MarketSource::RandomWalk { symbols } => symbols
                 .iter()
                 .enumerate()
-                .map(|(i, symbol)| {
+                .map(|(i, (symbol, start_price))| {
                     let spec = SymbolSpec::for_symbol(symbol);
                     let candles = random_walk(config.seed, i, &spec, *start_price);
                     Series::new(spec, i, candles, anchor, config.seed)

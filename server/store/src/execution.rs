@@ -112,6 +112,10 @@ pub struct StoredFill {
     pub client_order_id: String,
     /// Buy or sell.
     pub side: Side,
+    /// The venue account it executed on.
+    pub exchange: String,
+    /// Its pair.
+    pub pair: Pair,
     /// Base quantity.
     pub qty: Qty,
     /// Quote value.
@@ -134,7 +138,7 @@ impl Store {
     pub async fn bot_fills(&self, bot: BotId, simulated: bool) -> Result<Vec<StoredFill>, Error> {
         let (orders, fills) = tables(simulated);
         let rows = sqlx::query(&format!(
-            "SELECT o.client_order_id, f.side, f.quantity, f.quote_quantity, f.fee, f.fee_asset, f.filled_at, f.realized_pnl
+            "SELECT o.client_order_id, f.side, f.exchange, f.trading_pair, f.quantity, f.quote_quantity, f.fee, f.fee_asset, f.filled_at, f.realized_pnl
              FROM {fills} f JOIN {orders} o ON o.id = f.order_id WHERE f.bot_id = ? ORDER BY f.filled_at, f.id"
         ))
         .bind(bot.0)
@@ -145,6 +149,8 @@ impl Store {
                 Ok(StoredFill {
                     client_order_id: row.try_get("client_order_id")?,
                     side: parse(row, fills, "side")?,
+                    exchange: row.try_get("exchange")?,
+                    pair: parse(row, fills, "trading_pair")?,
                     qty: parse(row, fills, "quantity")?,
                     quote: parse(row, fills, "quote_quantity")?,
                     fee: parse(row, fills, "fee")?,

@@ -10,9 +10,16 @@ use domain::{
     bot::{Bot, BotConfigInput, BotId, BotStatus, LifecycleCommand, ValidationContext},
     event::{Event, EventKind},
     order::{Order, OrderStatus, Position},
+    strategy::StrategyId,
     validation::Violations,
 };
-use engine::{bot::Command, strategy::event_filler::ExternalSignal};
+use engine::{
+    bot::Command,
+    strategy::{
+        arbitrage::{ArbitrageParams, Mode},
+        event_filler::ExternalSignal,
+    },
+};
 use std::sync::Arc;
 use store::{BotFilter, StatusChange, Store};
 
@@ -181,11 +188,10 @@ impl Bots {
         let bot = self.get(id).await?;
         let to = bot.status.apply(command).map_err(|e| BotError::Conflict(format!("bot {id}: {e}")))?;
         // Bots created before their strategy was refused at creation may still exist.
-        if command == LifecycleCommand::Start && runnable(&bot.config).is_err() {
-            return Err(BotError::Conflict(format!(
-                "bot {id} cannot start: the {} strategy cannot trade yet; edit it to run another strategy",
-                bot.config.strategy
-            )));
+        if command == LifecycleCommand::Start
+            && let Err(BotError::Invalid(violations)) = runnable(&bot.config)
+        {
+            return Err(BotError::Conflict(format!("bot {id} cannot start: {violations}")));
         }
         let change = StatusChange {
             id,
@@ -335,17 +341,21 @@ impl Bots {
     }
 }
 
-/// Refuses, with a field error naming it, a strategy the engine cannot run as a bot yet
-/// (Arbitrage can be backtested but not traded yet).
+/// Refuses, with a field error naming it, what the engine cannot run as a bot yet:
+/// cross-exchange arbitrage can be backtested but not traded (triangles trade).
 fn runnable(config: &domain::bot::BotConfig) -> Result<(), BotError> {
-    match engine::strategy::StrategyState::new(config.strategy, &config.strategy_params) {
-        Err(engine::strategy::StrategyError::Unsupported(unsupported)) => {
-            let mut violations = Violations::default();
-            violations.add("strategy", format!("{unsupported}; choose another strategy"));
-            Err(BotError::Invalid(violations))
-        }
-        _ => Ok(()),
+    let params = (config.strategy == StrategyId::Arbitrage)
+        .then(|| ArbitrageParams::from_params(&config.strategy_params).ok())
+        .flatten();
+    if let Some(ArbitrageParams { mode: Mode::CrossExchange { .. }, .. }) = params {
+        let mut violations = Violations::default();
+        violations.add(
+            "strategy_params.mode",
+            "cross-exchange arbitrage cannot trade yet (it can be backtested); choose mode triangular",
+        );
+        return Err(BotError::Invalid(violations));
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -355,13 +365,13 @@ mod tests {
 
     use std::path::PathBuf;
 
-    use domain::bot::BotConfigInput;
+    use domain::{bot::BotConfigInput, strategy::RawParam};
 
     use super::*;
     use crate::{config::Config, notify::Notifier, runtime::RuntimeSettings, venues::Venues};
 
     #[tokio::test]
-    async fn a_stored_bot_whose_strategy_cannot_trade_is_refused_at_start() {
+    async fn a_stored_cross_exchange_arbitrage_bot_is_refused_at_start() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("t.db")).await.unwrap();
         let config = Config::load(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config")).unwrap();
@@ -378,6 +388,13 @@ mod tests {
             name: Some("triangle".into()),
             trading_pair: Some("ETH/USDT".into()),
             strategy: Some("arbitrage".into()),
+            strategy_params: Some(
+                [
+                    ("mode".to_owned(), RawParam::Text("cross_exchange".into())),
+                    ("second_exchange".to_owned(), RawParam::Text("backup".into())),
+                ]
+                .into(),
+            ),
             budget: Some("100".into()),
             ..BotConfigInput::default()
         };
@@ -386,7 +403,8 @@ mod tests {
         let Err(BotError::Conflict(message)) = bots.command(bot.id, Command::Start, "test").await else {
             panic!("the start should be refused")
         };
-        assert!(message.contains("the arbitrage strategy cannot trade yet"), "{message}");
+        assert!(message.contains("cross-exchange arbitrage cannot trade yet"), "{message}");
+        assert!(message.contains("strategy_params.mode"), "{message}");
         assert_eq!(bots.get(bot.id).await.unwrap().status, BotStatus::Created);
         runtime.shutdown(false).await;
     }

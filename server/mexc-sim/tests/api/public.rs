@@ -136,8 +136,7 @@ async fn the_same_seed_replays_the_same_trades_and_another_seed_does_not() {
 async fn a_random_walk_market_serves_the_same_api() {
     let mut c = config();
     c.market = mexc_sim::MarketSource::RandomWalk {
-        symbols: vec!["BTCUSDT".into(), "SOLUSDT".into()],
-        start_price: Decimal::from(100),
+        symbols: vec![("BTCUSDT".into(), Decimal::from(100)), ("SOLUSDT".into(), Decimal::from(100))],
     };
     let sim = spawn(c).await;
     sim.handle.advance(120_000);

@@ -7,6 +7,7 @@
 //! cannot be reconciled is paused with an alert and places nothing. A panic in one bot's task
 //! pauses that bot with an alert and leaves the others running.
 
+mod arbitrage;
 mod executor;
 mod hub;
 mod journal;
@@ -29,7 +30,7 @@ use domain::{
     bot::{Bot as BotRow, BotId, BotStatus, LifecycleCommand},
     event::{Event, EventKind},
     pair::Pair,
-    strategy::StrategyDefaults,
+    strategy::{StrategyDefaults, StrategyId},
 };
 use engine::{bot::Command, strategy::event_filler::ExternalSignal};
 use exchange::{
@@ -311,28 +312,16 @@ impl Inner {
                 return;
             }
         };
+        if row.config.strategy == StrategyId::Arbitrage {
+            match arbitrage::rebuild(&self, &row, clock::now()).await {
+                Ok(rebuilt) => rebuilt.run(control).await,
+                Err(error) => self.not_rebuilt(id, error, control).await,
+            }
+            return;
+        }
         let rebuilt = match rebuild::rebuild(&self, &row, clock::now()).await {
             Ok(rebuilt) => rebuilt,
-            Err(RebuildError::Unsupported(strategy)) => {
-                tracing::warn!(bot = %id, %strategy, "the strategy has no engine yet; the bot places no orders");
-                self.forget(id);
-                let mut control = control;
-                while let Ok(message) = control.try_recv() {
-                    if let Control::Command(Command::Kill) = message {
-                        let text = format!("bot {id} killed: it had no orders; holdings kept");
-                        self.alert(Some(id), AlertKind::KillSwitch, &text).await;
-                    }
-                }
-                return;
-            }
-            Err(RebuildError::Unreconcilable(reason)) => {
-                self.forget(id);
-                let message = format!("bot {id} paused: cannot reconcile it with the venue: {reason}");
-                tracing::error!(bot = %id, %reason, "bot cannot be reconciled; paused");
-                self.record_status(id, LifecycleCommand::Pause, &message).await;
-                self.alert(Some(id), AlertKind::ReconciliationFailure, &message).await;
-                return;
-            }
+            Err(error) => return self.not_rebuilt(id, error, control).await,
         };
         if row.killed_at.is_some() && rebuilt.bot.has_open_orders() {
             // Killed while orders were open (before a crash, say): cancel them now.
@@ -352,6 +341,30 @@ impl Inner {
         };
         tracing::info!(bot = %id, "bot task started");
         task.run(rebuilt.reports, control).await;
+    }
+
+    /// A bot that cannot be rebuilt: one whose strategy has no engine stays as it is (a kill
+    /// waiting for it is acknowledged); one that cannot be reconciled is paused with an alert.
+    async fn not_rebuilt(&self, id: BotId, error: RebuildError, control: mpsc::UnboundedReceiver<Control>) {
+        self.forget(id);
+        match error {
+            RebuildError::Unsupported(strategy) => {
+                tracing::warn!(bot = %id, %strategy, "the strategy cannot trade yet; the bot places no orders");
+                let mut control = control;
+                while let Ok(message) = control.try_recv() {
+                    if let Control::Command(Command::Kill) = message {
+                        let text = format!("bot {id} killed: it had no orders; holdings kept");
+                        self.alert(Some(id), AlertKind::KillSwitch, &text).await;
+                    }
+                }
+            }
+            RebuildError::Unreconcilable(reason) => {
+                let message = format!("bot {id} paused: cannot reconcile it with the venue: {reason}");
+                tracing::error!(bot = %id, %reason, "bot cannot be reconciled; paused");
+                self.record_status(id, LifecycleCommand::Pause, &message).await;
+                self.alert(Some(id), AlertKind::ReconciliationFailure, &message).await;
+            }
+        }
     }
 
     /// The latest trades and closed candles of the bot's pair on its account.
@@ -439,6 +452,18 @@ impl Inner {
                 }
             }
             Err(error) => tracing::error!(bot = %id, %error, "cannot record the bot's status"),
+        }
+    }
+
+    /// Records a P&L mark of bot `id` and publishes its position and P&L.
+    async fn record_mark(&self, id: BotId, record: &store::MarkRow, now: domain::time::Timestamp) {
+        match self.store.record_mark(record, now).await {
+            Ok(position) => {
+                self.events.publish(Event { at: now, kind: EventKind::PositionChanged(Box::new(position)) });
+                let (total_pnl, current_balance) = (record.total_pnl, record.current_balance);
+                self.events.publish(Event { at: now, kind: EventKind::Pnl { bot: id, total_pnl, current_balance } });
+            }
+            Err(e) => tracing::error!(bot = %id, error = %e, "cannot record the P&L mark"),
         }
     }
 

@@ -2,23 +2,25 @@
 //! its strategy's memory, its open orders with what they still reserve, and the executor that
 //! takes those orders over after reconciling them with the venue.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, sync::Arc};
 
 use domain::{
     bot::Bot as BotRow,
-    money::{Price, Quote},
+    money::{Price, Qty, Quote},
     order::{Order, OrderType, Side},
+    pair::Pair,
     strategy::{StrategyDefaults, StrategyId, validate_params},
     time::Timestamp,
 };
 use engine::{
-    bot::{Bot, BotState, OpenOrder, StrategyState},
+    bot::{Bot, BotState, FillReport, OpenOrder, StrategyState},
     guard::{GuardMemory, Period},
     kelly::Record,
     rotation::Rotation,
     strategy::{StrategyError, dca::DcaMemory},
     wallet::{FillSide, Wallet, WalletFill},
 };
+use exchange::{Exchange, types::SymbolInfo};
 use rust_decimal::Decimal;
 use store::StoredFill;
 
@@ -55,23 +57,29 @@ fn unreconcilable(error: impl std::fmt::Display) -> RebuildError {
     RebuildError::Unreconcilable(error.to_string())
 }
 
-/// The wallet's view of a stored fill: a fee in neither asset of the pair (such as MX) does
-/// not change the pair's holdings or cost.
+/// A fill as a bot books it on `pair`: a fee in neither of its assets (such as MX) changes
+/// neither holding.
+pub(crate) fn booked_fill(pair: &Pair, fill: (Qty, Quote, Decimal, &str)) -> FillReport {
+    let (qty, quote, fee, fee_asset) = fill;
+    let fee_in_quote = fee_asset == pair.quote();
+    let counted = fee_in_quote || fee_asset == pair.base();
+    FillReport { qty, quote, fee: if counted { fee } else { Decimal::ZERO }, fee_in_quote }
+}
+
+/// The wallet's view of a stored fill of the bot's pair.
 pub(crate) fn wallet_fill<'a>(
     client_order_id: &'a str,
     side: Side,
-    fill: (domain::money::Qty, Quote, Decimal, &str),
+    fill: (Qty, Quote, Decimal, &str),
     row: &BotRow,
 ) -> WalletFill<'a> {
-    let (qty, quote, fee, fee_asset) = fill;
-    let fee_in_quote = fee_asset == row.config.pair.quote();
-    let counted = fee_in_quote || fee_asset == row.config.pair.base();
+    let FillReport { qty, quote, fee, fee_in_quote } = booked_fill(&row.config.pair, fill);
     WalletFill {
         client_order_id,
         side: if side == Side::Buy { FillSide::Buy } else { FillSide::Sell },
         qty,
         quote,
-        fee: if counted { fee } else { Decimal::ZERO },
+        fee,
         fee_in_quote,
     }
 }
@@ -88,8 +96,35 @@ fn remaining(order: &Order, side: Side, progress: &Progress) -> Decimal {
     (reserved - used).max(Decimal::ZERO)
 }
 
-fn side_of(order: &Order) -> Side {
+/// Buy or sell.
+pub(crate) fn side_of(order: &Order) -> Side {
     if matches!(order.order_type, OrderType::MarketBuy | OrderType::LimitBuy) { Side::Buy } else { Side::Sell }
+}
+
+/// What the stored fills of an open order add up to.
+pub(crate) fn progress_of(order: &Order, fills: &[StoredFill]) -> Progress {
+    let mut progress = Progress::new(side_of(order));
+    for fill in fills.iter().filter(|f| f.client_order_id == order.client_order_id) {
+        progress.add(fill.qty, fill.quote, fill.fee.value(), &fill.fee_asset);
+    }
+    progress
+}
+
+/// The executor of a bot's orders on `symbol` at `account`: paper fills for a dry run.
+pub(crate) fn executor(
+    inner: &Inner,
+    account: &str,
+    venue: Arc<dyn Exchange>,
+    symbol: SymbolInfo,
+    simulated: bool,
+) -> Executor {
+    if simulated {
+        let books = BookSource { hub: inner.hub.clone(), account: account.to_owned(), venue };
+        Executor::Paper(Paper::new(books, symbol))
+    } else {
+        let pair = symbol.rules.pair.clone();
+        Executor::Live(Live::new(venue, pair))
+    }
 }
 
 /// The DCA memory from the last buy: the next regular buy is due an interval after it.
@@ -181,10 +216,7 @@ pub(crate) async fn rebuild(inner: &Inner, row: &BotRow, now: Timestamp) -> Resu
     let mut open_orders = Vec::new();
     for order in &open {
         let side = side_of(order);
-        let mut p = Progress::new(side);
-        for fill in fills.iter().filter(|f| f.client_order_id == order.client_order_id) {
-            p.add(fill.qty, fill.quote, fill.fee.value(), &fill.fee_asset);
-        }
+        let p = progress_of(order, &fills);
         open_orders.push(OpenOrder {
             client_order_id: order.client_order_id.clone(),
             side,
@@ -194,12 +226,7 @@ pub(crate) async fn rebuild(inner: &Inner, row: &BotRow, now: Timestamp) -> Resu
         });
         progress.insert(order.client_order_id.clone(), p);
     }
-    let mut executor = if simulated {
-        let books = BookSource { hub: inner.hub.clone(), account: account.to_owned(), venue };
-        Executor::Paper(Paper::new(books, symbol.clone()))
-    } else {
-        Executor::Live(Live::new(venue, row.config.pair.clone()))
-    };
+    let mut executor = executor(inner, account, venue, symbol.clone(), simulated);
     let reports = executor.reconcile(&open, &progress, now).await.map_err(unreconcilable)?;
 
     let sales = closed_sales(&fills, &open);
@@ -239,7 +266,6 @@ pub(crate) async fn rebuild(inner: &Inner, row: &BotRow, now: Timestamp) -> Resu
 
 #[cfg(test)]
 mod tests {
-    use domain::money::Qty;
     use rust_decimal_macros::dec;
 
     use super::*;
@@ -248,6 +274,8 @@ mod tests {
         StoredFill {
             client_order_id: id.to_owned(),
             side: Side::Sell,
+            exchange: "sim".to_owned(),
+            pair: "BTC/USDT".parse().unwrap(),
             qty: Qty::new(dec!(0.1)),
             quote: Quote::new(dec!(10)),
             fee: Qty::ZERO,

@@ -34,11 +34,11 @@ use crate::clock;
 /// Pause before following a fresh feed after one ended.
 const RESUBSCRIBE_AFTER: Duration = Duration::from_secs(1);
 /// How often open live orders are polled.
-const POLL_INTERVAL: Duration = Duration::from_millis(500);
+pub(crate) const POLL_INTERVAL: Duration = Duration::from_millis(500);
 /// Least time between two price-driven P&L marks of a bot.
 const MARK_INTERVAL_MS: i64 = 5_000;
 /// Decimal places of stored averages and P&L figures.
-const STORED_DP: u32 = 12;
+pub(crate) const STORED_DP: u32 = 12;
 
 /// A message to a bot task.
 #[derive(Debug)]
@@ -55,7 +55,7 @@ pub(crate) enum Control {
 }
 
 /// How many polls a shutdown waits for cancels to be confirmed.
-const CANCEL_POLLS: u32 = 20;
+pub(crate) const CANCEL_POLLS: u32 = 20;
 
 /// A running bot.
 pub(crate) struct BotTask {
@@ -291,13 +291,9 @@ impl BotTask {
     /// Records a status change the bot made itself (the bot service already recorded those a
     /// person asked for).
     async fn record_status(&mut self, status: BotStatus, reason: &str) {
-        let command = match status {
-            BotStatus::Paused => LifecycleCommand::Pause,
-            BotStatus::Stopped => LifecycleCommand::Stop,
-            BotStatus::Running => LifecycleCommand::Start,
-            BotStatus::Created => return,
-        };
-        self.inner.record_status(self.id(), command, reason).await;
+        if let Some(command) = status.command() {
+            self.inner.record_status(self.id(), command, reason).await;
+        }
     }
 
     /// Records a strategy rotation (the bot's configuration follows it, so a restart runs the
@@ -307,7 +303,10 @@ impl BotTask {
         match store.record_rotation(self.id(), from, to, &params, reason, clock::now()).await {
             Ok(row) => {
                 tracing::warn!(bot = %self.id(), %from, %to, reason, "strategy rotated");
-                self.ledger.journal.audit(clock::now(), &format!("strategy rotated from {from} to {to}: {reason}")).await;
+                self.ledger
+                    .journal
+                    .audit(clock::now(), &format!("strategy rotated from {from} to {to}: {reason}"))
+                    .await;
                 self.inner
                     .events
                     .publish(Event { at: row.updated_at, kind: EventKind::BotChanged(Box::new(row.clone())) });
@@ -323,7 +322,10 @@ impl BotTask {
         match self.inner.store.record_switch(self.id(), from, to, reason, clock::now()).await {
             Ok(()) => {
                 tracing::info!(bot = %self.id(), %from, %to, reason, "auto mode switched strategy");
-                self.ledger.journal.audit(clock::now(), &format!("auto mode switched from {from} to {to}: {reason}")).await;
+                self.ledger
+                    .journal
+                    .audit(clock::now(), &format!("auto mode switched from {from} to {to}: {reason}"))
+                    .await;
                 self.inner.warm_up(&self.row, &mut self.bot).await;
             }
             Err(error) => tracing::error!(bot = %self.id(), %error, "cannot record the auto mode switch"),
@@ -372,14 +374,6 @@ impl BotTask {
             week: memory.week.map(|p| (p.index, p.start_equity)),
         };
         let record = MarkRow { position, current_balance: balance, total_pnl: total, risk };
-        match self.inner.store.record_mark(&record, now).await {
-            Ok(position) => {
-                let events = &self.inner.events;
-                events.publish(Event { at: now, kind: EventKind::PositionChanged(Box::new(position)) });
-                let pnl = EventKind::Pnl { bot: self.id(), total_pnl: total, current_balance: balance };
-                events.publish(Event { at: now, kind: pnl });
-            }
-            Err(e) => tracing::error!(bot = %self.id(), error = %e, "cannot record the P&L mark"),
-        }
+        self.inner.record_mark(self.id(), &record, now).await;
     }
 }

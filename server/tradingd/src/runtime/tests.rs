@@ -3,7 +3,11 @@
 // Test code: a failed unwrap is a failed test with its location.
 #![allow(clippy::unwrap_used)]
 
-use std::{path::PathBuf, sync::Arc, time::Duration};
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::Duration,
+};
 
 use domain::{
     bot::{BotConfigInput, BotStatus},
@@ -19,11 +23,11 @@ use store::{StatusChange, Store};
 use super::{Runtime, RuntimeSettings, hub::MarketHub};
 use crate::{bots::Bots, clock, config::Config, events::EventBus, notify::Notifier, venues::Venues};
 
-fn repo() -> PathBuf {
+pub(super) fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-async fn poll_until<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
+pub(super) async fn poll_until<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
     for _ in 0..400 {
         if let Some(value) = check().await {
             return value;
@@ -33,19 +37,30 @@ async fn poll_until<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) ->
     panic!("timed out waiting for {what}");
 }
 
-#[tokio::test]
-async fn a_panicking_bot_task_pauses_that_bot_with_an_alert_and_spares_the_others() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("t.db")).await.unwrap();
-    let config = Config::load(&repo().join("config")).unwrap();
+/// The bot service and runtime of a daemon whose database and logs are in `dir`, trading on the
+/// shipped configuration's venue account, or on `sim` when given.
+pub(super) async fn daemon(dir: &Path, sim: Option<&SimHandle>) -> (Store, Runtime, Bots) {
+    let store = Store::open(&dir.join("t.db")).await.unwrap();
+    let mut config = Config::load(&repo().join("config")).unwrap();
+    if let Some(sim) = sim {
+        let account = config.exchanges.accounts.get_mut("sim").unwrap();
+        (account.rest_url, account.ws_url) = (sim.rest_url(), sim.ws_url());
+    }
     let venues = Venues::new(&config.exchanges).unwrap();
     let settings = RuntimeSettings {
-        logs_dir: dir.path().join("logs"),
+        logs_dir: dir.join("logs"),
         notifier: Notifier::off(),
         strategy_defaults: config.validation_context().strategy_defaults,
     };
     let runtime = Runtime::new(store.clone(), EventBus::default(), venues, settings);
     let bots = Bots::new(store.clone(), EventBus::default(), config.validation_context(), runtime.clone());
+    (store, runtime, bots)
+}
+
+#[tokio::test]
+async fn a_panicking_bot_task_pauses_that_bot_with_an_alert_and_spares_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, runtime, bots) = daemon(dir.path(), None).await;
     let input = |name: &str| BotConfigInput {
         name: Some(name.to_owned()),
         trading_pair: Some("BTC/USDT".to_owned()),

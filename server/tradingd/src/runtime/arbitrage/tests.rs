@@ -1,0 +1,227 @@
+//! The arbitrage task against a real SQLite file and the local venue over loopback. The venue's
+//! three markets follow random walks from prices out of line by a fifth (BTC at 50,000 USDT,
+//! ETH at 0.05 BTC but at 3,000 USDT), so buying BTC, buying ETH with it and selling the ETH
+//! for USDT returns about 20 % over fees, and every cycle the bot finds goes that way round.
+// Test code: a failed unwrap is a failed test with its location.
+#![allow(clippy::unwrap_used)]
+
+use domain::{
+    bot::{Bot, BotConfigInput, BotId, BotStatus},
+    money::{Price, Qty, Quote},
+    order::{OrderStatus, OrderType, Side},
+    pair::Pair,
+    strategy::RawParam,
+    time::Timestamp,
+};
+use engine::{
+    bot::Command,
+    intent::{Decision, Reason},
+};
+use mexc_sim::{MarketSource, SimConfig, SimHandle, Simulator};
+use rust_decimal::Decimal;
+use rust_decimal_macros::dec;
+use store::{FillRow, NewOrderRow, ReportFilter, StatusChange, Store};
+
+use crate::{
+    bots::Bots,
+    clock,
+    runtime::tests::{daemon, poll_until, repo},
+};
+
+async fn triangle_venue() -> SimHandle {
+    let mut config = SimConfig::demo(&repo().join("server/mexc-sim/data"));
+    let symbols = [("BTCUSDT", dec!(50000)), ("ETHBTC", dec!(0.05)), ("ETHUSDT", dec!(3000))];
+    config.market = MarketSource::RandomWalk { symbols: symbols.map(|(s, p)| (s.to_owned(), p)).to_vec() };
+    Simulator::start(config, tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()).await
+}
+
+/// A triangle bot on ETH/USDT through BTC with 100 USDT, at most 20 a cycle.
+async fn create(bots: &Bots, dry_run: bool) -> Bot {
+    let input = BotConfigInput {
+        name: Some("triangle".into()),
+        trading_pair: Some("ETH/USDT".into()),
+        strategy: Some("arbitrage".into()),
+        strategy_params: Some([("max_trade_quote".to_owned(), RawParam::Number("20".into()))].into()),
+        budget: Some("100".into()),
+        is_dry_run: Some(dry_run),
+        ..BotConfigInput::default()
+    };
+    bots.create(&input).await.unwrap()
+}
+
+/// The bot's orders, oldest first, once at least `count` have filled.
+async fn filled(store: &Store, bot: BotId, simulated: bool, count: usize) -> Vec<domain::order::Order> {
+    poll_until("the cycles' orders to fill", async || {
+        let mut orders = store.orders(bot, simulated, None, 100).await.unwrap();
+        orders.reverse();
+        (orders.iter().filter(|o| o.status == OrderStatus::Filled).count() >= count).then_some(orders)
+    })
+    .await
+}
+
+fn legs(orders: &[domain::order::Order]) -> Vec<(String, OrderType)> {
+    orders.iter().map(|o| (o.pair.to_string(), o.order_type)).collect()
+}
+
+/// BTC bought for USDT, ETH bought with the BTC, the ETH sold for USDT.
+fn cycle() -> Vec<(String, OrderType)> {
+    vec![
+        ("BTC/USDT".to_owned(), OrderType::MarketBuy),
+        ("ETH/BTC".to_owned(), OrderType::MarketBuy),
+        ("ETH/USDT".to_owned(), OrderType::MarketSell),
+    ]
+}
+
+#[tokio::test]
+async fn a_dry_run_triangle_trades_whole_cycles_and_a_restart_rebuilds_its_books() {
+    let sim = triangle_venue().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (store, runtime, bots) = daemon(dir.path(), Some(&sim)).await;
+    let bot = create(&bots, true).await;
+    bots.command(bot.id, Command::Start, "test").await.unwrap();
+    let orders = filled(&store, bot.id, true, 3).await;
+    assert_eq!(legs(&orders[..3]), cycle(), "{orders:?}");
+    assert!(orders[..3].iter().all(|o| o.status == OrderStatus::Filled), "{orders:?}");
+    let spend = orders[0].quote_amount.unwrap().value();
+    assert!(spend > dec!(19) && spend <= dec!(20), "the first leg spends at most 20 USDT: {spend}");
+
+    // The closing sale realised the cycle's gain; the mark values the wallet against the budget.
+    let report = ReportFilter { bot: Some(bot.id), simulated: true, ..ReportFilter::default() };
+    let (_, total) = store.pnl_report(&report, store::PnlGrouping::Bot).await.unwrap();
+    assert!(total.trades >= 1 && total.realized_pnl.value() > dec!(2), "{total:?}");
+    let marked = poll_until("the P&L mark", async || {
+        let row = store.bot(bot.id).await.unwrap();
+        (row.total_pnl.value() > Decimal::ZERO).then_some(row)
+    })
+    .await;
+    assert!(marked.current_balance.value() > dec!(102), "{marked:?}");
+    let fiscal = std::fs::read_to_string(dir.path().join(format!("logs/{}/fiscal.csv", bot.id))).unwrap();
+    assert!(fiscal.lines().nth(1).is_some_and(|sale| sale.contains(",ETH,")), "{fiscal}");
+
+    // A restart replays the fills: the bot goes on from the balances they left, uninterrupted.
+    runtime.shutdown(false).await;
+    let before = store.orders(bot.id, true, None, 100).await.unwrap().len();
+    let balance = store.bot(bot.id).await.unwrap().current_balance;
+    let (store, runtime, _) = daemon(dir.path(), Some(&sim)).await;
+    runtime.resume().await.unwrap();
+    let after = filled(&store, bot.id, true, before + 3).await;
+    assert_eq!(legs(&after[before..before + 3]), cycle());
+    let alerts = store.alerts(Some(bot.id), 10).await.unwrap();
+    assert!(alerts.is_empty(), "{alerts:?}");
+    let row = store.bot(bot.id).await.unwrap();
+    assert_eq!(row.status, BotStatus::Running);
+    assert!(row.current_balance > balance, "it went on from what it had: {balance} then {row:?}");
+    runtime.shutdown(false).await;
+}
+
+/// Writes an order of `bot` as the task would have before sending it.
+async fn written(store: &Store, bot: BotId, seq: u64, (pair, order_type): (&str, OrderType), size: Decimal) {
+    let buy = order_type == OrderType::MarketBuy;
+    let row = NewOrderRow {
+        bot,
+        client_order_id: domain::order::client_order_id(bot, seq),
+        next_seq: seq + 1,
+        order_type,
+        pair: pair.parse().unwrap(),
+        amount: (!buy).then(|| Qty::new(size)),
+        price: None,
+        quote_amount: buy.then(|| Quote::new(size)),
+        strategy: "arbitrage".into(),
+        decision: Decision { summary: Reason::Text("leg".into()), ..Decision::default() }.record(),
+        simulated: true,
+    };
+    store.insert_order(&row, clock::now()).await.unwrap();
+}
+
+/// The state of leg 1 once filled.
+fn filled_update() -> store::OrderUpdateRow {
+    store::OrderUpdateRow {
+        status: OrderStatus::Filled,
+        exchange_order_id: None,
+        filled_amount: Qty::new(dec!(0.0004)),
+        average_price: Some(Price::new(dec!(50000))),
+        fees: Qty::new(dec!(0.0000001)),
+        fee_asset: Some("BTC".into()),
+        error: None,
+    }
+}
+
+#[tokio::test]
+async fn a_restart_that_cut_a_cycle_short_pauses_the_bot_with_what_it_holds() {
+    let sim = triangle_venue().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (store, runtime, bots) = daemon(dir.path(), Some(&sim)).await;
+    let bot = create(&bots, true).await;
+    runtime.shutdown(false).await;
+    // The daemon had started the bot, bought 0.0004 BTC (less its fee) for 20 USDT, and written
+    // the second leg, then stopped before sending it.
+    let start = StatusChange {
+        id: bot.id,
+        from: BotStatus::Created,
+        to: BotStatus::Running,
+        kill: false,
+        reason: "test".into(),
+    };
+    store.change_status(&[start], clock::now()).await.unwrap();
+    written(&store, bot.id, 1, ("BTC/USDT", OrderType::MarketBuy), dec!(20)).await;
+    let fill = FillRow {
+        bot: bot.id,
+        client_order_id: domain::order::client_order_id(bot.id, 1),
+        exchange: "sim".into(),
+        venue_trade_id: "paper-1".into(),
+        side: Side::Buy,
+        pair: "BTC/USDT".parse::<Pair>().unwrap(),
+        price: Price::new(dec!(50000)),
+        qty: Qty::new(dec!(0.0004)),
+        quote: Quote::new(dec!(20)),
+        fee: Qty::new(dec!(0.0000001)),
+        fee_asset: "BTC".into(),
+        cost_basis: None,
+        realized_pnl: None,
+        at: Timestamp::from_millis(clock::now().millis() + 1_000),
+        simulated: true,
+    };
+    store.record_fill(&fill).await.unwrap();
+    store.update_order(bot.id, &fill.client_order_id, true, &filled_update(), clock::now()).await.unwrap();
+    written(&store, bot.id, 2, ("ETH/BTC", OrderType::MarketBuy), dec!(0.0003999)).await;
+
+    let (store, runtime, _) = daemon(dir.path(), Some(&sim)).await;
+    runtime.resume().await.unwrap();
+    let alert =
+        poll_until("the alert", async || store.alerts(Some(bot.id), 10).await.unwrap().into_iter().next()).await;
+    assert!(alert.message.contains("interrupted an arbitrage cycle"), "{alert:?}");
+    assert!(alert.message.contains("80 USDT, 0.0003999 BTC, 0 ETH"), "{alert:?}");
+    assert_eq!(store.bot(bot.id).await.unwrap().status, BotStatus::Paused);
+    let second = store.order(bot.id, true, &domain::order::client_order_id(bot.id, 2)).await.unwrap();
+    assert_eq!(second.status, OrderStatus::Failed, "the leg never sent is settled: {second:?}");
+    // Paused, it sends nothing (the prices would make a cycle worth it).
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    assert_eq!(store.orders(bot.id, true, None, 100).await.unwrap().len(), 2);
+    runtime.shutdown(false).await;
+}
+
+#[tokio::test]
+async fn a_live_triangle_trades_on_the_venue_and_a_kill_leaves_nothing_open() {
+    let sim = triangle_venue().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (store, runtime, bots) = daemon(dir.path(), Some(&sim)).await;
+    let bot = create(&bots, false).await;
+    bots.command(bot.id, Command::Start, "test").await.unwrap();
+    let orders = filled(&store, bot.id, false, 3).await;
+    assert_eq!(legs(&orders[..3]), cycle());
+    assert!(orders[..3].iter().all(|o| o.exchange_order_id.is_some()), "placed on the venue: {orders:?}");
+    let (_, total) = store
+        .pnl_report(&ReportFilter { bot: Some(bot.id), ..ReportFilter::default() }, store::PnlGrouping::Bot)
+        .await
+        .unwrap();
+    assert!(total.realized_pnl.value() > dec!(2), "{total:?}");
+
+    bots.command(bot.id, Command::Kill, "test").await.unwrap();
+    poll_until("the task to finish", async || runtime.active().is_empty().then_some(())).await;
+    assert_eq!(store.bot(bot.id).await.unwrap().status, BotStatus::Stopped);
+    assert!(store.open_orders(bot.id, false).await.unwrap().is_empty());
+    let placed = store.orders(bot.id, false, None, 100).await.unwrap().len();
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    assert_eq!(store.orders(bot.id, false, None, 100).await.unwrap().len(), placed, "killed: nothing more");
+    runtime.shutdown(false).await;
+}
