@@ -442,7 +442,7 @@ async fn a_dry_run_grid_buys_at_a_level_and_offers_it_one_level_up_on_real_data(
 }
 
 #[tokio::test]
-async fn a_cross_exchange_arbitrage_bot_is_refused_with_the_reason() {
+async fn a_cross_exchange_arbitrage_bot_or_one_with_risk_stops_is_refused_with_the_reasons() {
     let data = tempfile::tempdir().unwrap();
     let daemon = Daemon::start(&data).await;
     let config = pb::BotConfig {
@@ -451,6 +451,7 @@ async fn a_cross_exchange_arbitrage_bot_is_refused_with_the_reason() {
         strategy: Some("arbitrage".into()),
         strategy_params: Some(params(&[("mode", "cross_exchange"), ("second_exchange", "backup")])),
         budget: Some("100".into()),
+        drawdown_limit_percent: Some("10".into()),
         ..pb::BotConfig::default()
     };
     let mut bots = daemon.bots().await;
@@ -461,6 +462,11 @@ async fn a_cross_exchange_arbitrage_bot_is_refused_with_the_reason() {
             "strategy_params.mode: cross-exchange arbitrage cannot trade yet (it can be backtested); choose mode triangular"
         ),
         "{}",
+        refused.message()
+    );
+    assert!(
+        refused.message().contains("drawdown_limit_percent: risk stops do not apply to arbitrage"),
+        "every problem is listed: {}",
         refused.message()
     );
     let listed = bots.list_bots(pb::ListBotsRequest::default()).await.unwrap().into_inner();

@@ -342,20 +342,38 @@ impl Bots {
 }
 
 /// Refuses, with a field error naming it, what the engine cannot run as a bot yet:
-/// cross-exchange arbitrage can be backtested but not traded (triangles trade).
+/// cross-exchange arbitrage can be backtested but not traded (triangles trade), and an
+/// arbitrage bot takes no risk stops (as in its backtests).
 fn runnable(config: &domain::bot::BotConfig) -> Result<(), BotError> {
-    let params = (config.strategy == StrategyId::Arbitrage)
-        .then(|| ArbitrageParams::from_params(&config.strategy_params).ok())
-        .flatten();
-    if let Some(ArbitrageParams { mode: Mode::CrossExchange { .. }, .. }) = params {
-        let mut violations = Violations::default();
+    if config.strategy != StrategyId::Arbitrage {
+        return Ok(());
+    }
+    let mut violations = Violations::default();
+    if let Ok(ArbitrageParams { mode: Mode::CrossExchange { .. }, .. }) =
+        ArbitrageParams::from_params(&config.strategy_params)
+    {
         violations.add(
             "strategy_params.mode",
             "cross-exchange arbitrage cannot trade yet (it can be backtested); choose mode triangular",
         );
-        return Err(BotError::Invalid(violations));
     }
-    Ok(())
+    let risk = &config.risk;
+    let stops = [
+        ("stop_loss_percent", risk.stop_loss_percent.is_some()),
+        ("stop_loss_absolute", risk.stop_loss_absolute.is_some()),
+        ("drawdown_limit_percent", risk.drawdown_limit_percent.is_some()),
+        ("drawdown_limit_absolute", risk.drawdown_limit_absolute.is_some()),
+        ("daily_loss_limit", risk.daily_loss_limit.is_some()),
+        ("weekly_loss_limit", risk.weekly_loss_limit.is_some()),
+    ];
+    for (field, _) in stops.iter().filter(|(_, set)| *set) {
+        violations.add(
+            *field,
+            "risk stops do not apply to arbitrage: it holds nothing between cycles, and each cycle must \
+             clear the minimum edge; leave it unset",
+        );
+    }
+    if violations.is_empty() { Ok(()) } else { Err(BotError::Invalid(violations)) }
 }
 
 #[cfg(test)]

@@ -32,8 +32,8 @@ use super::{
     Inner,
     executor::{Execution, Executor, Report},
     ledger::{Fill, Ledger},
-    rebuild::{RebuildError, booked_fill, executor, progress_of},
-    task::{CANCEL_POLLS, Control, POLL_INTERVAL, STORED_DP},
+    rebuild::{RebuildError, booked_fill, ends_at, executor, progress_of},
+    task::{CANCEL_POLLS, Control, POLL_INTERVAL, STORED_DP, until},
 };
 use crate::clock;
 
@@ -197,8 +197,11 @@ impl ArbitrageTask {
         tracing::info!(bot = %self.id(), markets = self.markets.len(), "arbitrage task started");
         let mut tops = tokio::time::interval(TOPS_EVERY);
         tops.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let ends_at = ends_at(&self.row);
         loop {
             let polling = self.polling();
+            let running = self.bot.status() == BotStatus::Running;
+            let time_left = ends_at.map(|end| until(end, clock::now()));
             tokio::select! {
                 biased;
                 () = self.inner.shutdown.cancelled() => return,
@@ -219,7 +222,10 @@ impl ArbitrageTask {
                     Some(Control::Signal(_)) => {}
                     None => return,
                 },
-                _ = tops.tick(), if self.bot.status() == BotStatus::Running => {
+                () = tokio::time::sleep(time_left.unwrap_or_default()), if running && time_left.is_some() => {
+                    self.running_time_over().await;
+                }
+                _ = tops.tick(), if running => {
                     if let Some(tops) = self.tops().await {
                         self.step(VecDeque::from([ArbitrageInput::Tops(tops)])).await;
                     }
@@ -239,6 +245,15 @@ impl ArbitrageTask {
                 return;
             }
         }
+    }
+
+    /// Stops the bot (a leg in flight still ends, and no other follows).
+    async fn running_time_over(&mut self) {
+        drop(self.bot.handle(ArbitrageInput::Bot(Input::Command(Command::Stop { cancel_pending: false }))));
+        let hours = self.row.config.running_time.hours().unwrap_or_default();
+        let reason = format!("its running time of {hours} h is over");
+        self.ledger.journal.audit(clock::now(), &format!("stopped: {reason}")).await;
+        self.inner.record_status(self.id(), LifecycleCommand::Stop, &reason).await;
     }
 
     /// The best prices of every market from the hub's book snapshots (shared with paper

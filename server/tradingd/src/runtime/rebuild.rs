@@ -101,6 +101,14 @@ pub(crate) fn side_of(order: &Order) -> Side {
     if matches!(order.order_type, OrderType::MarketBuy | OrderType::LimitBuy) { Side::Buy } else { Side::Sell }
 }
 
+/// When the bot's running time is over, if it has one.
+pub(crate) fn ends_at(row: &BotRow) -> Option<Timestamp> {
+    match (row.config.running_time.hours(), row.started_at) {
+        (Some(hours), Some(started)) => Some(Timestamp::from_millis(started.millis() + i64::from(hours) * 3_600_000)),
+        _ => None,
+    }
+}
+
 /// What the stored fills of an open order add up to.
 pub(crate) fn progress_of(order: &Order, fills: &[StoredFill]) -> Progress {
     let mut progress = Progress::new(side_of(order));
@@ -236,10 +244,6 @@ pub(crate) async fn rebuild(inner: &Inner, row: &BotRow, now: Timestamp) -> Resu
         .collect();
     let wallet =
         Wallet::replay(row.config.budget, row.config.compound_enabled, &wallet_fills).map_err(unreconcilable)?;
-    let ends_at = match (row.config.running_time.hours(), row.started_at) {
-        (Some(hours), Some(started)) => Some(Timestamp::from_millis(started.millis() + i64::from(hours) * 3_600_000)),
-        _ => None,
-    };
     let state = BotState {
         id: row.id,
         rules: symbol.rules.clone(),
@@ -248,7 +252,7 @@ pub(crate) async fn rebuild(inner: &Inner, row: &BotRow, now: Timestamp) -> Resu
         status: row.status,
         killed: row.killed_at.is_some(),
         next_seq,
-        ends_at,
+        ends_at: ends_at(row),
         open_orders,
         risk: row.config.risk.clone(),
         rotation: rotation(row, &inner.strategy_defaults).with_losses(trailing_losses(&sales)),

@@ -69,7 +69,8 @@ pub(crate) struct BotTask {
     pub(crate) marked: Option<(Timestamp, Qty)>,
 }
 
-fn until(wake: Timestamp, now: Timestamp) -> Duration {
+/// How long from `now` until `wake` (nothing once it has passed).
+pub(crate) fn until(wake: Timestamp, now: Timestamp) -> Duration {
     Duration::from_millis(u64::try_from(wake.millis() - now.millis()).unwrap_or(0))
 }
 

@@ -37,14 +37,18 @@ async fn triangle_venue() -> SimHandle {
 
 /// A triangle bot on ETH/USDT through BTC with 100 USDT, at most 20 a cycle.
 async fn create(bots: &Bots, dry_run: bool) -> Bot {
+    create_with(bots, BotConfigInput { is_dry_run: Some(dry_run), ..BotConfigInput::default() }).await
+}
+
+/// The triangle bot, with `more` settings.
+async fn create_with(bots: &Bots, more: BotConfigInput) -> Bot {
     let input = BotConfigInput {
         name: Some("triangle".into()),
         trading_pair: Some("ETH/USDT".into()),
         strategy: Some("arbitrage".into()),
         strategy_params: Some([("max_trade_quote".to_owned(), RawParam::Number("20".into()))].into()),
         budget: Some("100".into()),
-        is_dry_run: Some(dry_run),
-        ..BotConfigInput::default()
+        ..more
     };
     bots.create(&input).await.unwrap()
 }
@@ -197,6 +201,35 @@ async fn a_restart_that_cut_a_cycle_short_pauses_the_bot_with_what_it_holds() {
     // Paused, it sends nothing (the prices would make a cycle worth it).
     tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
     assert_eq!(store.orders(bot.id, true, None, 100).await.unwrap().len(), 2);
+    runtime.shutdown(false).await;
+}
+
+#[tokio::test]
+async fn a_bot_whose_running_time_is_over_is_stopped_before_it_trades() {
+    let sim = triangle_venue().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (store, runtime, bots) = daemon(dir.path(), Some(&sim)).await;
+    let more = BotConfigInput { running_time_hours: Some(1), is_dry_run: Some(true), ..BotConfigInput::default() };
+    let bot = create_with(&bots, more).await;
+    // Started two hours ago, before a restart.
+    let two_hours_ago = Timestamp::from_millis(clock::now().millis() - 7_200_000);
+    let start = StatusChange {
+        id: bot.id,
+        from: BotStatus::Created,
+        to: BotStatus::Running,
+        kill: false,
+        reason: "test".into(),
+    };
+    store.change_status(&[start], two_hours_ago).await.unwrap();
+    runtime.resume().await.unwrap();
+    let stopped = poll_until("the stop", async || {
+        let history = store.status_history(bot.id).await.unwrap();
+        history.into_iter().find(|(_, to, _, _)| *to == BotStatus::Stopped)
+    })
+    .await;
+    assert_eq!(stopped.2, "its running time of 1 h is over");
+    poll_until("the task to finish", async || runtime.active().is_empty().then_some(())).await;
+    assert!(store.orders(bot.id, true, None, 100).await.unwrap().is_empty(), "it traded nothing");
     runtime.shutdown(false).await;
 }
 
