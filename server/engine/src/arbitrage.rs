@@ -13,7 +13,7 @@
 
 use domain::{
     alert::AlertKind,
-    bot::{BotId, BotStatus, LifecycleCommand},
+    bot::{BotId, BotStatus},
     money::{Price, Qty, Quote},
     order::{OrderEvent, Side, client_order_id},
     symbol::SymbolRules,
@@ -332,23 +332,23 @@ impl ArbitrageBot {
     }
 
     fn command(&mut self, command: Command, out: &mut Vec<ArbitrageOutput>) {
-        let lifecycle = match command {
-            Command::Start => LifecycleCommand::Start,
-            Command::Pause => LifecycleCommand::Pause,
-            Command::Stop { .. } => LifecycleCommand::Stop,
-            Command::Kill => LifecycleCommand::Kill,
-        };
+        let lifecycle = command.lifecycle();
         let Ok(status) = self.state.status.apply(lifecycle) else { return };
+        let cancel = |reason: &str, out: &mut Vec<ArbitrageOutput>| {
+            if let Some(flight) = &self.flight {
+                let client_order_id = flight.order.clone();
+                out.push(ArbitrageOutput::Bot(Output::Cancel { client_order_id, reason: reason.to_owned() }));
+            }
+        };
         let reason = match command {
             Command::Kill => {
+                cancel("killed", out);
                 self.state.killed = true;
-                if let Some(flight) = &self.flight {
-                    out.push(ArbitrageOutput::Bot(Output::Cancel {
-                        client_order_id: flight.order.clone(),
-                        reason: "killed".to_owned(),
-                    }));
-                }
                 "killed: the order in flight cancelled, holdings kept"
+            }
+            Command::Stop { cancel_pending: true } => {
+                cancel("stopped with its pending orders cancelled", out);
+                "stopped: the order in flight cancelled, holdings kept"
             }
             Command::Start => {
                 self.state.killed = false;
@@ -698,6 +698,9 @@ mod tests {
     fn killed_mid_cycle_it_cancels_the_leg_in_flight_and_sends_nothing_more() {
         let (mut bot, tops) = bot();
         let first = placed(&bot.handle(ArbitrageInput::Tops(tops.clone())));
+        let mut stopped = bot.clone();
+        let outputs = stopped.handle(ArbitrageInput::Bot(Input::Command(Command::Stop { cancel_pending: true })));
+        assert!(outputs.iter().any(|o| matches!(o, ArbitrageOutput::Bot(Output::Cancel { .. }))), "{outputs:?}");
         let outputs = bot.handle(ArbitrageInput::Bot(Input::Command(Command::Kill)));
         let cancel = Output::Cancel { client_order_id: first[0].1.client_order_id.clone(), reason: "killed".into() };
         assert!(outputs.contains(&ArbitrageOutput::Bot(cancel)), "{outputs:?}");

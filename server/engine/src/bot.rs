@@ -56,6 +56,19 @@ pub enum Command {
     Kill,
 }
 
+impl Command {
+    /// The lifecycle table's command.
+    #[must_use]
+    pub const fn lifecycle(self) -> LifecycleCommand {
+        match self {
+            Self::Start => LifecycleCommand::Start,
+            Self::Pause => LifecycleCommand::Pause,
+            Self::Stop { .. } => LifecycleCommand::Stop,
+            Self::Kill => LifecycleCommand::Kill,
+        }
+    }
+}
+
 /// The executed part of an order, as reported with an order event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FillReport {
@@ -561,12 +574,7 @@ impl Bot {
     }
 
     fn command(&mut self, command: Command, out: &mut Vec<Output>) {
-        let lifecycle = match command {
-            Command::Start => LifecycleCommand::Start,
-            Command::Pause => LifecycleCommand::Pause,
-            Command::Stop { .. } => LifecycleCommand::Stop,
-            Command::Kill => LifecycleCommand::Kill,
-        };
+        let lifecycle = command.lifecycle();
         // The daemon checked the command against the same table; a refusal changes nothing.
         let Ok(status) = self.status.apply(lifecycle) else { return };
         // A stop-loss sale still waiting for an order in flight is dropped: a person decides now.

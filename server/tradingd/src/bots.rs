@@ -178,12 +178,7 @@ impl Bots {
     /// # Errors
     /// [`BotError::Conflict`] when the command makes no sense in the bot's status.
     pub async fn command(&self, id: BotId, order: Command, reason: &str) -> Result<Bot, BotError> {
-        let command = match order {
-            Command::Start => LifecycleCommand::Start,
-            Command::Pause => LifecycleCommand::Pause,
-            Command::Stop { .. } => LifecycleCommand::Stop,
-            Command::Kill => LifecycleCommand::Kill,
-        };
+        let command = order.lifecycle();
         let _guard = self.writes.lock().await;
         let bot = self.get(id).await?;
         let to = bot.status.apply(command).map_err(|e| BotError::Conflict(format!("bot {id}: {e}")))?;

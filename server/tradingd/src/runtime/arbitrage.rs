@@ -250,10 +250,9 @@ impl ArbitrageTask {
     /// Stops the bot (a leg in flight still ends, and no other follows).
     async fn running_time_over(&mut self) {
         drop(self.bot.handle(ArbitrageInput::Bot(Input::Command(Command::Stop { cancel_pending: false }))));
-        let hours = self.row.config.running_time.hours().unwrap_or_default();
-        let reason = format!("its running time of {hours} h is over");
+        let reason = "the running time elapsed";
         self.ledger.journal.audit(clock::now(), &format!("stopped: {reason}")).await;
-        self.inner.record_status(self.id(), LifecycleCommand::Stop, &reason).await;
+        self.inner.record_status(self.id(), LifecycleCommand::Stop, reason).await;
     }
 
     /// The best prices of every market from the hub's book snapshots (shared with paper

@@ -227,7 +227,7 @@ async fn a_bot_whose_running_time_is_over_is_stopped_before_it_trades() {
         history.into_iter().find(|(_, to, _, _)| *to == BotStatus::Stopped)
     })
     .await;
-    assert_eq!(stopped.2, "its running time of 1 h is over");
+    assert_eq!(stopped.2, "the running time elapsed");
     poll_until("the task to finish", async || runtime.active().is_empty().then_some(())).await;
     assert!(store.orders(bot.id, true, None, 100).await.unwrap().is_empty(), "it traded nothing");
     runtime.shutdown(false).await;
