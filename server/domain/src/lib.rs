@@ -13,6 +13,7 @@ pub mod alert;
 pub mod bot;
 pub mod candle;
 pub mod event;
+pub mod feed;
 mod macros;
 pub mod money;
 pub mod order;

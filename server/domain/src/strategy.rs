@@ -609,6 +609,27 @@ const EVENT_FILLER: &[ParamSpec] = &[
         "Act on signals pushed in through the API.",
     ),
     spec(
+        "react_to_feeds",
+        ParamKind::Bool,
+        "",
+        ParamDefault::Value("true"),
+        "Act on the external data feeds: extreme Fear & Greed readings, and the pair's coin entering the trending list.",
+    ),
+    spec(
+        "fear_greed_buy_at",
+        int(0, 49),
+        "index",
+        ParamDefault::Value("20"),
+        "Enter when the Fear & Greed index falls to this or lower (extreme fear); 0 only at 0.",
+    ),
+    spec(
+        "fear_greed_sell_at",
+        int(51, 100),
+        "index",
+        ParamDefault::Value("80"),
+        "Exit when the Fear & Greed index rises to this or higher (extreme greed).",
+    ),
+    spec(
         "take_profit_percent",
         ParamKind::Decimal(PERCENT_POSITIVE),
         "%",

@@ -326,7 +326,9 @@ impl ArbitrageBot {
                 self.order_update(&client_order_id, event, fill, &mut out);
             }
             ArbitrageInput::Bot(Input::Command(command)) => self.command(command, &mut out),
-            ArbitrageInput::Bot(Input::Price(_) | Input::Candle(_) | Input::Signal(_) | Input::Tick) => {}
+            ArbitrageInput::Bot(
+                Input::Price(_) | Input::Candle(_) | Input::Signal(_) | Input::External(_) | Input::Tick,
+            ) => {}
         }
         out
     }

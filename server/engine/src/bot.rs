@@ -18,6 +18,7 @@ use domain::{
     alert::AlertKind,
     bot::{BotId, BotStatus, LifecycleCommand, RiskLimits},
     candle::Candle,
+    feed::ExternalData,
     money::{Price, Qty, Quote},
     order::{OrderEvent, OrderStatus, Side, client_order_id},
     strategy::{StrategyId, StrategyParams},
@@ -91,6 +92,8 @@ pub enum Input {
     Candle(Candle),
     /// A signal pushed in from outside (an API call, a script).
     Signal(ExternalSignal),
+    /// The latest external market data (the Fear & Greed index, trending coins).
+    External(ExternalData),
     /// A timer the bot asked for through [`Bot::next_wakeup`].
     Tick,
     /// One of the bot's orders changed.
@@ -564,6 +567,7 @@ impl Bot {
                 }
             }
             Input::Signal(signal) => self.strategy.on_signal(&signal),
+            Input::External(data) => self.strategy.on_external(&data, self.rules.pair.base()),
             Input::Tick => {}
         }
         self.check_risk(now, out);

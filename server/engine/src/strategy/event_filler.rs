@@ -1,7 +1,9 @@
 //! Event Filler: enters on market events — a candle with volume a multiple of the recent
-//! average, or a rise of a given percentage within the window — and on signals pushed in
-//! through the API; exits fast: take profit, stop, a maximum holding time, or a sell signal.
-//! Spot only: it buys rises and never shorts.
+//! average, or a rise of a given percentage within the window — on the external data feeds
+//! (the Fear & Greed index falling into extreme fear, the pair's coin entering the trending
+//! list) and on signals pushed in through the API; exits fast: take profit, stop, a maximum
+//! holding time, the index rising into extreme greed, or a sell signal. Spot only: it buys and
+//! never shorts.
 
 // Indicator values are f64 (DESIGN.md, invariant 1): they raise signals; the order size is the
 // Decimal quote amount of the parameters.
@@ -11,6 +13,7 @@ use std::collections::VecDeque;
 
 use domain::{
     candle::Candle,
+    feed::ExternalData,
     money::{Price, Quote},
     order::Side,
     strategy::StrategyParams,
@@ -46,6 +49,12 @@ pub struct EventFillerParams {
     pub window: usize,
     /// Act on signals pushed in through the API.
     pub react_to_signals: bool,
+    /// Act on the external data feeds.
+    pub react_to_feeds: bool,
+    /// A Fear & Greed reading at or below this is extreme fear: enter.
+    pub fear_greed_buy_at: u8,
+    /// A Fear & Greed reading at or above this is extreme greed: exit.
+    pub fear_greed_sell_at: u8,
     /// Exit at this gain (fraction of the entry).
     pub take_profit: f64,
     /// Exit at this loss (fraction of the entry).
@@ -66,13 +75,24 @@ pub struct EventFiller {
     pending: Option<(Side, String)>,
     /// Entry price and time, while holding.
     entry: Option<(f64, Timestamp)>,
+    /// The last Fear & Greed reading seen.
+    fear_greed: Option<u8>,
+    /// Whether the pair's coin was on the last trending list seen.
+    trending: bool,
 }
 
 impl EventFiller {
     /// A fresh strategy.
     #[must_use]
     pub fn new(params: EventFillerParams) -> Self {
-        Self { window: VecDeque::with_capacity(params.window + 1), pending: None, entry: None, params }
+        Self {
+            window: VecDeque::with_capacity(params.window + 1),
+            pending: None,
+            entry: None,
+            fear_greed: None,
+            trending: false,
+            params,
+        }
     }
 
     /// Reads the parameters validated by the schema.
@@ -81,11 +101,15 @@ impl EventFiller {
     /// When a parameter is missing or of the wrong type (the schema prevents both).
     pub fn from_params(params: &StrategyParams) -> Result<Self, String> {
         let number = |name: &str| decimal(params, NAME, name).map(|d| to_f64(Price::new(d)));
+        let index = |name: &str| integer(params, NAME, name).and_then(|i| u8::try_from(i).map_err(|e| e.to_string()));
         Ok(Self::new(EventFillerParams {
             volume_spike: number("volume_spike_multiplier")?,
             price_spike: number("price_spike_percent")? / 100.0,
             window: usize::try_from(integer(params, NAME, "window_bars")?).map_err(|e| e.to_string())?,
             react_to_signals: boolean(params, NAME, "react_to_signals")?,
+            react_to_feeds: boolean(params, NAME, "react_to_feeds")?,
+            fear_greed_buy_at: index("fear_greed_buy_at")?,
+            fear_greed_sell_at: index("fear_greed_sell_at")?,
             take_profit: number("take_profit_percent")? / 100.0,
             stop: number("stop_percent")? / 100.0,
             max_hold_ms: integer(params, NAME, "max_hold_minutes")?.saturating_mul(60_000),
@@ -135,6 +159,38 @@ impl EventFiller {
     pub fn on_signal(&mut self, signal: &ExternalSignal) {
         if self.params.react_to_signals {
             self.pending = Some((signal.side, format!("signal: {}", signal.note)));
+        }
+    }
+
+    /// The latest external data about the market and `coin` (the pair's base asset): the Fear &
+    /// Greed index falling into extreme fear enters, rising into extreme greed exits, and the
+    /// coin entering the trending list enters. Each reacts once, as the condition begins.
+    pub fn on_external(&mut self, data: &ExternalData, coin: &str) {
+        if !self.params.react_to_feeds {
+            return;
+        }
+        if let Some(reading) = &data.fear_greed {
+            let (value, buy_at, sell_at) =
+                (reading.value, self.params.fear_greed_buy_at, self.params.fear_greed_sell_at);
+            let before = self.fear_greed.replace(value);
+            let words = &reading.classification;
+            if value <= buy_at && before.is_none_or(|b| b > buy_at) {
+                let reason =
+                    format!("extreme fear: the Fear & Greed index is at {value} ({words}; enter at {buy_at} or lower)");
+                self.pending = Some((Side::Buy, reason));
+            } else if value >= sell_at && before.is_none_or(|b| b < sell_at) {
+                let reason = format!(
+                    "extreme greed: the Fear & Greed index is at {value} ({words}; exit at {sell_at} or higher)"
+                );
+                self.pending = Some((Side::Sell, reason));
+            }
+        }
+        if data.trending.is_some() {
+            let rank = data.trending_rank(coin);
+            let before = std::mem::replace(&mut self.trending, rank.is_some());
+            if let (Some(rank), false) = (rank, before) {
+                self.pending = Some((Side::Buy, format!("trending: {coin} entered the trending coins at #{rank}")));
+            }
         }
     }
 
@@ -206,6 +262,9 @@ mod tests {
             price_spike: 0.02,
             window: 3,
             react_to_signals: true,
+            react_to_feeds: true,
+            fear_greed_buy_at: 20,
+            fear_greed_sell_at: 80,
             take_profit: 0.01,
             stop: 0.005,
             max_hold_ms: 30 * 60_000,
@@ -240,6 +299,70 @@ mod tests {
                 .to_string()
                 .starts_with("held for 30 minutes")
         );
+    }
+
+    fn fear_greed(value: u8, words: &str) -> ExternalData {
+        let reading = domain::feed::FearGreed { value, classification: words.into(), at: at(0) };
+        ExternalData { fear_greed: Some(reading), trending: None }
+    }
+
+    fn trending(symbols: &[&str]) -> ExternalData {
+        let coins = (1..)
+            .zip(symbols)
+            .map(|(rank, s)| domain::feed::TrendingCoin { symbol: (*s).into(), name: (*s).into(), rank })
+            .collect();
+        ExternalData { fear_greed: None, trending: Some(coins) }
+    }
+
+    #[test]
+    fn extreme_fear_enters_extreme_greed_exits_each_once_as_it_begins() {
+        let mut e = strategy();
+        e.on_external(&fear_greed(45, "Fear"), "ETH");
+        assert_eq!(e.desire(at(0), Price::new(dec!(100)), FLAT), None, "no extreme");
+        e.on_external(&fear_greed(12, "Extreme Fear"), "ETH");
+        let buy = e.desire(at(0), Price::new(dec!(100)), FLAT).unwrap();
+        assert_eq!(buy.action, Action::Buy(Quote::new(dec!(20))));
+        assert_eq!(
+            buy.reason.to_string(),
+            "extreme fear: the Fear & Greed index is at 12 (Extreme Fear; enter at 20 or lower)"
+        );
+        e.placed(buy.action, at(0), Price::new(dec!(100)));
+        e.on_external(&fear_greed(10, "Extreme Fear"), "ETH");
+        assert_eq!(e.desire(at(1), Price::new(dec!(100)), FLAT), None, "still extreme fear: no second entry");
+        e.on_external(&fear_greed(85, "Extreme Greed"), "ETH");
+        let sell = e.desire(at(2), Price::new(dec!(100.2)), HELD).unwrap();
+        assert_eq!(sell.action, Action::Sell(HELD.qty));
+        assert!(
+            sell.reason.to_string().starts_with("extreme greed: the Fear & Greed index is at 85"),
+            "{}",
+            sell.reason
+        );
+        e.on_external(&fear_greed(90, "Extreme Greed"), "ETH");
+        assert_eq!(e.desire(at(3), Price::new(dec!(100.2)), HELD), None, "the exit was said once");
+    }
+
+    #[test]
+    fn the_coin_entering_the_trending_list_enters_and_staying_on_it_does_not() {
+        let mut e = strategy();
+        e.on_external(&trending(&["SOL", "PEPE"]), "ETH");
+        assert_eq!(e.desire(at(0), Price::new(dec!(100)), FLAT), None);
+        e.on_external(&trending(&["SOL", "PEPE", "ETH"]), "ETH");
+        let buy = e.desire(at(0), Price::new(dec!(100)), FLAT).unwrap();
+        assert_eq!(buy.reason.to_string(), "trending: ETH entered the trending coins at #3");
+        e.on_external(&trending(&["ETH", "SOL"]), "ETH");
+        assert_eq!(e.desire(at(1), Price::new(dec!(100)), FLAT), None, "still trending");
+        e.on_external(&trending(&["SOL"]), "ETH");
+        e.on_external(&trending(&["ETH"]), "ETH");
+        assert!(e.desire(at(2), Price::new(dec!(100)), FLAT).is_some(), "back on the list");
+    }
+
+    #[test]
+    fn feeds_are_ignored_when_the_bot_does_not_react_to_them() {
+        let mut e = strategy();
+        e.params.react_to_feeds = false;
+        e.on_external(&fear_greed(5, "Extreme Fear"), "ETH");
+        e.on_external(&trending(&["ETH"]), "ETH");
+        assert_eq!(e.desire(at(0), Price::new(dec!(100)), FLAT), None);
     }
 
     #[test]

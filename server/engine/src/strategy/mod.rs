@@ -17,6 +17,7 @@ pub mod vwap;
 
 use domain::{
     candle::Candle,
+    feed::ExternalData,
     money::{Price, Qty, Quote},
     order::Side,
     strategy::{StrategyId, StrategyParams},
@@ -186,6 +187,16 @@ impl StrategyState {
         match self {
             Self::EventFiller(e) => e.on_signal(signal),
             Self::Auto(a) => a.current_mut().on_signal(signal),
+            _ => {}
+        }
+    }
+
+    /// The latest external data about the market and `coin`, the pair's base asset (only the
+    /// Event Filler acts on it).
+    pub fn on_external(&mut self, data: &ExternalData, coin: &str) {
+        match self {
+            Self::EventFiller(e) => e.on_external(data, coin),
+            Self::Auto(a) => a.current_mut().on_external(data, coin),
             _ => {}
         }
     }
