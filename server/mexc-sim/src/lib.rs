@@ -4,7 +4,9 @@
 //! endpoints, listen keys), the protobuf WebSocket (public deals, klines, book tickers; private
 //! orders, deals, account), a market replayed from recorded real 1-minute candles (or a seeded
 //! random walk) with seeded trades and books derived from it, matching with balances and fees,
-//! and fault injection switchable at run time (`SimHandle::set_faults`, `POST /admin/faults`).
+//! fault injection switchable at run time (`SimHandle::set_faults`, `POST /admin/faults`), and
+//! stand-ins of the external market-data APIs (Fear & Greed, CoinGecko trending) whose readings
+//! are set the same way (`SimHandle::set_external`, `POST /admin/external`).
 //!
 //! It never: talks to the real MEXC, persists anything, or lets the outside world reach the
 //! admin endpoint (loopback only). Given a seed, the market it plays is always the same.
@@ -12,6 +14,7 @@
 mod clock;
 mod config;
 mod error;
+mod external;
 mod faults;
 mod market;
 mod reject;
@@ -31,4 +34,5 @@ pub use config::{
     Account, BUNDLED_SYMBOLS, DEMO_API_KEY, DEMO_API_SECRET, Faults, MarketSource, RateLimitFault, SimConfig,
 };
 pub use error::Error;
+pub use external::External;
 pub use server::{SimHandle, Simulator};

@@ -27,7 +27,7 @@ use sha2::Sha256;
 
 use crate::{
     config::Faults,
-    faults,
+    external, faults,
     market::MINUTE,
     reject::Reject,
     server::Shared,
@@ -73,9 +73,11 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         )
         .route("/api/v3/capital/config/getall", get(currencies))
         .route("/api/v1/contract/detail", get(contract_detail))
+        .merge(external::routes())
         .layer(middleware::from_fn_with_state(shared.clone(), faults::middleware));
     Router::new()
         .merge(api)
+        .merge(external::admin())
         .route("/admin/faults", get(get_faults).post(put_faults))
         .route("/ws", get(ws::upgrade))
         .with_state(shared)
@@ -929,7 +931,7 @@ async fn currencies(State(shared): AppState, req: Req) -> ApiResult {
 
 // ----- admin -----
 
-fn loopback_only(peer: SocketAddr) -> Result<(), Reject> {
+pub(crate) fn loopback_only(peer: SocketAddr) -> Result<(), Reject> {
     if peer.ip().is_loopback() { Ok(()) } else { Err(Reject::http(StatusCode::FORBIDDEN, "Access Denied")) }
 }
 

@@ -18,6 +18,7 @@ use crate::{
     clock::{Clock, wall_ms},
     config::{Faults, MarketSource, SimConfig},
     error::Error,
+    external::External,
     faults::Limiter,
     market::{MINUTE, Series, load_csv, mix, random_walk},
     rest,
@@ -36,6 +37,7 @@ pub(crate) struct Shared {
     venue: Mutex<Venue>,
     pub(crate) clock: Clock,
     faults: RwLock<Faults>,
+    external: RwLock<External>,
     pub(crate) requests: AtomicU64,
     pub(crate) limiter: Mutex<Limiter>,
     pub(crate) fault_rng: Mutex<ChaCha8Rng>,
@@ -56,6 +58,15 @@ impl Shared {
 
     pub(crate) fn set_faults(&self, faults: Faults) {
         *self.faults.write().unwrap_or_else(PoisonError::into_inner) = faults;
+    }
+
+    /// What the external data stand-ins say.
+    pub(crate) fn external(&self) -> External {
+        self.external.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    pub(crate) fn set_external(&self, external: External) {
+        *self.external.write().unwrap_or_else(PoisonError::into_inner) = external;
     }
 
     /// The venue's clock as clients see it: wall clock plus the skew fault.
@@ -146,6 +157,7 @@ impl Simulator {
             venue: Mutex::new(venue),
             clock,
             faults: RwLock::new(config.faults),
+            external: RwLock::default(),
             requests: AtomicU64::new(0),
             limiter: Mutex::new(Limiter::default()),
             fault_rng: Mutex::new(ChaCha8Rng::seed_from_u64(mix(config.seed, &[-7]))),
@@ -208,6 +220,11 @@ impl SimHandle {
     /// Replaces the faults in force (takes effect on the next request, tick or push).
     pub fn set_faults(&self, faults: Faults) {
         self.shared.set_faults(faults);
+    }
+
+    /// Sets what the external data stand-ins say.
+    pub fn set_external(&self, external: External) {
+        self.shared.set_external(external);
     }
 
     /// REST requests received so far (`/api/...`, including refused ones).
