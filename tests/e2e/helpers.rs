@@ -114,13 +114,17 @@ impl Sim {
         assert!(reply.status().is_success(), "faults refused: {}", reply.text().await.unwrap_or_default());
     }
 
-    /// A copy of the shipped configuration whose `sim` account points at this simulator,
-    /// with `secret` as its API secret.
+    /// A copy of the shipped configuration whose `sim` account and external data sources point
+    /// at this simulator, with `secret` as its API secret.
     pub(crate) fn config_dir(&self, secret: &str) -> tempfile::TempDir {
         let dir = tempfile::tempdir().expect("config dir");
-        for name in ["email.yaml", "data_sources.yaml", "defaults.yaml"] {
+        for name in ["email.yaml", "defaults.yaml"] {
             std::fs::copy(repo_root().join("config").join(name), dir.path().join(name)).expect("copy config");
         }
+        // The external data stand-ins are this simulator's too.
+        let sources = std::fs::read_to_string(repo_root().join("config/data_sources.yaml")).expect("read config");
+        let sources = sources.replace("http://127.0.0.1:9090", &self.rest_url);
+        std::fs::write(dir.path().join("data_sources.yaml"), sources).expect("write data_sources.yaml");
         let exchanges = format!(
             "default: sim\nvenues:\n  sim:\n    kind: mexc\n    rest_url: {}\n    ws_url: {}\n    api_key: mx0vglDEMOKEY0000000000\n    api_secret: {secret}\n",
             self.rest_url, self.ws_url

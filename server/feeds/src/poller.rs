@@ -57,8 +57,8 @@ fn replace<T: PartialEq>(slot: &mut T, value: T) -> bool {
     changed
 }
 
-/// What to poll, and how often.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What to poll, and how often (by default: nothing).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Settings {
     /// Time between two polls of a source.
     pub poll_every: Duration,

@@ -381,21 +381,13 @@ mod tests {
     use domain::{bot::BotConfigInput, strategy::RawParam};
 
     use super::*;
-    use crate::{config::Config, notify::Notifier, runtime::RuntimeSettings, venues::Venues};
+    use crate::{config::Config, runtime::tests::daemon};
 
     #[tokio::test]
     async fn a_stored_cross_exchange_arbitrage_bot_is_refused_at_start() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("t.db")).await.unwrap();
+        let (store, runtime, bots) = daemon(dir.path(), None).await;
         let config = Config::load(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config")).unwrap();
-        let settings = RuntimeSettings {
-            logs_dir: dir.path().join("logs"),
-            notifier: Notifier::off(),
-            strategy_defaults: config.validation_context().strategy_defaults,
-        };
-        let venues = Venues::new(&config.exchanges).unwrap();
-        let runtime = Runtime::new(store.clone(), EventBus::default(), venues, settings);
-        let bots = Bots::new(store.clone(), EventBus::default(), config.validation_context(), runtime.clone());
         // As an earlier version could store it, before creation refused the strategy.
         let input = BotConfigInput {
             name: Some("triangle".into()),

@@ -69,6 +69,7 @@ pub async fn run(daemon: Daemon, listener: TcpListener, shutdown: CancellationTo
         logs_dir: daemon.data_dir.join("logs"),
         notifier,
         strategy_defaults: config.validation_context().strategy_defaults,
+        feeds: config.data_sources.feeds(),
     };
     let runtime = Runtime::new(store.clone(), events.clone(), venues.clone(), settings);
     runtime.resume().await?;

@@ -106,6 +106,25 @@ impl DataSourcesConfig {
         })
     }
 
+    /// What the external data pollers read: the enabled sources the daemon can read
+    /// (CoinMarketCap is not read yet; enabling it is logged and changes nothing).
+    #[must_use]
+    pub fn feeds(&self) -> feeds::Settings {
+        let mut sources = Vec::new();
+        for (name, source) in self.sources.iter().filter(|(_, s)| s.enabled) {
+            let base_url = source.base_url.clone();
+            match name.as_str() {
+                "fear_greed" => sources.push(feeds::Source::FearGreed { base_url }),
+                "coingecko" => {
+                    let api_key = source.api_key.expose().to_owned();
+                    sources.push(feeds::Source::CoinGeckoTrending { base_url, api_key });
+                }
+                other => tracing::warn!(source = other, "this external data source is not read yet; ignored"),
+            }
+        }
+        feeds::Settings { poll_every: std::time::Duration::from_secs(self.poll_interval_seconds.into()), sources }
+    }
+
     pub(super) fn has_secrets(&self) -> bool {
         self.sources.values().any(|s| s.api_key.is_set())
     }

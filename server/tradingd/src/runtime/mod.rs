@@ -16,7 +16,7 @@ mod rebuild;
 mod stats;
 mod task;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::{
     collections::BTreeMap,
@@ -29,6 +29,7 @@ use domain::{
     alert::AlertKind,
     bot::{Bot as BotRow, BotId, BotStatus, LifecycleCommand},
     event::{Event, EventKind},
+    feed::ExternalData,
     pair::Pair,
     strategy::{StrategyDefaults, StrategyId},
 };
@@ -38,7 +39,7 @@ use exchange::{
     types::{Interval, SymbolInfo},
 };
 use store::{BotFilter, StatusChange, Store};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use self::{
@@ -70,6 +71,8 @@ pub(crate) struct Inner {
     notifier: Notifier,
     /// Parameters of rotation targets.
     strategy_defaults: StrategyDefaults,
+    /// The latest external market data.
+    external: watch::Receiver<ExternalData>,
     stats: LoadStats,
     tracker: TaskTracker,
     shutdown: CancellationToken,
@@ -84,6 +87,8 @@ pub struct RuntimeSettings {
     pub notifier: Notifier,
     /// Parameters of the strategies a bot may rotate to (the defaults of `defaults.yaml`).
     pub strategy_defaults: StrategyDefaults,
+    /// The external data sources to poll for the bots.
+    pub feeds: feeds::Settings,
 }
 
 /// Runs the bots; cheap to clone.
@@ -102,9 +107,10 @@ impl Runtime {
     /// A runtime trading through `venues`, storing in `store`, publishing on `events`.
     #[must_use]
     pub fn new(store: Store, events: EventBus, venues: Venues, settings: RuntimeSettings) -> Self {
-        let RuntimeSettings { logs_dir, notifier, strategy_defaults } = settings;
+        let RuntimeSettings { logs_dir, notifier, strategy_defaults, feeds } = settings;
         let tracker = TaskTracker::new();
         let shutdown = CancellationToken::new();
+        let external = feeds::Feeds::start(feeds, &tracker, &shutdown);
         let inner = Inner {
             store,
             events,
@@ -116,6 +122,7 @@ impl Runtime {
             writes: Arc::default(),
             notifier,
             strategy_defaults,
+            external,
             stats: LoadStats::default(),
             tracker,
             shutdown,
@@ -330,7 +337,11 @@ impl Inner {
         let mut bot = rebuilt.bot;
         self.warm_up(&row, &mut bot).await;
         let market = self.resubscribe(&row);
+        let mut external = self.external.clone();
+        // A bot starts from the latest external data, not the next.
+        external.mark_changed();
         let task = BotTask {
+            external,
             ledger: Ledger::new(Arc::clone(&self), id, row.config.is_dry_run, rebuilt.progress),
             inner: Arc::clone(&self),
             row,

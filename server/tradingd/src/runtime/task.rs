@@ -8,6 +8,7 @@ use domain::{
     alert::AlertKind,
     bot::{Bot as BotRow, BotId, BotStatus, LifecycleCommand},
     event::{Event, EventKind},
+    feed::ExternalData,
     money::{Price, Qty, Quote},
     order::{OrderEvent, Side},
     strategy::{StrategyId, StrategyParams},
@@ -20,7 +21,7 @@ use engine::{
     strategy::event_filler::ExternalSignal,
 };
 use store::{MarkRow, PositionRow, RiskMemoryRow};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use super::{
     Inner,
@@ -64,6 +65,8 @@ pub(crate) struct BotTask {
     pub(crate) bot: Bot,
     pub(crate) executor: Executor,
     pub(crate) market: Subscription,
+    /// The latest external market data.
+    pub(crate) external: watch::Receiver<ExternalData>,
     pub(crate) ledger: Ledger,
     /// When the P&L was last marked, and at what holdings.
     pub(crate) marked: Option<(Timestamp, Qty)>,
@@ -124,6 +127,12 @@ impl BotTask {
                     let candle = *self.market.candles.borrow_and_update();
                     if let Some(candle) = candle {
                         self.step(VecDeque::from([Input::Candle(candle)])).await;
+                    }
+                }
+                changed = self.external.changed() => {
+                    if changed.is_ok() {
+                        let data = self.external.borrow_and_update().clone();
+                        self.step(VecDeque::from([Input::External(data)])).await;
                     }
                 }
                 () = tokio::time::sleep(wake.unwrap_or_default()), if wake.is_some() => {

@@ -38,8 +38,9 @@ pub(super) async fn poll_until<T>(what: &str, mut check: impl AsyncFnMut() -> Op
 }
 
 /// The bot service and runtime of a daemon whose database and logs are in `dir`, trading on the
-/// shipped configuration's venue account, or on `sim` when given.
-pub(super) async fn daemon(dir: &Path, sim: Option<&SimHandle>) -> (Store, Runtime, Bots) {
+/// shipped configuration's venue account, or on `sim` when given (and reading its external data
+/// stand-ins every 100 ms).
+pub(crate) async fn daemon(dir: &Path, sim: Option<&SimHandle>) -> (Store, Runtime, Bots) {
     let store = Store::open(&dir.join("t.db")).await.unwrap();
     let mut config = Config::load(&repo().join("config")).unwrap();
     if let Some(sim) = sim {
@@ -51,10 +52,68 @@ pub(super) async fn daemon(dir: &Path, sim: Option<&SimHandle>) -> (Store, Runti
         logs_dir: dir.join("logs"),
         notifier: Notifier::off(),
         strategy_defaults: config.validation_context().strategy_defaults,
+        feeds: sim.map(|sim| external_data(&sim.rest_url())).unwrap_or_default(),
     };
     let runtime = Runtime::new(store.clone(), EventBus::default(), venues, settings);
     let bots = Bots::new(store.clone(), EventBus::default(), config.validation_context(), runtime.clone());
     (store, runtime, bots)
+}
+
+/// Both external data stand-ins of the simulator at `base`, read every 100 ms.
+fn external_data(base: &str) -> feeds::Settings {
+    feeds::Settings {
+        poll_every: Duration::from_millis(100),
+        sources: vec![
+            feeds::Source::FearGreed { base_url: format!("{base}/alternative") },
+            feeds::Source::CoinGeckoTrending { base_url: format!("{base}/coingecko/api/v3"), api_key: String::new() },
+        ],
+    }
+}
+
+#[tokio::test]
+async fn an_event_filler_enters_on_extreme_fear_exits_on_extreme_greed_and_enters_on_a_trending_listing() {
+    // A frozen market: no candle closes, so no spike, only the external data moves the bot.
+    let mut config = SimConfig::demo(&repo().join("server/mexc-sim/data"));
+    config.speed = 0.0;
+    let sim = Simulator::start(config, tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (store, runtime, bots) = daemon(dir.path(), Some(&sim)).await;
+    let input = BotConfigInput {
+        name: Some("events".to_owned()),
+        trading_pair: Some("BTC/USDT".to_owned()),
+        strategy: Some("event_filler".to_owned()),
+        budget: Some("100".to_owned()),
+        is_dry_run: Some(true),
+        ..BotConfigInput::default()
+    };
+    let bot = bots.create(&input).await.unwrap();
+    bots.command(bot.id, engine::bot::Command::Start, "test").await.unwrap();
+    let filled = async |count: usize| {
+        poll_until("the orders", async || {
+            let mut orders = store.orders(bot.id, true, Some(domain::order::OrderStatus::Filled), 10).await.unwrap();
+            orders.reverse();
+            (orders.len() >= count).then_some(orders)
+        })
+        .await
+    };
+
+    sim.set_external(mexc_sim::External { fear_greed: 12, trending: vec!["SOL".into()] });
+    let orders = filled(1).await;
+    assert_eq!(orders[0].order_type, domain::order::OrderType::MarketBuy);
+    assert_eq!(
+        orders[0].decision.summary,
+        "extreme fear: the Fear & Greed index is at 12 (Extreme Fear; enter at 20 or lower)"
+    );
+
+    sim.set_external(mexc_sim::External { fear_greed: 85, trending: vec!["SOL".into()] });
+    let orders = filled(2).await;
+    assert_eq!(orders[1].order_type, domain::order::OrderType::MarketSell);
+    assert!(orders[1].decision.summary.starts_with("extreme greed: the Fear & Greed index is at 85"), "{orders:?}");
+
+    sim.set_external(mexc_sim::External { fear_greed: 85, trending: vec!["SOL".into(), "BTC".into()] });
+    let orders = filled(3).await;
+    assert_eq!(orders[2].decision.summary, "trending: BTC entered the trending coins at #2");
+    runtime.shutdown(false).await;
 }
 
 #[tokio::test]
