@@ -16,7 +16,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("feeds", &["domain"]),
     ("exchange", &["domain"]),
     ("mexc-sim", &["domain"]),
-    ("tradingd", &["domain", "store", "engine", "candles", "exchange", "tradingbot-proto"]),
+    ("tradingd", &["domain", "store", "engine", "candles", "feeds", "exchange", "tradingbot-proto"]),
     ("tradingctl", &["domain", "tradingbot-proto"]),
     ("gateway", &["tradingbot-proto"]),
 ];
