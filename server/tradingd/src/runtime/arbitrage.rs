@@ -180,6 +180,10 @@ impl Rebuilt {
             task.halt(&message).await;
         }
         task.apply(reports).await;
+        if task.row.killed_at.is_some() && task.bot.in_flight().is_some() {
+            // Killed while a leg was open (before a crash, say): cancel it now.
+            task.step(VecDeque::from([ArbitrageInput::Bot(Input::Command(Command::Kill))])).await;
+        }
         task.run(control).await;
     }
 }

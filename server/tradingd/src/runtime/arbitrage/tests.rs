@@ -76,15 +76,31 @@ fn cycle() -> Vec<(String, OrderType)> {
     ]
 }
 
-#[tokio::test]
-async fn a_dry_run_triangle_trades_whole_cycles_and_a_restart_rebuilds_its_books() {
+/// A triangle bot started on the triangle venue, once its first cycle has filled.
+struct Running {
+    sim: SimHandle,
+    dir: tempfile::TempDir,
+    store: Store,
+    runtime: crate::runtime::Runtime,
+    bots: Bots,
+    bot: Bot,
+    orders: Vec<domain::order::Order>,
+}
+
+async fn first_cycle(dry_run: bool) -> Running {
     let sim = triangle_venue().await;
     let dir = tempfile::tempdir().unwrap();
     let (store, runtime, bots) = daemon(dir.path(), Some(&sim)).await;
-    let bot = create(&bots, true).await;
+    let bot = create(&bots, dry_run).await;
     bots.command(bot.id, Command::Start, "test").await.unwrap();
-    let orders = filled(&store, bot.id, true, 3).await;
+    let orders = filled(&store, bot.id, dry_run, 3).await;
     assert_eq!(legs(&orders[..3]), cycle(), "{orders:?}");
+    Running { sim, dir, store, runtime, bots, bot, orders }
+}
+
+#[tokio::test]
+async fn a_dry_run_triangle_trades_whole_cycles_and_a_restart_rebuilds_its_books() {
+    let Running { sim, dir, store, runtime, bot, orders, .. } = first_cycle(true).await;
     assert!(orders[..3].iter().all(|o| o.status == OrderStatus::Filled), "{orders:?}");
     let spend = orders[0].quote_amount.unwrap().value();
     assert!(spend > dec!(19) && spend <= dec!(20), "the first leg spends at most 20 USDT: {spend}");
@@ -112,9 +128,13 @@ async fn a_dry_run_triangle_trades_whole_cycles_and_a_restart_rebuilds_its_books
     assert_eq!(legs(&after[before..before + 3]), cycle());
     let alerts = store.alerts(Some(bot.id), 10).await.unwrap();
     assert!(alerts.is_empty(), "{alerts:?}");
-    let row = store.bot(bot.id).await.unwrap();
+    // It went on from what it had: its value grows past the value before the restart.
+    let row = poll_until("the mark of the cycle after the restart", async || {
+        let row = store.bot(bot.id).await.unwrap();
+        (row.current_balance > balance).then_some(row)
+    })
+    .await;
     assert_eq!(row.status, BotStatus::Running);
-    assert!(row.current_balance > balance, "it went on from what it had: {balance} then {row:?}");
     runtime.shutdown(false).await;
 }
 
@@ -235,13 +255,7 @@ async fn a_bot_whose_running_time_is_over_is_stopped_before_it_trades() {
 
 #[tokio::test]
 async fn a_live_triangle_trades_on_the_venue_and_a_kill_leaves_nothing_open() {
-    let sim = triangle_venue().await;
-    let dir = tempfile::tempdir().unwrap();
-    let (store, runtime, bots) = daemon(dir.path(), Some(&sim)).await;
-    let bot = create(&bots, false).await;
-    bots.command(bot.id, Command::Start, "test").await.unwrap();
-    let orders = filled(&store, bot.id, false, 3).await;
-    assert_eq!(legs(&orders[..3]), cycle());
+    let Running { store, runtime, bots, bot, orders, .. } = first_cycle(false).await;
     assert!(orders[..3].iter().all(|o| o.exchange_order_id.is_some()), "placed on the venue: {orders:?}");
     let (_, total) = store
         .pnl_report(&ReportFilter { bot: Some(bot.id), ..ReportFilter::default() }, store::PnlGrouping::Bot)
