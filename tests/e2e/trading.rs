@@ -442,7 +442,7 @@ async fn a_dry_run_grid_buys_at_a_level_and_offers_it_one_level_up_on_real_data(
 }
 
 #[tokio::test]
-async fn a_cross_exchange_arbitrage_bot_or_one_with_risk_stops_is_refused_with_the_reasons() {
+async fn an_arbitrage_bot_with_an_unknown_second_venue_or_risk_stops_is_refused_with_the_reasons() {
     let data = tempfile::tempdir().unwrap();
     let daemon = Daemon::start(&data).await;
     let config = pb::BotConfig {
@@ -459,7 +459,7 @@ async fn a_cross_exchange_arbitrage_bot_or_one_with_risk_stops_is_refused_with_t
     assert_eq!(refused.code(), tonic::Code::InvalidArgument, "{refused:?}");
     assert!(
         refused.message().contains(
-            "strategy_params.mode: cross-exchange arbitrage cannot trade yet (it can be backtested); choose mode triangular"
+            "strategy_params.second_exchange: no venue account named \"backup\" in exchanges.yaml; one of: sim"
         ),
         "{}",
         refused.message()

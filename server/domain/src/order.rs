@@ -210,6 +210,9 @@ pub struct Order {
     pub exchange_order_id: Option<String>,
     /// Market or limit, buy or sell.
     pub order_type: OrderType,
+    /// The venue account it was sent to (none for orders written before this was recorded:
+    /// the bot's own account).
+    pub exchange: Option<String>,
     /// Pair traded.
     pub pair: Pair,
     /// Base quantity ordered (none for a market buy by quote amount).

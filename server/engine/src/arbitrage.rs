@@ -37,6 +37,15 @@ pub struct Layout {
     /// The assets swept back into the quote asset once worth an order, with the market that
     /// sells them (what a triangle's rounding leaves; across venues the base is inventory).
     pub swept: &'static [(usize, usize)],
+    /// The markets that first buy the base they sell from, with the asset that pays (across
+    /// venues: each venue buys base with half its quote before the first cycle).
+    pub stocked: &'static [(usize, usize)],
+    /// The assets held between cycles besides the quote assets (across venues, the base).
+    pub inventory: &'static [usize],
+    /// For each asset: the holding it is costed with (across venues, the base on both is one
+    /// holding at one average cost, so a cycle's sale realises against what the base cost
+    /// wherever it was bought).
+    pub pools: &'static [usize],
 }
 
 impl Layout {
@@ -49,6 +58,15 @@ impl Layout {
         }
     }
 
+    /// The balances a bot starts from: `budget` shared evenly by the quote assets (one per
+    /// venue), nothing else.
+    #[must_use]
+    pub fn starting_balances(&self, budget: Quote) -> Vec<Decimal> {
+        let quotes = self.valued_by.iter().filter(|v| v.is_none()).count();
+        let share = budget.value() / Decimal::from(quotes.max(1));
+        self.valued_by.iter().map(|v| if v.is_none() { share } else { Decimal::ZERO }).collect()
+    }
+
     /// What one unit of `asset` is worth in the quote asset at `prices` (one per market).
     #[must_use]
     pub fn unit_value(&self, asset: usize, prices: &[Price]) -> Decimal {
@@ -58,14 +76,39 @@ impl Layout {
 
 /// The triangle: assets quote, bridge, target; markets bridge/quote, target/bridge,
 /// target/quote.
-pub const TRIANGLE: Layout =
-    Layout { assets: &[(1, 0), (2, 1), (2, 0)], valued_by: &[None, Some(0), Some(2)], swept: &[(1, 0), (2, 2)] };
+pub const TRIANGLE: Layout = Layout {
+    assets: &[(1, 0), (2, 1), (2, 0)],
+    valued_by: &[None, Some(0), Some(2)],
+    swept: &[(1, 0), (2, 2)],
+    stocked: &[],
+    inventory: &[],
+    pools: &[0, 1, 2],
+};
 
 /// Two venues: assets quote and base on the first, then on the second; one market on each.
 /// The base is valued at the first venue's price on both (a gain is base moved from where it
 /// is dear to where it is cheap, which valuing each at its own venue's price would hide).
-pub const TWO_VENUES: Layout =
-    Layout { assets: &[(1, 0), (3, 2)], valued_by: &[None, Some(0), None, Some(0)], swept: &[] };
+pub const TWO_VENUES: Layout = Layout {
+    assets: &[(1, 0), (3, 2)],
+    valued_by: &[None, Some(0), None, Some(0)],
+    swept: &[],
+    stocked: &[(0, 0), (1, 2)],
+    inventory: &[1, 3],
+    pools: &[0, 1, 2, 1],
+};
+
+/// What an order of the bot is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Errand {
+    /// A leg of a cycle, or the unwind of a failed one.
+    Cycle,
+    /// Selling back what rounding left over.
+    Sweep,
+    /// Buying the base a venue sells from, before the first cycle.
+    Stock,
+    /// An order of the bot's past, taken over after a restart.
+    Adopted,
+}
 
 /// What the bot is handed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,13 +133,13 @@ pub enum ArbitrageOutput {
     /// What any bot asks: a cancel, a status change, a refused leg (the cycle ends; what it
     /// holds stays), an alert.
     Bot(Output),
-    /// A cycle (or a sweep) ended: what it changed in the wallet's value, at the best prices
-    /// known when it ended.
+    /// A cycle (or another errand) ended: what it changed in the wallet's value, at the best
+    /// prices known when it ended.
     Ended {
         /// The change in value, in the quote asset.
         result: Quote,
-        /// Whether it was a sweep of crumbs rather than a cycle.
-        sweep: bool,
+        /// What it was.
+        errand: Errand,
     },
 }
 
@@ -142,15 +185,35 @@ pub struct Sale {
 struct Booked {
     /// What the order received, after fees.
     received: Decimal,
-    /// Whether what it received is a quote asset (a cycle, unwind or sweep ends so).
-    into_quote: bool,
+    /// Whether what it received is held between cycles (a quote asset, or inventory).
+    settled: bool,
     /// The sale it made, when it sold into a quote asset.
     sale: Option<Sale>,
 }
 
+/// The balance and cost of the holding `asset` is costed with.
+fn pooled(layout: &Layout, balances: &[Decimal], costs: &[Decimal], asset: usize) -> (Decimal, Decimal) {
+    let pool = layout.pools[asset];
+    (0..balances.len())
+        .filter(|a| layout.pools[*a] == pool)
+        .fold((Decimal::ZERO, Decimal::ZERO), |(held, cost), a| (held + balances[a], cost + costs[a]))
+}
+
+/// Shares the cost of the holding `asset` belongs to among its assets by balance (while it
+/// holds anything).
+fn spread(layout: &Layout, balances: &[Decimal], costs: &mut [Decimal], asset: usize) {
+    let (held, cost) = pooled(layout, balances, costs, asset);
+    if layout.valued_by[asset].is_none() || held <= Decimal::ZERO {
+        return;
+    }
+    for a in (0..balances.len()).filter(|a| layout.pools[*a] == layout.pools[asset]) {
+        costs[a] = cost * balances[a] / held;
+    }
+}
+
 /// Books a fill of a `side` order on `market` into `balances` and `costs`: what it pays
-/// leaves with its share of the paid asset's cost, which moves to what it receives, or, when it
-/// receives a quote asset, is set against it as a sale.
+/// leaves with its share of the paid holding's cost, which moves to what it receives, or, when
+/// it receives a quote asset, is set against it as a sale.
 fn book(
     layout: &Layout,
     balances: &mut [Decimal],
@@ -164,11 +227,11 @@ fn book(
         Side::Buy => (quote, fill.quote.value() + fee_quote, base, fill.qty.value() - fee_base),
         Side::Sell => (base, fill.qty.value() + fee_base, quote, fill.quote.value() - fee_quote),
     };
-    let held = balances[paid_asset];
+    let (held, cost) = pooled(layout, balances, costs, paid_asset);
     let moved = if layout.valued_by[paid_asset].is_none() {
         paid
     } else if held > Decimal::ZERO {
-        costs[paid_asset] * (paid / held).min(Decimal::ONE)
+        cost * (paid / held).min(Decimal::ONE)
     } else {
         Decimal::ZERO
     };
@@ -176,17 +239,21 @@ fn book(
     costs[paid_asset] -= moved;
     balances[got_asset] += got;
     costs[got_asset] += if layout.valued_by[got_asset].is_none() { got } else { moved };
+    spread(layout, balances, costs, paid_asset);
+    spread(layout, balances, costs, got_asset);
     let into_quote = layout.valued_by[got_asset].is_none();
     let sale = (into_quote && side == Side::Sell && !fill.qty.value().is_zero())
         .then(|| Sale { cost_basis: Price::new(moved / fill.qty.value()), realized: Quote::new(got - moved) });
-    Booked { received: got, into_quote, sale }
+    Booked { received: got, settled: into_quote || layout.inventory.contains(&got_asset), sale }
 }
 
 /// The leg in flight, with the cycle it belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Flight {
-    /// The cycle being carried out; none for a sweep.
+    /// The cycle being carried out; none for another errand.
     run: Option<CycleRun>,
+    /// What the order is for.
+    errand: Errand,
     /// The order in flight.
     order: String,
     /// The leg it carries out.
@@ -209,16 +276,19 @@ pub struct ArbitrageBot {
     layout: &'static Layout,
     tops: Vec<Top>,
     flight: Option<Flight>,
-    /// The last fill received something other than a quote asset: a cycle is under way.
+    /// The last fill received what is not held between cycles: a cycle is under way.
     midway: bool,
+    /// For each market: whether it has bought base (its venue is stocked).
+    bought: Vec<bool>,
 }
 
 impl ArbitrageBot {
     /// The bot of `state`.
     #[must_use]
-    pub const fn new(state: ArbitrageState) -> Self {
+    pub fn new(state: ArbitrageState) -> Self {
         let layout = Layout::of(&state.params.mode);
-        Self { state, layout, tops: Vec::new(), flight: None, midway: false }
+        let bought = vec![false; state.markets.len()];
+        Self { state, layout, tops: Vec::new(), flight: None, midway: false, bought }
     }
 
     /// Books a fill of the bot's past (replayed from the database after a restart) of a
@@ -226,7 +296,8 @@ impl ArbitrageBot {
     pub fn replay(&mut self, market: usize, side: Side, fill: &FillReport) {
         let state = &mut self.state;
         let booked = book(self.layout, &mut state.balances, &mut state.costs, (market, side), fill);
-        self.midway = !booked.into_quote;
+        self.midway = !booked.settled;
+        self.bought[market] |= side == Side::Buy;
     }
 
     /// Takes over an order of the bot's past still open after a restart: its events are booked,
@@ -235,11 +306,12 @@ impl ArbitrageBot {
         let leg = Leg { market, side, qty: Qty::ZERO, price: Price::ZERO };
         self.flight = Some(Flight {
             run: None,
+            errand: Errand::Adopted,
             order: client_order_id.to_owned(),
             leg,
             received: Decimal::ZERO,
             filled: false,
-            unwinding: true,
+            unwinding: false,
             value_before: None,
         });
     }
@@ -378,9 +450,29 @@ impl ArbitrageBot {
             .collect()
     }
 
-    /// Looks for a cycle (or crumbs to sweep) and sends its first order.
+    /// Stocks a venue not stocked yet, else looks for a cycle (or crumbs to sweep) and sends
+    /// its first order.
     fn decide(&mut self, out: &mut Vec<ArbitrageOutput>) {
         if !self.may_send() || self.tops.len() != self.state.markets.len() {
+            return;
+        }
+        let unstocked = self
+            .layout
+            .stocked
+            .iter()
+            .find(|&&(market, paying)| !self.bought[market] && self.state.balances[paying] > Decimal::ZERO);
+        if let Some(&(market, paying)) = unstocked {
+            // Tried once: a venue that cannot be stocked trades with what it has.
+            self.bought[market] = true;
+            let spend = self.state.balances[paying] / Decimal::TWO;
+            let ask = self.tops[market].ask;
+            let qty = self.state.markets[market].round_qty_down(Qty::new(spend / ask.value()));
+            let leg = Leg { market, side: Side::Buy, qty, price: ask };
+            let reason =
+                format!("arbitrage inventory: base for venue {} to sell from, with half its quote", market + 1);
+            let sending =
+                Sending { errand: Errand::Stock, unwinding: false, value_before: None, spend: Some(spend), reason };
+            self.send(None, leg, sending, out);
             return;
         }
         let markets = self.markets();
@@ -403,7 +495,8 @@ impl ArbitrageBot {
             let (run, first) = CycleRun::start(cycle);
             if let Some(leg) = first {
                 let reason = format!("arbitrage leg 1 of {}: {edge}% edge", run.cycle().legs.len());
-                let sending = Sending { unwinding: false, value_before: None, spend: None, reason };
+                let sending =
+                    Sending { errand: Errand::Cycle, unwinding: false, value_before: None, spend: None, reason };
                 self.send(Some(run), leg, sending, out);
             }
             return;
@@ -415,13 +508,14 @@ impl ArbitrageBot {
             .find_map(|&(asset, market)| arbitrage::sale(&markets, market, Qty::new(balances[asset])));
         if let Some(leg) = sweep {
             let reason = "arbitrage sweep: what rounding left over, back into the quote asset".to_owned();
-            self.send(None, leg, Sending { unwinding: false, value_before: None, spend: None, reason }, out);
+            let sending = Sending { errand: Errand::Sweep, unwinding: false, value_before: None, spend: None, reason };
+            self.send(None, leg, sending, out);
         }
     }
 
-    /// Approves and sends `leg` of `run` (none for a sweep); a refusal ends the cycle.
+    /// Approves and sends `leg` of `run` (none for another errand); a refusal ends the cycle.
     fn send(&mut self, run: Option<CycleRun>, leg: Leg, sending: Sending, out: &mut Vec<ArbitrageOutput>) {
-        let Sending { unwinding, value_before, spend, reason } = sending;
+        let Sending { errand, unwinding, value_before, spend, reason } = sending;
         let rules = &self.state.markets[leg.market];
         let (base, quote) = self.layout.assets[leg.market];
         let (size, paying) = match leg.side {
@@ -446,6 +540,7 @@ impl ArbitrageBot {
             Ok(approved) => {
                 self.flight = Some(Flight {
                     run,
+                    errand,
                     order: id,
                     leg,
                     received: Decimal::ZERO,
@@ -458,7 +553,7 @@ impl ArbitrageBot {
             Err(refused) => {
                 let reason = refused.refusal.to_string();
                 out.push(ArbitrageOutput::Bot(Output::Refused { intent: refused.intent, reason }));
-                self.end(value_before, run.is_none(), out);
+                self.end(value_before, errand, out);
             }
         }
     }
@@ -484,7 +579,7 @@ impl ArbitrageBot {
                 book(self.layout, &mut state.balances, &mut state.costs, (flight.leg.market, flight.leg.side), &fill);
             flight.received += booked.received;
             flight.filled = true;
-            self.midway = !booked.into_quote;
+            self.midway = !booked.settled;
         }
         let ended = matches!(
             event,
@@ -505,14 +600,14 @@ impl ArbitrageBot {
             _ => Next::Done,
         };
         drop(markets);
-        let (legs, sweep) = (flight.run.as_ref().map_or(1, |r| r.cycle().legs.len()), flight.run.is_none());
+        let (legs, errand) = (flight.run.as_ref().map_or(1, |r| r.cycle().legs.len()), flight.errand);
         match next {
             Next::Leg(leg) if self.may_send() => {
                 let number = flight.run.as_ref().map_or(1, |r| r.leg() + 1);
                 let reason = format!("arbitrage leg {number} of {legs}");
                 // A buy spends what the previous leg received, all of it.
                 let spend = Some(flight.received);
-                let sending = Sending { unwinding: false, value_before: flight.value_before, spend, reason };
+                let sending = Sending { errand, unwinding: false, value_before: flight.value_before, spend, reason };
                 self.send(flight.run, leg, sending, out);
             }
             Next::Unwind(leg) if self.may_send() => {
@@ -523,10 +618,11 @@ impl ArbitrageBot {
                     format!("did not fill ({event:?})")
                 };
                 let reason = format!("arbitrage unwind: leg {failed} {why}");
-                let sending = Sending { unwinding: true, value_before: flight.value_before, spend: None, reason };
+                let sending =
+                    Sending { errand, unwinding: true, value_before: flight.value_before, spend: None, reason };
                 self.send(flight.run, leg, sending, out);
             }
-            _ => self.end(flight.value_before, sweep, out),
+            _ => self.end(flight.value_before, errand, out),
         }
     }
 
@@ -536,16 +632,17 @@ impl ArbitrageBot {
         (prices.len() == self.state.markets.len()).then(|| self.value(&prices))
     }
 
-    /// A cycle (or sweep) is over: reports what it changed, at the prices it traded at.
-    fn end(&mut self, value_before: Option<Decimal>, sweep: bool, out: &mut Vec<ArbitrageOutput>) {
+    /// An errand is over: reports what it changed, at the prices it traded at.
+    fn end(&mut self, value_before: Option<Decimal>, errand: Errand, out: &mut Vec<ArbitrageOutput>) {
         let result = value_before.zip(self.value_at_tops()).map_or(Decimal::ZERO, |(before, after)| after - before);
-        out.push(ArbitrageOutput::Ended { result: Quote::new(result), sweep });
+        out.push(ArbitrageOutput::Ended { result: Quote::new(result), errand });
     }
 }
 
-/// How a leg is sent: as an unwind or not, the value the cycle began at, what a buy spends
-/// (none: what it was planned to), and why.
+/// How a leg is sent: for what, as an unwind or not, the value the cycle began at, what a buy
+/// spends (none: what it was planned to), and why.
 struct Sending {
+    errand: Errand,
     unwinding: bool,
     value_before: Option<Decimal>,
     spend: Option<Decimal>,
@@ -635,7 +732,9 @@ mod tests {
         let third = placed(&bot.handle(filled(&second[0].1, dec!(0.049))));
         assert_eq!((third[0].0, third[0].1.side), (2, Side::Sell));
         let outputs = bot.handle(filled(&third[0].1, dec!(2000)));
-        let Some(ArbitrageOutput::Ended { result, sweep: false }) = outputs.last() else { panic!("{outputs:?}") };
+        let Some(ArbitrageOutput::Ended { result, errand: Errand::Cycle }) = outputs.last() else {
+            panic!("{outputs:?}")
+        };
         assert!(result.value() > dec!(1.5), "{result}");
         assert!(bot.balances()[0] > dec!(1001.5), "{:?}", bot.balances());
     }
@@ -671,6 +770,63 @@ mod tests {
         let (market, side, fill) = &history[2];
         rebuilt.replay(*market, *side, fill);
         assert_eq!((rebuilt.balances(), rebuilt.costs(), rebuilt.midway()), (balances, costs, false));
+    }
+
+    /// A bot across two venues with 500 USDT on each and nothing else.
+    fn two_venues() -> ArbitrageBot {
+        let btc = rules("BTC/USDT", 2, 6, dec!(1));
+        ArbitrageBot::new(ArbitrageState {
+            id: BotId(5),
+            markets: vec![btc.clone(), btc],
+            params: ArbitrageParams {
+                mode: Mode::CrossExchange { second_exchange: "backup".into() },
+                min_edge: dec!(0.002),
+                max_trade: Quote::new(dec!(100)),
+            },
+            fee_rate: dec!(0.001),
+            budget: Quote::new(dec!(1000)),
+            compound: false,
+            balances: vec![dec!(500), Decimal::ZERO, dec!(500), Decimal::ZERO],
+            costs: vec![dec!(500), Decimal::ZERO, dec!(500), Decimal::ZERO],
+            status: BotStatus::Running,
+            killed: false,
+            next_seq: 1,
+        })
+    }
+
+    #[test]
+    fn across_venues_each_venue_buys_its_inventory_once_before_any_cycle() {
+        let mut bot = two_venues();
+        let gap = vec![top(dec!(40000)), top(dec!(40400))];
+        let first = placed(&bot.handle(ArbitrageInput::Tops(gap.clone())));
+        assert_eq!((first[0].0, first[0].1.size), (0, IntentSize::Quote(Quote::new(dec!(250)))), "{first:?}");
+        let outputs = bot.handle(filled(&first[0].1, dec!(40000)));
+        assert!(matches!(outputs.last(), Some(ArbitrageOutput::Ended { errand: Errand::Stock, .. })), "{outputs:?}");
+        assert!(!bot.midway(), "inventory is held between cycles");
+        let second = placed(&bot.handle(ArbitrageInput::Tops(gap.clone())));
+        assert_eq!((second[0].0, second[0].1.side), (1, Side::Buy), "then the second venue");
+        // Refused by the venue: not tried again; the bot trades with what it has.
+        bot.handle(ArbitrageInput::Bot(Input::Order {
+            client_order_id: second[0].1.client_order_id.clone(),
+            event: OrderEvent::Rejected,
+            fill: None,
+        }));
+        let outputs = bot.handle(ArbitrageInput::Tops(gap.clone()));
+        assert!(placed(&outputs).is_empty(), "not tried again, and the dear venue has nothing to sell: {outputs:?}");
+
+        // After a restart only the venue that never bought does; then the gap is traded.
+        let mut rebuilt = two_venues();
+        let ArbitrageInput::Bot(Input::Order { fill: Some(fill), .. }) = filled(&first[0].1, dec!(40000)) else {
+            unreachable!()
+        };
+        rebuilt.replay(0, Side::Buy, &fill);
+        let stock = placed(&rebuilt.handle(ArbitrageInput::Tops(gap.clone())));
+        assert_eq!((stock[0].0, stock[0].1.side), (1, Side::Buy));
+        rebuilt.handle(filled(&stock[0].1, dec!(40400)));
+        let cycle = placed(&rebuilt.handle(ArbitrageInput::Tops(gap)));
+        let summary = cycle[0].1.decision.summary.to_string();
+        assert!(summary.starts_with("arbitrage leg 1 of 2"), "{summary}");
+        assert_eq!((cycle[0].0, cycle[0].1.side), (0, Side::Buy), "bought where it is cheap");
     }
 
     #[test]
@@ -750,7 +906,9 @@ mod tests {
             event: OrderEvent::Rejected,
             fill: None,
         }));
-        let Some(ArbitrageOutput::Ended { result, sweep: false }) = outputs.last() else { panic!("{outputs:?}") };
+        let Some(ArbitrageOutput::Ended { result, errand: Errand::Cycle }) = outputs.last() else {
+            panic!("{outputs:?}")
+        };
         assert_eq!(*result, Quote::ZERO, "nothing filled, nothing changed");
         assert!(placed(&outputs).is_empty());
     }

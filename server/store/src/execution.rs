@@ -31,6 +31,8 @@ pub struct NewOrderRow {
     pub next_seq: u64,
     /// Market or limit, buy or sell.
     pub order_type: OrderType,
+    /// The venue account it is sent to.
+    pub exchange: String,
     /// Pair traded.
     pub pair: Pair,
     /// Base quantity (none for a market buy by quote).
@@ -193,13 +195,14 @@ impl Store {
         })?;
         let mut tx = self.pool.begin().await?;
         let id: i64 = sqlx::query_scalar(&format!(
-            "INSERT INTO {orders} (bot_id, client_order_id, order_type, trading_pair, amount, price, quote_amount,
-                status, strategy_used, is_simulated, decision, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?) RETURNING id"
+            "INSERT INTO {orders} (bot_id, client_order_id, order_type, exchange, trading_pair, amount, price,
+                quote_amount, status, strategy_used, is_simulated, decision, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?) RETURNING id"
         ))
         .bind(order.bot.0)
         .bind(&order.client_order_id)
         .bind(order.order_type.as_str())
+        .bind(&order.exchange)
         .bind(order.pair.to_string())
         .bind(order.amount.map(|v| v.to_string()))
         .bind(order.price.map(|v| v.to_string()))
@@ -311,6 +314,7 @@ mod tests {
             client_order_id: id.into(),
             next_seq: 2,
             order_type: OrderType::MarketBuy,
+            exchange: "sim".into(),
             pair: "BTC/USDT".parse().unwrap(),
             amount: None,
             price: None,

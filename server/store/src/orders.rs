@@ -70,6 +70,7 @@ fn decode_order(row: &SqliteRow, table: &'static str) -> Result<Order, Error> {
         client_order_id: row.try_get("client_order_id")?,
         exchange_order_id: row.try_get("exchange_order_id")?,
         order_type: parse(row, table, "order_type")?,
+        exchange: row.try_get("exchange")?,
         pair: parse(row, table, "trading_pair")?,
         amount: parse_opt(row, table, "amount")?,
         price: parse_opt(row, table, "price")?,

@@ -87,7 +87,7 @@ impl Bots {
     /// [`BotError::Invalid`] with every invalid field.
     pub async fn create(&self, input: &BotConfigInput) -> Result<Bot, BotError> {
         let config = domain::bot::BotConfig::create(input, &self.ctx).map_err(BotError::Invalid)?;
-        runnable(&config)?;
+        runnable(&config, &self.ctx)?;
         let bot = self.store.insert_bot(&config, clock::now()).await.map_err(BotError::Store)?;
         tracing::info!(bot = %bot.id, name = %bot.config.name, pair = %bot.config.pair, strategy = %bot.config.strategy, "bot created");
         self.publish(&bot);
@@ -119,7 +119,7 @@ impl Bots {
         let bot = self.get(id).await?;
         bot.check_editable().map_err(BotError::Conflict)?;
         let config = bot.config.update(patch, &self.ctx).map_err(BotError::Invalid)?;
-        runnable(&config)?;
+        runnable(&config, &self.ctx)?;
         let moved = config.pair != bot.config.pair
             || config.exchange != bot.config.exchange
             || config.is_dry_run != bot.config.is_dry_run;
@@ -184,7 +184,7 @@ impl Bots {
         let to = bot.status.apply(command).map_err(|e| BotError::Conflict(format!("bot {id}: {e}")))?;
         // Bots created before their strategy was refused at creation may still exist.
         if command == LifecycleCommand::Start
-            && let Err(BotError::Invalid(violations)) = runnable(&bot.config)
+            && let Err(BotError::Invalid(violations)) = runnable(&bot.config, &self.ctx)
         {
             return Err(BotError::Conflict(format!("bot {id} cannot start: {violations}")));
         }
@@ -285,7 +285,7 @@ impl Bots {
             overrides.name = Some(format!("{base} (copy)"));
         }
         let config = source.config.update(&overrides, &self.ctx).map_err(BotError::Invalid)?;
-        runnable(&config)?;
+        runnable(&config, &self.ctx)?;
         let bot = self.store.insert_bot(&config, clock::now()).await.map_err(BotError::Store)?;
         tracing::info!(bot = %bot.id, from = %id, "bot copied");
         self.publish(&bot);
@@ -336,21 +336,29 @@ impl Bots {
     }
 }
 
-/// Refuses, with a field error naming it, what the engine cannot run as a bot yet:
-/// cross-exchange arbitrage can be backtested but not traded (triangles trade), and an
-/// arbitrage bot takes no risk stops (as in its backtests).
-fn runnable(config: &domain::bot::BotConfig) -> Result<(), BotError> {
+/// Refuses, with a field error naming it, what an arbitrage bot cannot trade with: a second
+/// venue account that is not configured or is the bot's own, and risk stops (as in its
+/// backtests).
+fn runnable(config: &domain::bot::BotConfig, ctx: &ValidationContext) -> Result<(), BotError> {
     if config.strategy != StrategyId::Arbitrage {
         return Ok(());
     }
     let mut violations = Violations::default();
-    if let Ok(ArbitrageParams { mode: Mode::CrossExchange { .. }, .. }) =
+    if let Ok(ArbitrageParams { mode: Mode::CrossExchange { second_exchange }, .. }) =
         ArbitrageParams::from_params(&config.strategy_params)
     {
-        violations.add(
-            "strategy_params.mode",
-            "cross-exchange arbitrage cannot trade yet (it can be backtested); choose mode triangular",
-        );
+        let accounts = ctx.exchanges.join(", ");
+        if second_exchange == config.exchange {
+            violations.add(
+                "strategy_params.second_exchange",
+                format!("must differ from the bot's own account {}; one of: {accounts}", config.exchange),
+            );
+        } else if !ctx.exchanges.contains(&second_exchange) {
+            violations.add(
+                "strategy_params.second_exchange",
+                format!("no venue account named {second_exchange:?} in exchanges.yaml; one of: {accounts}"),
+            );
+        }
     }
     let risk = &config.risk;
     let stops = [
@@ -384,11 +392,11 @@ mod tests {
     use crate::{config::Config, runtime::tests::daemon};
 
     #[tokio::test]
-    async fn a_stored_cross_exchange_arbitrage_bot_is_refused_at_start() {
+    async fn a_stored_arbitrage_bot_whose_second_venue_is_gone_is_refused_at_start() {
         let dir = tempfile::tempdir().unwrap();
         let (store, runtime, bots) = daemon(dir.path(), None).await;
         let config = Config::load(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config")).unwrap();
-        // As an earlier version could store it, before creation refused the strategy.
+        // As stored before the account was removed from the configuration.
         let input = BotConfigInput {
             name: Some("triangle".into()),
             trading_pair: Some("ETH/USDT".into()),
@@ -408,8 +416,10 @@ mod tests {
         let Err(BotError::Conflict(message)) = bots.command(bot.id, Command::Start, "test").await else {
             panic!("the start should be refused")
         };
-        assert!(message.contains("cross-exchange arbitrage cannot trade yet"), "{message}");
-        assert!(message.contains("strategy_params.mode"), "{message}");
+        assert!(
+            message.contains("strategy_params.second_exchange: no venue account named \"backup\" in exchanges.yaml"),
+            "{message}"
+        );
         assert_eq!(bots.get(bot.id).await.unwrap().status, BotStatus::Created);
         runtime.shutdown(false).await;
     }

@@ -12,9 +12,9 @@
 //! the wallet's value at the prices it traded at. What the rounding of a triangle's legs leaves
 //! over is swept back into the quote asset at the next open once it is worth an order and no
 //! cycle is due. Exposure counts the closes at which the wallet held a non-quote asset worth at
-//! least its market's minimum order. Across two venues the budget starts split in four: quote
-//! and base (bought at the first close, without a fee) on each venue; the base is valued at the
-//! first venue's price.
+//! least its market's minimum order. Across two venues the budget starts split between them,
+//! each venue first buys base with half its quote (as a live bot does: its inventory, not a
+//! trade won or lost), and the base is valued at the first venue's price.
 
 use std::collections::VecDeque;
 
@@ -30,7 +30,7 @@ use rust_decimal_macros::dec;
 
 use super::{Report, Settings, Trade, fill_at};
 use crate::{
-    arbitrage::{ArbitrageBot, ArbitrageInput, ArbitrageOutput, ArbitrageState, Layout},
+    arbitrage::{ArbitrageBot, ArbitrageInput, ArbitrageOutput, ArbitrageState, Errand, Layout, TRIANGLE, TWO_VENUES},
     bot::Input,
     intent::OrderIntent,
     strategy::arbitrage::{ArbitrageParams, Top},
@@ -60,7 +60,7 @@ pub fn triangular(
     settings: &Settings,
     progress: impl FnMut(usize),
 ) -> Report {
-    let wallet = Wallet { budget, compound, balances: vec![budget.value(), Decimal::ZERO, Decimal::ZERO] };
+    let wallet = Wallet { budget, compound, balances: TRIANGLE.starting_balances(budget) };
     replay(markets, bot(markets, params, settings, wallet), budget, settings, progress)
 }
 
@@ -73,14 +73,7 @@ pub fn cross_exchange(
     settings: &Settings,
     progress: impl FnMut(usize),
 ) -> Report {
-    let quarter = budget.value() / Decimal::from(4);
-    let first = join(markets).first().map(|row| [row[0].close, row[1].close]);
-    let base = |venue: usize| {
-        first.map_or(Decimal::ZERO, |closes| {
-            markets[venue].rules.round_qty_down(Qty::new(quarter / closes[venue].value())).value()
-        })
-    };
-    let wallet = Wallet { budget, compound: false, balances: vec![quarter, base(0), quarter, base(1)] };
+    let wallet = Wallet { budget, compound: false, balances: TWO_VENUES.starting_balances(budget) };
     replay(markets, bot(markets, params, settings, wallet), budget, settings, progress)
 }
 
@@ -174,10 +167,12 @@ impl Replay<'_, '_> {
         for output in self.bot.handle(input) {
             match output {
                 ArbitrageOutput::Place { order, market } => self.sent.push_back((order.into_inner(), market)),
-                ArbitrageOutput::Ended { result, sweep } => {
-                    if let Some(last) = self.trades.get_mut(self.cycle_start..).and_then(<[Trade]>::last_mut) {
+                ArbitrageOutput::Ended { result, errand } => {
+                    // Buying a venue's inventory realises nothing: its cost shows in the equity.
+                    let last = self.trades.get_mut(self.cycle_start..).and_then(<[Trade]>::last_mut);
+                    if let (Some(last), false) = (last, errand == Errand::Stock) {
                         last.realized = Some(result);
-                        if sweep {
+                        if errand == Errand::Sweep {
                             self.swept += result.value();
                         } else {
                             self.results.push(result.value());
@@ -456,13 +451,10 @@ mod tests {
     }
 
     #[test]
-    fn across_venues_the_dear_venue_sells_from_its_inventory() {
-        let cheap = flat(0..3, dec!(40000));
-        let dear = vec![
-            candle(0, dec!(40000), dec!(40000)),
-            candle(1, dec!(40000), dec!(40400)),
-            candle(2, dec!(40400), dec!(40400)),
-        ];
+    fn across_venues_each_venue_buys_its_inventory_first_and_the_dear_one_sells_from_it() {
+        let cheap = flat(0..5, dec!(40000));
+        let mut dear = flat(0..3, dec!(40000));
+        dear.extend([candle(3, dec!(40000), dec!(40400)), candle(4, dec!(40400), dec!(40400))]);
         let btc = rules("BTC/USDT", 2, 6, dec!(1));
         let markets = [MarketData { rules: btc.clone(), candles: &cheap }, MarketData { rules: btc, candles: &dear }];
         let params = ArbitrageParams {
@@ -472,8 +464,20 @@ mod tests {
         };
         let report = cross_exchange(&markets, Quote::new(dec!(1000)), &params, &SETTINGS, |_| {});
         let sides: Vec<_> = report.trades.iter().map(|t| (t.at.millis() / 60_000, t.side, t.price.value())).collect();
-        assert_eq!(sides, [(2, Side::Buy, dec!(40000)), (2, Side::Sell, dec!(40400))]);
-        assert!(report.trades[1].realized.unwrap().value() > Decimal::ZERO);
-        assert_eq!(report.exposure_percent, Percent::new(dec!(100)), "inventory is held on both venues");
+        assert_eq!(
+            sides,
+            [
+                (1, Side::Buy, dec!(40000)),
+                (2, Side::Buy, dec!(40000)),
+                (4, Side::Buy, dec!(40000)),
+                (4, Side::Sell, dec!(40400))
+            ]
+        );
+        let stock = &report.trades[0];
+        assert!(stock.reason.to_string().starts_with("arbitrage inventory: base for venue 1"), "{}", stock.reason);
+        assert!(stock.quote.value() <= dec!(250) && stock.realized.is_none(), "half of a venue's 500: {stock:?}");
+        assert!(report.trades[3].realized.unwrap().value() > Decimal::ZERO);
+        assert_eq!((report.wins, report.losses), (1, 0), "the inventory is no trade won or lost");
+        assert_eq!(report.exposure_percent, Percent::new(dec!(80)), "inventory is held from the first close on");
     }
 }

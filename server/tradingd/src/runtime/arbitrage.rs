@@ -1,23 +1,25 @@
 //! An arbitrage bot's task: feeds the engine's [`ArbitrageBot`] the best prices of the markets
-//! its cycles trade (a triangle of pairs on the bot's venue account), sends each leg through
-//! the executor of its market (live on the venue, or paper fills for a dry run) after writing
-//! it to the database, and hands back what the executors report.
+//! its cycles trade (a triangle of pairs on the bot's venue account, or its pair on its account
+//! and on a second one), sends each leg through the executor of its market (live on the venue,
+//! or paper fills for a dry run) after writing it to the database with the account it goes to,
+//! and hands back what the executors report.
 //!
 //! A restart rebuilds the bot's balance of every asset, and what each holding cost, from its
 //! stored fills, and takes over an order still open. A cycle the restart interrupted (an order
-//! was open, or the last fill left the wallet holding something other than the quote asset)
-//! pauses a running bot with an alert: whether to go on is a person's decision.
+//! was open, or the last fill left the wallet holding what only a further leg sells: the bridge
+//! or target of a triangle) pauses a running bot with an alert: whether to go on is a person's
+//! decision.
 
 use std::{collections::VecDeque, sync::Arc, time::Duration};
 
 use domain::{
     bot::{Bot as BotRow, BotId, BotStatus, LifecycleCommand},
     money::{Price, Qty, Quote},
-    strategy::StrategyId,
+    pair::Pair,
     time::Timestamp,
 };
 use engine::{
-    arbitrage::{ArbitrageBot, ArbitrageInput, ArbitrageOutput, ArbitrageState, Layout},
+    arbitrage::{ArbitrageBot, ArbitrageInput, ArbitrageOutput, ArbitrageState, Errand, Layout},
     bot::{Command, Input, Output},
     intent::OrderIntent,
     risk::Approved,
@@ -31,9 +33,9 @@ use tokio::sync::mpsc;
 use super::{
     Inner,
     executor::{Execution, Executor, Report},
-    ledger::{Fill, Ledger},
+    ledger::{Fill, Ledger, STORED_DP},
     rebuild::{RebuildError, booked_fill, ends_at, executor, progress_of},
-    task::{CANCEL_POLLS, Control, POLL_INTERVAL, STORED_DP, until},
+    task::{CANCEL_POLLS, Control, POLL_INTERVAL, until},
 };
 use crate::clock;
 
@@ -79,32 +81,33 @@ fn unreconcilable(error: impl std::fmt::Display) -> RebuildError {
 /// [`RebuildError`] when the bot cannot trade.
 pub(crate) async fn rebuild(inner: &Arc<Inner>, row: &BotRow, now: Timestamp) -> Result<Rebuilt, RebuildError> {
     let params = ArbitrageParams::from_params(&row.config.strategy_params).map_err(unreconcilable)?;
-    let pairs = match &params.mode {
-        Mode::Triangular { bridge } => triangle(&row.config.pair, bridge).map_err(unreconcilable)?,
-        Mode::CrossExchange { .. } => return Err(RebuildError::Unsupported(StrategyId::Arbitrage)),
+    let own = row.config.exchange.clone();
+    let traded: Vec<(String, Pair)> = match &params.mode {
+        Mode::Triangular { bridge } => {
+            let pairs = triangle(&row.config.pair, bridge).map_err(unreconcilable)?;
+            pairs.into_iter().map(|pair| (own.clone(), pair)).collect()
+        }
+        Mode::CrossExchange { second_exchange } => {
+            vec![(own.clone(), row.config.pair.clone()), (second_exchange.clone(), row.config.pair.clone())]
+        }
     };
-    let (account, venue, _) = inner
-        .venues
-        .get(&row.config.exchange)
-        .ok_or_else(|| unreconcilable(format!("no venue account named {:?}", row.config.exchange)))?;
     let simulated = row.config.is_dry_run;
     let mut markets = Vec::new();
-    for pair in &pairs {
+    for (name, pair) in &traded {
+        let (account, venue, _) =
+            inner.venues.get(name).ok_or_else(|| unreconcilable(format!("no venue account named {name:?}")))?;
         let symbol = inner.symbol(account, &venue, pair).await.map_err(unreconcilable)?;
         let executor = executor(inner, account, Arc::clone(&venue), symbol.clone(), simulated);
-        markets.push(Market { account: account.to_owned(), venue: Arc::clone(&venue), symbol, executor });
+        markets.push(Market { account: account.to_owned(), venue, symbol, executor });
     }
-    let market_of = |account: &str, pair: &domain::pair::Pair| {
-        markets.iter().position(|m| m.account == account && &m.symbol.rules.pair == pair)
-    };
+    let market_of =
+        |account: &str, pair: &Pair| markets.iter().position(|m| m.account == account && &m.symbol.rules.pair == pair);
 
     let store = &inner.store;
     let fills = store.bot_fills(row.id, simulated).await.map_err(unreconcilable)?;
     let open = store.open_orders(row.id, simulated).await.map_err(unreconcilable)?;
     let next_seq = store.next_order_seq(row.id).await.map_err(unreconcilable)?;
-    let layout = Layout::of(&params.mode);
-    let mut start = vec![Decimal::ZERO; layout.valued_by.len()];
-    start[0] = row.config.budget.value();
+    let start = Layout::of(&params.mode).starting_balances(row.config.budget);
     let state = ArbitrageState {
         id: row.id,
         markets: markets.iter().map(|m| m.symbol.rules.clone()).collect(),
@@ -132,6 +135,7 @@ pub(crate) async fn rebuild(inner: &Arc<Inner>, row: &BotRow, now: Timestamp) ->
     match open.as_slice() {
         [] => {}
         [order] => {
+            let account = order.exchange.as_deref().unwrap_or(&own);
             let market = market_of(account, &order.pair)
                 .ok_or_else(|| unreconcilable(format!("order {} is on none of its markets", order.client_order_id)))?;
             let order_progress = progress_of(order, &fills);
@@ -158,13 +162,16 @@ pub(crate) async fn rebuild(inner: &Arc<Inner>, row: &BotRow, now: Timestamp) ->
     Ok(Rebuilt { task, reports, interrupted })
 }
 
-/// The bot's balances, named: `0.0025 BTC, 0 ETH, 900 USDT`.
+/// The bot's balances, named: `900 USDT, 0.0025 BTC, 0 ETH` (across venues, each with its
+/// account: `500 USDT on sim, ...`).
 fn holdings(bot: &ArbitrageBot, markets: &[Market]) -> String {
     let layout = bot.layout();
-    let mut names = vec![""; layout.valued_by.len()];
+    let venues = markets.iter().any(|m| m.account != markets[0].account);
+    let mut names = vec![String::new(); layout.valued_by.len()];
     for (market, (base, quote)) in markets.iter().zip(layout.assets) {
-        names[*base] = market.symbol.rules.pair.base();
-        names[*quote] = market.symbol.rules.pair.quote();
+        let at = if venues { format!(" on {}", market.account) } else { String::new() };
+        names[*base] = format!("{}{at}", market.symbol.rules.pair.base());
+        names[*quote] = format!("{}{at}", market.symbol.rules.pair.quote());
     }
     let named: Vec<String> =
         bot.balances().iter().zip(names).map(|(balance, name)| format!("{} {name}", balance.normalize())).collect();
@@ -330,7 +337,7 @@ impl ArbitrageTask {
                             inputs.extend(self.record(report).await);
                         }
                     }
-                    ArbitrageOutput::Ended { result, sweep } => self.ended(result, sweep, now).await,
+                    ArbitrageOutput::Ended { result, errand } => self.ended(result, errand, now).await,
                     ArbitrageOutput::Bot(Output::Cancel { client_order_id, reason }) => {
                         self.ledger.journal.audit(now, &format!("{client_order_id} cancel requested: {reason}")).await;
                         let market = self.bot.in_flight().filter(|(id, _)| *id == client_order_id).map(|(_, m)| m);
@@ -361,8 +368,8 @@ impl ArbitrageTask {
 
     /// Writes a leg ahead, then sends it on its market.
     async fn place(&mut self, order: &Approved<OrderIntent>, market: usize, now: Timestamp) -> Vec<Report> {
-        let strategy = self.row.config.strategy.as_str();
-        if let Err(refusal) = self.ledger.write_ahead(order, strategy, self.bot.next_seq(), now).await {
+        let to = (self.row.config.strategy.as_str(), self.markets[market].account.as_str());
+        if let Err(refusal) = self.ledger.write_ahead(order, to, self.bot.next_seq(), now).await {
             return vec![refusal];
         }
         self.markets[market].executor.place(order, now).await
@@ -396,10 +403,7 @@ impl ArbitrageTask {
         let Market { account, symbol, .. } = &self.markets[market];
         let pair = &symbol.rules.pair;
         let fill = booked_fill(pair, (execution.qty, execution.quote, execution.fee, &execution.fee_asset));
-        // Stored to the precision of the P&L figures (the books keep every digit).
-        let sale = self.bot.sale(&id, &fill).map(|s| {
-            (Price::new(s.cost_basis.value().round_dp(STORED_DP)), Quote::new(s.realized.value().round_dp(STORED_DP)))
-        });
+        let sale = self.bot.sale(&id, &fill).map(|s| (s.cost_basis, s.realized));
         let record = Fill { client_order_id: &id, side, account, pair, execution, sale };
         match self.ledger.record_fill(record).await {
             Ok(true) => {}
@@ -415,9 +419,14 @@ impl ArbitrageTask {
         Some(ArbitrageInput::Bot(Input::Order { client_order_id: id, event, fill: Some(fill) }))
     }
 
-    /// A cycle or sweep ended: logs its result and marks the P&L.
-    async fn ended(&mut self, result: Quote, sweep: bool, now: Timestamp) {
-        let what = if sweep { "sweep" } else { "cycle" };
+    /// An errand ended: logs what it changed and marks the P&L.
+    async fn ended(&mut self, result: Quote, errand: Errand, now: Timestamp) {
+        let what = match errand {
+            Errand::Cycle => "cycle",
+            Errand::Sweep => "sweep",
+            Errand::Stock => "inventory purchase",
+            Errand::Adopted => "order taken over after a restart",
+        };
         let line = format!("arbitrage {what} ended: {} {}", result.value().round_dp(8), self.row.config.pair.quote());
         self.ledger.journal.audit(now, &line).await;
         self.mark(now).await;

@@ -27,6 +27,10 @@ use super::{
 };
 use crate::clock;
 
+/// Decimal places of the figures derived by division that are stored: averages, cost bases,
+/// realised results, P&L marks (the database reads back at most 18).
+pub(crate) const STORED_DP: u32 = 12;
+
 /// The fills so far of one open order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Progress {
@@ -52,7 +56,8 @@ impl Progress {
     }
 
     fn update(&self, status: OrderStatus, venue_id: Option<String>, error: Option<String>) -> OrderUpdateRow {
-        let average = (!self.qty.value().is_zero()).then(|| Price::new(self.quote.value() / self.qty.value()));
+        let average = (!self.qty.value().is_zero())
+            .then(|| Price::new((self.quote.value() / self.qty.value()).round_dp(STORED_DP)));
         OrderUpdateRow {
             status,
             exchange_order_id: venue_id,
@@ -86,7 +91,8 @@ pub(crate) struct Fill<'a> {
     pub(crate) pair: &'a Pair,
     /// The execution.
     pub(crate) execution: &'a Execution,
-    /// For a sale: the average cost of what it sold, per unit, and its realised result.
+    /// For a sale: the average cost of what it sold, per unit, and its realised result (stored
+    /// to [`STORED_DP`] places).
     pub(crate) sale: Option<(Price, Quote)>,
 }
 
@@ -116,12 +122,13 @@ impl Ledger {
         self.progress.get(client_order_id).map(|p| p.side)
     }
 
-    /// Writes an approved order before it is sent (`next_seq` is the bot's sequence after it);
-    /// when it cannot be written, the refusal to hand the bot instead of sending it.
+    /// Writes an approved order before it is sent to `account` (`next_seq` is the bot's
+    /// sequence after it); when it cannot be written, the refusal to hand the bot instead of
+    /// sending it.
     pub(crate) async fn write_ahead(
         &mut self,
         order: &Approved<OrderIntent>,
-        strategy: &str,
+        (strategy, account): (&str, &str),
         next_seq: u64,
         now: Timestamp,
     ) -> Result<(), Report> {
@@ -132,6 +139,7 @@ impl Ledger {
             client_order_id: id.clone(),
             next_seq,
             order_type: order_type(intent),
+            exchange: account.to_owned(),
             pair: intent.pair.clone(),
             amount: match intent.size {
                 IntentSize::Base(qty) => Some(qty),
@@ -182,8 +190,8 @@ impl Ledger {
             quote: execution.quote,
             fee: Qty::new(execution.fee),
             fee_asset: execution.fee_asset.clone(),
-            cost_basis: sale.map(|(basis, _)| basis),
-            realized_pnl: sale.map(|(_, gain)| gain),
+            cost_basis: sale.map(|(basis, _)| Price::new(basis.value().round_dp(STORED_DP))),
+            realized_pnl: sale.map(|(_, gain)| Quote::new(gain.value().round_dp(STORED_DP))),
             at: execution.at,
             simulated: self.simulated,
         };
@@ -203,12 +211,12 @@ impl Ledger {
             row.venue_trade_id, row.side, row.qty, row.pair, row.price, row.fee, row.fee_asset
         );
         self.journal.audit(row.at, &line).await;
-        if let Some((basis, gain)) = sale {
+        if let (Some(buy_price), Some(gain)) = (row.cost_basis, row.realized_pnl) {
             let sale = Sale {
                 at: row.at,
                 token: pair.base().to_owned(),
                 amount: row.qty,
-                buy_price: basis,
+                buy_price,
                 sale_price: row.price,
                 gain,
             };
@@ -267,5 +275,21 @@ impl Ledger {
         if let Ok(order) = self.inner.store.order(self.bot, self.simulated, id).await {
             self.inner.events.publish(Event { at: order.updated_at, kind: EventKind::OrderChanged(Box::new(order)) });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rust_decimal_macros::dec;
+
+    use super::*;
+
+    #[test]
+    fn an_average_that_does_not_end_is_stored_to_the_stored_precision() {
+        let mut progress = Progress::new(Side::Buy);
+        progress.add(Qty::new(dec!(0.0003)), Quote::new(dec!(1)), Decimal::ZERO, "BTC");
+        let average = progress.update(OrderStatus::Filled, None, None).average_price.unwrap();
+        assert_eq!(average, Price::new(dec!(3333.333333333333)));
+        assert!(average.to_string().parse::<Price>().is_ok(), "the database reads it back");
     }
 }

@@ -27,7 +27,7 @@ use super::{
     Inner,
     executor::{Execution, Executor, Report},
     hub::Subscription,
-    ledger::{Fill, Ledger},
+    ledger::{Fill, Ledger, STORED_DP},
     rebuild::wallet_fill,
 };
 use crate::clock;
@@ -38,8 +38,6 @@ const RESUBSCRIBE_AFTER: Duration = Duration::from_secs(1);
 pub(crate) const POLL_INTERVAL: Duration = Duration::from_millis(500);
 /// Least time between two price-driven P&L marks of a bot.
 const MARK_INTERVAL_MS: i64 = 5_000;
-/// Decimal places of stored averages and P&L figures.
-pub(crate) const STORED_DP: u32 = 12;
 
 /// A message to a bot task.
 #[derive(Debug)]
@@ -236,8 +234,8 @@ impl BotTask {
 
     /// Writes the order ahead, then sends it.
     async fn place(&mut self, order: Approved<OrderIntent>, now: Timestamp) -> Vec<Report> {
-        let strategy = self.row.config.strategy.as_str();
-        if let Err(refusal) = self.ledger.write_ahead(&order, strategy, self.bot.next_seq(), now).await {
+        let to = (self.row.config.strategy.as_str(), self.row.config.exchange.as_str());
+        if let Err(refusal) = self.ledger.write_ahead(&order, to, self.bot.next_seq(), now).await {
             return vec![refusal];
         }
         self.executor.place(&order, now).await

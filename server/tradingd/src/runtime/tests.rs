@@ -41,12 +41,20 @@ pub(super) async fn poll_until<T>(what: &str, mut check: impl AsyncFnMut() -> Op
 /// shipped configuration's venue account, or on `sim` when given (and reading its external data
 /// stand-ins every 100 ms).
 pub(crate) async fn daemon(dir: &Path, sim: Option<&SimHandle>) -> (Store, Runtime, Bots) {
+    daemon_on(dir, sim.map(|sim| vec![("sim", sim)]).unwrap_or_default()).await
+}
+
+/// [`daemon`] with venue accounts on simulators: `sim` (the shipped account, the first one's
+/// external data read) and any other name, configured like it.
+pub(crate) async fn daemon_on(dir: &Path, accounts: Vec<(&str, &SimHandle)>) -> (Store, Runtime, Bots) {
     let store = Store::open(&dir.join("t.db")).await.unwrap();
     let mut config = Config::load(&repo().join("config")).unwrap();
-    if let Some(sim) = sim {
-        let account = config.exchanges.accounts.get_mut("sim").unwrap();
+    let shipped = config.exchanges.accounts["sim"].clone();
+    for (name, sim) in &accounts {
+        let account = config.exchanges.accounts.entry((*name).to_owned()).or_insert_with(|| shipped.clone());
         (account.rest_url, account.ws_url) = (sim.rest_url(), sim.ws_url());
     }
+    let sim = accounts.first().map(|(_, sim)| *sim);
     let venues = Venues::new(&config.exchanges).unwrap();
     let settings = RuntimeSettings {
         logs_dir: dir.join("logs"),

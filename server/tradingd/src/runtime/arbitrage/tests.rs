@@ -25,7 +25,7 @@ use store::{FillRow, NewOrderRow, ReportFilter, StatusChange, Store};
 use crate::{
     bots::Bots,
     clock,
-    runtime::tests::{daemon, poll_until, repo},
+    runtime::tests::{daemon, daemon_on, poll_until, repo},
 };
 
 async fn triangle_venue() -> SimHandle {
@@ -146,6 +146,7 @@ async fn written(store: &Store, bot: BotId, seq: u64, (pair, order_type): (&str,
         client_order_id: domain::order::client_order_id(bot, seq),
         next_seq: seq + 1,
         order_type,
+        exchange: "sim".into(),
         pair: pair.parse().unwrap(),
         amount: (!buy).then(|| Qty::new(size)),
         price: None,
@@ -270,5 +271,74 @@ async fn a_live_triangle_trades_on_the_venue_and_a_kill_leaves_nothing_open() {
     let placed = store.orders(bot.id, false, None, 100).await.unwrap().len();
     tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
     assert_eq!(store.orders(bot.id, false, None, 100).await.unwrap().len(), placed, "killed: nothing more");
+    runtime.shutdown(false).await;
+}
+
+/// A venue whose only market is ETH/USDT, from `price`.
+async fn eth_venue(price: Decimal) -> SimHandle {
+    let mut config = SimConfig::demo(&repo().join("server/mexc-sim/data"));
+    config.market = MarketSource::RandomWalk { symbols: vec![("ETHUSDT".to_owned(), price)] };
+    Simulator::start(config, tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()).await
+}
+
+/// Whose order went where: (account, side).
+fn routes(orders: &[domain::order::Order]) -> Vec<(Option<&str>, OrderType)> {
+    orders.iter().map(|o| (o.exchange.as_deref(), o.order_type)).collect()
+}
+
+#[tokio::test]
+async fn across_venues_each_stocks_its_inventory_then_cycles_buy_where_cheap_and_sell_where_dear() {
+    // ETH at 3,000 USDT on the bot's venue and 3,100 on the second: about 3 % apart.
+    let (cheap, dear) = (eth_venue(dec!(3000)).await, eth_venue(dec!(3100)).await);
+    let dir = tempfile::tempdir().unwrap();
+    let (store, runtime, bots) = daemon_on(dir.path(), vec![("sim", &cheap), ("backup", &dear)]).await;
+    let params = [
+        ("mode", RawParam::Text("cross_exchange".into())),
+        ("second_exchange", RawParam::Text("backup".into())),
+        ("max_trade_quote", RawParam::Number("20".into())),
+    ];
+    let input = BotConfigInput {
+        name: Some("two venues".into()),
+        trading_pair: Some("ETH/USDT".into()),
+        strategy: Some("arbitrage".into()),
+        strategy_params: Some(params.map(|(k, v)| (k.to_owned(), v)).into()),
+        budget: Some("1000".into()),
+        is_dry_run: Some(false),
+        ..BotConfigInput::default()
+    };
+    let bot = bots.create(&input).await.unwrap();
+    bots.command(bot.id, Command::Start, "test").await.unwrap();
+    let orders = filled(&store, bot.id, false, 4).await;
+    assert_eq!(
+        routes(&orders[..4]),
+        [
+            (Some("sim"), OrderType::MarketBuy),
+            (Some("backup"), OrderType::MarketBuy),
+            (Some("sim"), OrderType::MarketBuy),
+            (Some("backup"), OrderType::MarketSell),
+        ]
+    );
+    assert!(orders[..2].iter().all(|o| o.decision.summary.starts_with("arbitrage inventory")), "{orders:?}");
+    let stocked = orders[0].quote_amount.unwrap().value();
+    assert!(stocked > dec!(240) && stocked <= dec!(250), "half of the venue's 500 USDT: {stocked}");
+    assert!(orders[2].decision.summary.starts_with("arbitrage leg 1 of 2"), "{orders:?}");
+    let (_, total) = store
+        .pnl_report(&ReportFilter { bot: Some(bot.id), ..ReportFilter::default() }, store::PnlGrouping::Bot)
+        .await
+        .unwrap();
+    // Against the average cost of the ETH held on both venues (half bought at each price).
+    assert!(total.trades >= 1 && total.realized_pnl.value() > dec!(0.2), "{total:?}");
+
+    // A restart rebuilds both venues' books from the fills: no second inventory purchase, and
+    // every order still goes to its own venue.
+    runtime.shutdown(false).await;
+    let before = store.orders(bot.id, false, None, 100).await.unwrap().len();
+    let (store, runtime, _) = daemon_on(dir.path(), vec![("sim", &cheap), ("backup", &dear)]).await;
+    runtime.resume().await.unwrap();
+    let after = filled(&store, bot.id, false, before + 2).await;
+    let next = routes(&after[before..before + 2]);
+    assert_eq!(next, [(Some("sim"), OrderType::MarketBuy), (Some("backup"), OrderType::MarketSell)]);
+    assert!(after[before].decision.summary.starts_with("arbitrage leg 1 of 2"), "{after:?}");
+    assert!(store.alerts(Some(bot.id), 10).await.unwrap().is_empty());
     runtime.shutdown(false).await;
 }
