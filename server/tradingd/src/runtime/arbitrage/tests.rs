@@ -158,6 +158,13 @@ async fn written(store: &Store, bot: BotId, seq: u64, (pair, order_type): (&str,
     store.insert_order(&row, clock::now()).await.unwrap();
 }
 
+/// Records that a person started `bot` at `at` (while no daemon ran).
+async fn started(store: &Store, bot: BotId, at: Timestamp) {
+    let start =
+        StatusChange { id: bot, from: BotStatus::Created, to: BotStatus::Running, kill: false, reason: "test".into() };
+    store.change_status(&[start], at).await.unwrap();
+}
+
 /// The state of leg 1 once filled.
 fn filled_update() -> store::OrderUpdateRow {
     store::OrderUpdateRow {
@@ -180,14 +187,7 @@ async fn a_restart_that_cut_a_cycle_short_pauses_the_bot_with_what_it_holds() {
     runtime.shutdown(false).await;
     // The daemon had started the bot, bought 0.0004 BTC (less its fee) for 20 USDT, and written
     // the second leg, then stopped before sending it.
-    let start = StatusChange {
-        id: bot.id,
-        from: BotStatus::Created,
-        to: BotStatus::Running,
-        kill: false,
-        reason: "test".into(),
-    };
-    store.change_status(&[start], clock::now()).await.unwrap();
+    started(&store, bot.id, clock::now()).await;
     written(&store, bot.id, 1, ("BTC/USDT", OrderType::MarketBuy), dec!(20)).await;
     let fill = FillRow {
         bot: bot.id,
@@ -234,14 +234,7 @@ async fn a_bot_whose_running_time_is_over_is_stopped_before_it_trades() {
     let bot = create_with(&bots, more).await;
     // Started two hours ago, before a restart.
     let two_hours_ago = Timestamp::from_millis(clock::now().millis() - 7_200_000);
-    let start = StatusChange {
-        id: bot.id,
-        from: BotStatus::Created,
-        to: BotStatus::Running,
-        kill: false,
-        reason: "test".into(),
-    };
-    store.change_status(&[start], two_hours_ago).await.unwrap();
+    started(&store, bot.id, two_hours_ago).await;
     runtime.resume().await.unwrap();
     let stopped = poll_until("the stop", async || {
         let history = store.status_history(bot.id).await.unwrap();
