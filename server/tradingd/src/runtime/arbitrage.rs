@@ -210,6 +210,17 @@ impl ArbitrageTask {
         tops.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let ends_at = ends_at(&self.row);
         loop {
+            // Checked before waiting: a stopped bot with nothing open has nothing to wait for.
+            if self.ledger.broken {
+                self.inner.forget(self.id());
+                tracing::error!(bot = %self.id(), "arbitrage task stopped after a storage failure; a restart reconciles it");
+                return;
+            }
+            let done = self.bot.status() != BotStatus::Running && self.bot.in_flight().is_none();
+            if done && !self.polling() && self.inner.retire_if_idle(self.id(), &control) {
+                tracing::info!(bot = %self.id(), status = %self.bot.status(), "arbitrage task finished");
+                return;
+            }
             let polling = self.polling();
             let running = self.bot.status() == BotStatus::Running;
             let time_left = ends_at.map(|end| until(end, clock::now()));
@@ -244,16 +255,6 @@ impl ArbitrageTask {
                 () = tokio::time::sleep(POLL_INTERVAL), if polling => {
                     self.poll().await;
                 }
-            }
-            if self.ledger.broken {
-                self.inner.forget(self.id());
-                tracing::error!(bot = %self.id(), "arbitrage task stopped after a storage failure; a restart reconciles it");
-                return;
-            }
-            let done = self.bot.status() != BotStatus::Running && self.bot.in_flight().is_none();
-            if done && !self.polling() && self.inner.retire_if_idle(self.id(), &control) {
-                tracing::info!(bot = %self.id(), status = %self.bot.status(), "arbitrage task finished");
-                return;
             }
         }
     }

@@ -29,9 +29,15 @@ use crate::{
 };
 
 async fn triangle_venue() -> SimHandle {
+    triangle_venue_with(|_| {}).await
+}
+
+/// The triangle venue, with `change` made to its configuration.
+async fn triangle_venue_with(change: impl FnOnce(&mut SimConfig)) -> SimHandle {
     let mut config = SimConfig::demo(&repo().join("server/mexc-sim/data"));
     let symbols = [("BTCUSDT", dec!(50000)), ("ETHBTC", dec!(0.05)), ("ETHUSDT", dec!(3000))];
     config.market = MarketSource::RandomWalk { symbols: symbols.map(|(s, p)| (s.to_owned(), p)).to_vec() };
+    change(&mut config);
     Simulator::start(config, tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()).await
 }
 
@@ -333,5 +339,48 @@ async fn across_venues_each_stocks_its_inventory_then_cycles_buy_where_cheap_and
     assert_eq!(next, [(Some("sim"), OrderType::MarketBuy), (Some("backup"), OrderType::MarketSell)]);
     assert!(after[before].decision.summary.starts_with("arbitrage leg 1 of 2"), "{after:?}");
     assert!(store.alerts(Some(bot.id), 10).await.unwrap().is_empty());
+    runtime.shutdown(false).await;
+}
+
+#[tokio::test]
+async fn a_leg_a_restart_left_open_on_the_venue_is_taken_over_and_cancelled_by_a_kill_made_meanwhile() {
+    // A frozen market whose market orders fill a third and then rest: the first leg stays open.
+    let sim = triangle_venue_with(|config| {
+        config.speed = 0.0;
+        config.faults.partial_fill = true;
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let (store, runtime, bots) = daemon(dir.path(), Some(&sim)).await;
+    let bot = create(&bots, false).await;
+    bots.command(bot.id, Command::Start, "test").await.unwrap();
+    let first = domain::order::client_order_id(bot.id, 1);
+    poll_until("the first leg to fill in part", async || {
+        let order = store.order(bot.id, false, &first).await.ok()?;
+        (order.status == OrderStatus::PartiallyFilled).then_some(())
+    })
+    .await;
+    runtime.shutdown(false).await;
+
+    // While no daemon runs, a person kills the bot (as the bot service records it).
+    let kill = StatusChange {
+        id: bot.id,
+        from: BotStatus::Running,
+        to: BotStatus::Stopped,
+        kill: true,
+        reason: "test".into(),
+    };
+    store.change_status(&[kill], clock::now()).await.unwrap();
+    let (store, runtime, _) = daemon(dir.path(), Some(&sim)).await;
+    runtime.resume().await.unwrap();
+    let ended = poll_until("the open leg to be cancelled", async || {
+        let order = store.order(bot.id, false, &first).await.unwrap();
+        (order.status == OrderStatus::Cancelled).then_some(order)
+    })
+    .await;
+    assert!(ended.filled_amount.value() > Decimal::ZERO, "its part fill is kept: {ended:?}");
+    assert!(!store.bot_fills(bot.id, false).await.unwrap().is_empty());
+    poll_until("the task to finish", async || runtime.active().is_empty().then_some(())).await;
+    assert_eq!(store.orders(bot.id, false, None, 100).await.unwrap().len(), 1, "killed: no further leg");
     runtime.shutdown(false).await;
 }
