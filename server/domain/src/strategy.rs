@@ -612,8 +612,8 @@ const EVENT_FILLER: &[ParamSpec] = &[
         "react_to_feeds",
         ParamKind::Bool,
         "",
-        ParamDefault::Value("true"),
-        "Act on the external data feeds: extreme Fear & Greed readings, and the pair's coin entering the trending list.",
+        ParamDefault::Value("false"),
+        "Act on the external data feeds (opt in): extreme Fear & Greed readings, and the pair's coin entering the trending list.",
     ),
     spec(
         "fear_greed_buy_at",

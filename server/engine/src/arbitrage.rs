@@ -1,9 +1,11 @@
 //! The arbitrage bot: the sans-IO core that trades cycles across several markets (a triangle
-//! on one venue, or one pair on two venues), driven like [`crate::bot::Bot`] by
-//! `handle(now, input) -> outputs`, so the backtest runs the code a live bot will run.
+//! on one venue, or one pair on two venues), driven like [`crate::bot::Bot`] by inputs and
+//! outputs (`handle(input) -> outputs`; it needs no clock), so the backtest runs the code a
+//! live bot runs.
 //!
-//! It keeps a balance per asset (the budget starts in the quote asset, the rest comes from
-//! fills), looks for a cycle whenever the markets' best prices change, and carries one cycle at
+//! It keeps a balance per asset and what each holding cost (the budget starts in the quote
+//! asset, shared by the venues; the rest comes from fills; across venues each venue first buys
+//! the base it sells from), looks for a cycle whenever the markets' best prices change, and carries one cycle at
 //! a time out leg after leg ([`CycleRun`]): each leg is approved against the balance it pays
 //! with and sent only once the previous one has ended. A buy spends, in its quote asset, what
 //! the previous leg received (so a price that moved never makes it spend more); a sell sells
@@ -115,6 +117,8 @@ pub enum Errand {
 pub enum ArbitrageInput {
     /// The best prices of every market, in the bot's order.
     Tops(Vec<Top>),
+    /// The bot's running time is over: it finishes the cycle under way, then stops.
+    TimeUp,
     /// What any bot is handed: an event of its order in flight, a person's command (a single
     /// market's prices, candles, signals and ticks mean nothing to it).
     Bot(Input),
@@ -177,7 +181,7 @@ pub struct ArbitrageState {
 pub struct Sale {
     /// What each unit sold cost, in the quote asset.
     pub cost_basis: Price,
-    /// What it received less what what it sold cost (negative for a loss).
+    /// What it received less what the quantity it sold cost (negative for a loss).
     pub realized: Quote,
 }
 
@@ -280,6 +284,8 @@ pub struct ArbitrageBot {
     midway: bool,
     /// For each market: whether it has bought base (its venue is stocked).
     bought: Vec<bool>,
+    /// The running time is over: the cycle under way is the last.
+    ending: bool,
 }
 
 impl ArbitrageBot {
@@ -288,7 +294,7 @@ impl ArbitrageBot {
     pub fn new(state: ArbitrageState) -> Self {
         let layout = Layout::of(&state.params.mode);
         let bought = vec![false; state.markets.len()];
-        Self { state, layout, tops: Vec::new(), flight: None, midway: false, bought }
+        Self { state, layout, tops: Vec::new(), flight: None, midway: false, bought, ending: false }
     }
 
     /// Books a fill of the bot's past (replayed from the database after a restart) of a
@@ -349,6 +355,12 @@ impl ArbitrageBot {
         &self.state.costs
     }
 
+    /// The balance and cost of the holding `asset` belongs to (across venues, the base on both).
+    #[must_use]
+    pub fn holding(&self, asset: usize) -> (Decimal, Decimal) {
+        pooled(self.layout, &self.state.balances, &self.state.costs, asset)
+    }
+
     /// The latest best prices, one per market once every market has one.
     #[must_use]
     pub fn tops(&self) -> &[Top] {
@@ -394,6 +406,10 @@ impl ArbitrageBot {
                     self.decide(&mut out);
                 }
             }
+            ArbitrageInput::TimeUp => {
+                self.ending = self.state.status == BotStatus::Running;
+                self.stop_if_ending(&mut out);
+            }
             ArbitrageInput::Bot(Input::Order { client_order_id, event, fill }) => {
                 self.order_update(&client_order_id, event, fill, &mut out);
             }
@@ -435,6 +451,23 @@ impl ArbitrageBot {
         out.push(ArbitrageOutput::Bot(Output::Status { status, reason: reason.to_owned() }));
     }
 
+    /// Whether the running time is over (the cycle under way, if any, is the last).
+    #[must_use]
+    pub const fn ending(&self) -> bool {
+        self.ending
+    }
+
+    /// Stops a bot whose running time is over once nothing is in flight.
+    fn stop_if_ending(&mut self, out: &mut Vec<ArbitrageOutput>) {
+        if self.ending && self.flight.is_none() && self.state.status == BotStatus::Running {
+            self.state.status = BotStatus::Stopped;
+            out.push(ArbitrageOutput::Bot(Output::Status {
+                status: BotStatus::Stopped,
+                reason: "the running time elapsed".to_owned(),
+            }));
+        }
+    }
+
     /// Whether the bot may send an order now.
     fn may_send(&self) -> bool {
         self.state.status == BotStatus::Running && !self.state.killed
@@ -462,7 +495,8 @@ impl ArbitrageBot {
             .iter()
             .find(|&&(market, paying)| !self.bought[market] && self.state.balances[paying] > Decimal::ZERO);
         if let Some(&(market, paying)) = unstocked {
-            // Tried once: a venue that cannot be stocked trades with what it has.
+            // Tried once a run: a venue that cannot be stocked trades with what it has (a restart
+            // tries again, with the same quote: it cannot grow without base to sell there).
             self.bought[market] = true;
             let spend = self.state.balances[paying] / Decimal::TWO;
             let ask = self.tops[market].ask;
@@ -485,7 +519,10 @@ impl ArbitrageBot {
                 arbitrage::triangular(&[*a, *b, *c], Quote::new(free), params)
             }
             (Mode::CrossExchange { .. }, [a, b]) => {
-                let free = [Quote::new(balances[0]), Quote::new(balances[2])];
+                // Without compounding, a venue spends at most its share of the budget.
+                let share = self.state.budget.value() / Decimal::TWO;
+                let cap = |balance: Decimal| Quote::new(if self.state.compound { balance } else { balance.min(share) });
+                let free = [cap(balances[0]), cap(balances[2])];
                 arbitrage::cross_exchange(&[*a, *b], free, [Qty::new(balances[1]), Qty::new(balances[3])], params)
             }
             _ => None,
@@ -636,6 +673,7 @@ impl ArbitrageBot {
     fn end(&mut self, value_before: Option<Decimal>, errand: Errand, out: &mut Vec<ArbitrageOutput>) {
         let result = value_before.zip(self.value_at_tops()).map_or(Decimal::ZERO, |(before, after)| after - before);
         out.push(ArbitrageOutput::Ended { result: Quote::new(result), errand });
+        self.stop_if_ending(out);
     }
 }
 
@@ -850,6 +888,20 @@ mod tests {
         assert_eq!(bot.balances()[..2], [dec!(900), dec!(0.0024975)]);
         assert_eq!(bot.costs()[1], dec!(100), "the BTC cost what was paid for it");
         assert!(bot.midway() && bot.in_flight().is_none());
+    }
+
+    #[test]
+    fn when_its_running_time_is_over_mid_cycle_it_finishes_the_cycle_then_stops() {
+        let (mut bot, tops) = bot();
+        let first = placed(&bot.handle(ArbitrageInput::Tops(tops.clone())));
+        assert!(bot.handle(ArbitrageInput::TimeUp).is_empty(), "a leg is in flight: nothing yet");
+        let second = placed(&bot.handle(filled(&first[0].1, dec!(40000))));
+        assert_eq!(second.len(), 1, "the cycle goes on: no holding is left stranded");
+        let third = placed(&bot.handle(filled(&second[0].1, dec!(0.049))));
+        let outputs = bot.handle(filled(&third[0].1, dec!(2000)));
+        let stopped = Output::Status { status: BotStatus::Stopped, reason: "the running time elapsed".into() };
+        assert_eq!(outputs.last(), Some(&ArbitrageOutput::Bot(stopped)), "{outputs:?}");
+        assert!(placed(&bot.handle(ArbitrageInput::Tops(tops))).is_empty(), "no new cycle");
     }
 
     #[test]

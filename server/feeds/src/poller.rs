@@ -72,8 +72,9 @@ pub struct Feeds;
 
 impl Feeds {
     /// Polls every source of `settings` on `tracker` until `shutdown`; the receiver sees each
-    /// snapshot that differs from the last. A source that fails keeps its last good reading;
-    /// the failure is logged when it begins and when it ends.
+    /// snapshot that differs from the last, and stays open until `shutdown` even with no source
+    /// to poll. A source that fails keeps its last good reading; the failure is logged when it
+    /// begins and when it ends.
     #[must_use]
     pub fn start(
         settings: Settings,
@@ -81,17 +82,21 @@ impl Feeds {
         shutdown: &CancellationToken,
     ) -> watch::Receiver<ExternalData> {
         let (sender, receiver) = watch::channel(ExternalData::default());
-        let client = match http::client() {
-            Ok(client) => client,
-            Err(error) => {
-                tracing::error!(%error, "external data disabled");
-                return receiver;
+        match http::client() {
+            Ok(client) => {
+                for source in settings.sources {
+                    let (client, sender, shutdown) = (client.clone(), sender.clone(), shutdown.clone());
+                    tracker.spawn(poll(source, settings.poll_every, client, sender, shutdown));
+                }
             }
-        };
-        for source in settings.sources {
-            let (client, sender, shutdown) = (client.clone(), sender.clone(), shutdown.clone());
-            tracker.spawn(poll(source, settings.poll_every, client, sender, shutdown));
+            Err(error) => tracing::error!(%error, "external data disabled"),
         }
+        // Bot tasks wait on the channel: it must not close before the daemon stops.
+        let shutdown = shutdown.clone();
+        tracker.spawn(async move {
+            shutdown.cancelled().await;
+            drop(sender);
+        });
         receiver
     }
 }

@@ -57,3 +57,15 @@ async fn readings_follow_the_sources_and_a_failing_source_keeps_its_last_reading
     tracker.close();
     tracker.wait().await;
 }
+
+#[tokio::test]
+async fn with_no_source_the_snapshot_stays_open_and_quiet_until_shutdown() {
+    let (tracker, shutdown) = (TaskTracker::new(), CancellationToken::new());
+    let mut data = Feeds::start(Settings::default(), &tracker, &shutdown);
+    let quiet = tokio::time::timeout(Duration::from_millis(200), data.changed()).await;
+    assert!(quiet.is_err(), "no change, and no closed channel for a waiting bot to spin on: {quiet:?}");
+    shutdown.cancel();
+    assert!(data.changed().await.is_err(), "closed once the daemon stops");
+    tracker.close();
+    tracker.wait().await;
+}

@@ -253,7 +253,9 @@ impl Backtests {
         };
         let risk = risk_stops(texts, budget.map(Quote::new), &mut v);
         if arbitrage.is_some() && risk != RiskLimits::default() {
-            v.add("stops", "risk stops do not apply to arbitrage: a cycle holds nothing from one close to the next");
+            let why = "risk stops do not apply to arbitrage: a cycle trades only at its minimum edge and ends back in \
+                       what it started from";
+            v.add("stops", why);
         }
         if let (Some(from), Some(to)) = (request.from, request.to)
             && to <= from

@@ -372,8 +372,8 @@ fn runnable(config: &domain::bot::BotConfig, ctx: &ValidationContext) -> Result<
     for (field, _) in stops.iter().filter(|(_, set)| *set) {
         violations.add(
             *field,
-            "risk stops do not apply to arbitrage: it holds nothing between cycles, and each cycle must \
-             clear the minimum edge; leave it unset",
+            "risk stops do not apply to arbitrage: a cycle trades only at its minimum edge and ends back \
+             in what it started from; leave it unset",
         );
     }
     if violations.is_empty() { Ok(()) } else { Err(BotError::Invalid(violations)) }

@@ -77,8 +77,8 @@ pub struct EventFiller {
     entry: Option<(f64, Timestamp)>,
     /// The last Fear & Greed reading seen.
     fear_greed: Option<u8>,
-    /// Whether the pair's coin was on the last trending list seen.
-    trending: bool,
+    /// Whether the pair's coin was on the last trending list seen (none before the first).
+    trending: Option<bool>,
 }
 
 impl EventFiller {
@@ -90,7 +90,7 @@ impl EventFiller {
             pending: None,
             entry: None,
             fear_greed: None,
-            trending: false,
+            trending: None,
             params,
         }
     }
@@ -164,32 +164,33 @@ impl EventFiller {
 
     /// The latest external data about the market and `coin` (the pair's base asset): the Fear &
     /// Greed index falling into extreme fear enters, rising into extreme greed exits, and the
-    /// coin entering the trending list enters. Each reacts once, as the condition begins.
+    /// coin entering the trending list enters. Each reacts once, as the condition begins: the
+    /// first reading a bot sees (at its start, after a restart) only sets where things stand.
+    /// An exit wins over an entry in the same snapshot.
     pub fn on_external(&mut self, data: &ExternalData, coin: &str) {
         if !self.params.react_to_feeds {
             return;
         }
+        if let Some(rank) = data.trending.as_ref().map(|_| data.trending_rank(coin)) {
+            let before = self.trending.replace(rank.is_some());
+            if let (Some(rank), Some(false)) = (rank, before) {
+                self.pending = Some((Side::Buy, format!("trending: {coin} entered the trending coins at #{rank}")));
+            }
+        }
         if let Some(reading) = &data.fear_greed {
             let (value, buy_at, sell_at) =
                 (reading.value, self.params.fear_greed_buy_at, self.params.fear_greed_sell_at);
-            let before = self.fear_greed.replace(value);
+            let Some(before) = self.fear_greed.replace(value) else { return };
             let words = &reading.classification;
-            if value <= buy_at && before.is_none_or(|b| b > buy_at) {
-                let reason =
-                    format!("extreme fear: the Fear & Greed index is at {value} ({words}; enter at {buy_at} or lower)");
-                self.pending = Some((Side::Buy, reason));
-            } else if value >= sell_at && before.is_none_or(|b| b < sell_at) {
+            if value >= sell_at && before < sell_at {
                 let reason = format!(
                     "extreme greed: the Fear & Greed index is at {value} ({words}; exit at {sell_at} or higher)"
                 );
                 self.pending = Some((Side::Sell, reason));
-            }
-        }
-        if data.trending.is_some() {
-            let rank = data.trending_rank(coin);
-            let before = std::mem::replace(&mut self.trending, rank.is_some());
-            if let (Some(rank), false) = (rank, before) {
-                self.pending = Some((Side::Buy, format!("trending: {coin} entered the trending coins at #{rank}")));
+            } else if value <= buy_at && before > buy_at && self.pending.is_none() {
+                let reason =
+                    format!("extreme fear: the Fear & Greed index is at {value} ({words}; enter at {buy_at} or lower)");
+                self.pending = Some((Side::Buy, reason));
             }
         }
     }
@@ -317,6 +318,8 @@ mod tests {
     #[test]
     fn extreme_fear_enters_extreme_greed_exits_each_once_as_it_begins() {
         let mut e = strategy();
+        e.on_external(&fear_greed(10, "Extreme Fear"), "ETH");
+        assert_eq!(e.desire(at(0), Price::new(dec!(100)), FLAT), None, "the first reading only sets the scene");
         e.on_external(&fear_greed(45, "Fear"), "ETH");
         assert_eq!(e.desire(at(0), Price::new(dec!(100)), FLAT), None, "no extreme");
         e.on_external(&fear_greed(12, "Extreme Fear"), "ETH");
@@ -344,6 +347,8 @@ mod tests {
     #[test]
     fn the_coin_entering_the_trending_list_enters_and_staying_on_it_does_not() {
         let mut e = strategy();
+        e.on_external(&trending(&["ETH"]), "ETH");
+        assert_eq!(e.desire(at(0), Price::new(dec!(100)), FLAT), None, "already trending when first seen");
         e.on_external(&trending(&["SOL", "PEPE"]), "ETH");
         assert_eq!(e.desire(at(0), Price::new(dec!(100)), FLAT), None);
         e.on_external(&trending(&["SOL", "PEPE", "ETH"]), "ETH");
@@ -357,9 +362,21 @@ mod tests {
     }
 
     #[test]
+    fn an_exit_wins_over_an_entry_in_the_same_snapshot() {
+        let mut e = strategy();
+        e.on_external(&ExternalData { trending: Some(Vec::new()), ..fear_greed(50, "Neutral") }, "ETH");
+        let both = ExternalData { trending: trending(&["ETH"]).trending, ..fear_greed(85, "Extreme Greed") };
+        e.on_external(&both, "ETH");
+        let sell = e.desire(at(0), Price::new(dec!(100)), HELD).unwrap();
+        assert!(sell.reason.to_string().starts_with("extreme greed"), "{}", sell.reason);
+    }
+
+    #[test]
     fn feeds_are_ignored_when_the_bot_does_not_react_to_them() {
         let mut e = strategy();
         e.params.react_to_feeds = false;
+        e.on_external(&fear_greed(50, "Neutral"), "ETH");
+        e.on_external(&trending(&[]), "ETH");
         e.on_external(&fear_greed(5, "Extreme Fear"), "ETH");
         e.on_external(&trending(&["ETH"]), "ETH");
         assert_eq!(e.desire(at(0), Price::new(dec!(100)), FLAT), None);

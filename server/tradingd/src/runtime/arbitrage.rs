@@ -244,8 +244,10 @@ impl ArbitrageTask {
                     Some(Control::Signal(_)) => {}
                     None => return,
                 },
-                () = tokio::time::sleep(time_left.unwrap_or_default()), if running && time_left.is_some() => {
-                    self.running_time_over().await;
+                () = tokio::time::sleep(time_left.unwrap_or_default()),
+                    if running && time_left.is_some() && !self.bot.ending() =>
+                {
+                    self.step(VecDeque::from([ArbitrageInput::TimeUp])).await;
                 }
                 _ = tops.tick(), if running => {
                     if let Some(tops) = self.tops().await {
@@ -257,14 +259,6 @@ impl ArbitrageTask {
                 }
             }
         }
-    }
-
-    /// Stops the bot (a leg in flight still ends, and no other follows).
-    async fn running_time_over(&mut self) {
-        drop(self.bot.handle(ArbitrageInput::Bot(Input::Command(Command::Stop { cancel_pending: false }))));
-        let reason = "the running time elapsed";
-        self.ledger.journal.audit(clock::now(), &format!("stopped: {reason}")).await;
-        self.inner.record_status(self.id(), LifecycleCommand::Stop, reason).await;
     }
 
     /// The best prices of every market from the hub's book snapshots (shared with paper
@@ -388,7 +382,10 @@ impl ArbitrageTask {
                 None
             }
             Report::Status { client_order_id, event, venue_id, error } => {
-                self.ledger.record_order_event(&client_order_id, event, venue_id, error).await;
+                if let Err(message) = self.ledger.record_order_event(&client_order_id, event, venue_id, error).await {
+                    self.halt(&message).await;
+                    return None;
+                }
                 Some(ArbitrageInput::Bot(Input::Order { client_order_id, event, fill: None }))
             }
         }
@@ -434,14 +431,14 @@ impl ArbitrageTask {
     }
 
     /// Marks the P&L: everything valued at the best bids, against the budget; the position is
-    /// the bot's pair's base asset, at what it cost.
+    /// the bot's pair's base asset (on every venue), at what it cost.
     async fn mark(&mut self, now: Timestamp) {
         let prices: Vec<Price> = self.bot.tops().iter().map(|t| t.bid).collect();
         let own = self.markets.iter().position(|m| m.symbol.rules.pair == self.row.config.pair);
         let (Some(own), true) = (own, prices.len() == self.markets.len()) else { return };
         let value = self.bot.value(&prices);
         let (base, _) = self.bot.layout().assets[own];
-        let (held, cost) = (self.bot.balances()[base], self.bot.costs()[base]);
+        let (held, cost) = self.bot.holding(base);
         let entry = if held.is_zero() { Decimal::ZERO } else { cost / held };
         let cost_of_all: Decimal = self.bot.costs().iter().sum();
         let round = |amount: Decimal| amount.round_dp(STORED_DP);

@@ -222,34 +222,40 @@ impl Ledger {
             };
             self.journal.sale(&sale).await;
         }
-        self.record_order_event(id, OrderEvent::PartiallyFilled, None, None).await;
+        self.record_order_event(id, OrderEvent::PartiallyFilled, None, None).await?;
         Ok(true)
     }
 
     /// Stores an order's new state per the lifecycle table. An event the table refuses leaves
-    /// the row as it is; the bot, told the same event, pauses with an alert.
+    /// the row as it is; the bot, told the same event, pauses with an alert. When the state
+    /// cannot be stored, the ledger is broken from then on and the error says why (the bot must
+    /// not hear of an event its record does not show).
     pub(crate) async fn record_order_event(
         &mut self,
         id: &str,
         event: OrderEvent,
         venue_id: Option<String>,
         error: Option<String>,
-    ) {
+    ) -> Result<(), String> {
         let store = &self.inner.store;
-        let current = match store.order(self.bot, self.simulated, id).await {
-            Ok(order) => order.status,
-            Err(e) => {
-                tracing::error!(bot = %self.bot, order = id, error = %e, "cannot read the order");
-                return;
-            }
+        let stored = match store.order(self.bot, self.simulated, id).await {
+            Ok(order) => match order.status.transition(event) {
+                Ok(next) => {
+                    let progress = self.progress.get(id).cloned().unwrap_or_else(|| Progress::new(Side::Buy));
+                    let update = progress.update(next, venue_id, error.clone());
+                    store
+                        .update_order(self.bot, id, self.simulated, &update, clock::now())
+                        .await
+                        .map(|_| (order.status, next))
+                }
+                Err(_) => return Ok(()),
+            },
+            Err(e) => Err(e),
         };
-        let Ok(next) = current.transition(event) else { return };
-        let progress = self.progress.get(id).cloned().unwrap_or_else(|| Progress::new(Side::Buy));
-        let update = progress.update(next, venue_id, error.clone());
-        if let Err(e) = store.update_order(self.bot, id, self.simulated, &update, clock::now()).await {
-            tracing::error!(bot = %self.bot, order = id, error = %e, "cannot record the order's state");
-            return;
-        }
+        let (current, next) = stored.map_err(|e| {
+            self.broken = true;
+            format!("the state of order {id} ({event:?}) could not be stored: {e}")
+        })?;
         if !next.is_open() {
             self.progress.remove(id);
         }
@@ -258,6 +264,7 @@ impl Ledger {
             self.journal.audit(clock::now(), &format!("{id} {current} -> {next} ({event:?}){why}")).await;
         }
         self.publish_order(id).await;
+        Ok(())
     }
 
     /// Logs and raises the alert of an order the venue has not told about for a while.

@@ -127,11 +127,9 @@ impl BotTask {
                         self.step(VecDeque::from([Input::Candle(candle)])).await;
                     }
                 }
-                changed = self.external.changed() => {
-                    if changed.is_ok() {
-                        let data = self.external.borrow_and_update().clone();
-                        self.step(VecDeque::from([Input::External(data)])).await;
-                    }
+                Ok(()) = self.external.changed() => {
+                    let data = self.external.borrow_and_update().clone();
+                    self.step(VecDeque::from([Input::External(data)])).await;
                 }
                 () = tokio::time::sleep(wake.unwrap_or_default()), if wake.is_some() => {
                     self.step(VecDeque::from([Input::Tick])).await;
@@ -253,7 +251,10 @@ impl BotTask {
                 None
             }
             Report::Status { client_order_id, event, venue_id, error } => {
-                self.ledger.record_order_event(&client_order_id, event, venue_id, error).await;
+                if let Err(message) = self.ledger.record_order_event(&client_order_id, event, venue_id, error).await {
+                    self.halt(&message).await;
+                    return None;
+                }
                 Some(Input::Order { client_order_id, event, fill: None })
             }
         }

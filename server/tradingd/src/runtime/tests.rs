@@ -90,12 +90,16 @@ async fn an_event_filler_enters_on_extreme_fear_exits_on_extreme_greed_and_enter
         name: Some("events".to_owned()),
         trading_pair: Some("BTC/USDT".to_owned()),
         strategy: Some("event_filler".to_owned()),
+        strategy_params: Some([("react_to_feeds".to_owned(), domain::strategy::RawParam::Bool(true))].into()),
         budget: Some("100".to_owned()),
         is_dry_run: Some(true),
         ..BotConfigInput::default()
     };
     let bot = bots.create(&input).await.unwrap();
     bots.command(bot.id, engine::bot::Command::Start, "test").await.unwrap();
+    // The readings a bot first sees only set where things stand (the recorded ones: index 47,
+    // CAH trending); a few polls pass before they move.
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let filled = async |count: usize| {
         poll_until("the orders", async || {
             let mut orders = store.orders(bot.id, true, Some(domain::order::OrderStatus::Filled), 10).await.unwrap();
