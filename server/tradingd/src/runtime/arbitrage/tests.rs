@@ -106,7 +106,7 @@ async fn first_cycle(dry_run: bool) -> Running {
 
 #[tokio::test]
 async fn a_dry_run_triangle_trades_whole_cycles_and_a_restart_rebuilds_its_books() {
-    let Running { sim, dir, store, runtime, bot, orders, .. } = first_cycle(true).await;
+    let Running { sim, dir, store, runtime, bot, orders, bots: _ } = first_cycle(true).await;
     assert!(orders[..3].iter().all(|o| o.status == OrderStatus::Filled), "{orders:?}");
     let spend = orders[0].quote_amount.unwrap().value();
     assert!(spend > dec!(19) && spend <= dec!(20), "the first leg spends at most 20 USDT: {spend}");
@@ -255,7 +255,8 @@ async fn a_bot_whose_running_time_is_over_is_stopped_before_it_trades() {
 
 #[tokio::test]
 async fn a_live_triangle_trades_on_the_venue_and_a_kill_leaves_nothing_open() {
-    let Running { store, runtime, bots, bot, orders, .. } = first_cycle(false).await;
+    // The venue and the database's directory live to the end of the test.
+    let Running { sim: _sim, dir: _dir, store, runtime, bots, bot, orders } = first_cycle(false).await;
     assert!(orders[..3].iter().all(|o| o.exchange_order_id.is_some()), "placed on the venue: {orders:?}");
     let (_, total) = store
         .pnl_report(&ReportFilter { bot: Some(bot.id), ..ReportFilter::default() }, store::PnlGrouping::Bot)
