@@ -97,33 +97,38 @@ async fn an_event_filler_enters_on_extreme_fear_exits_on_extreme_greed_and_enter
     };
     let bot = bots.create(&input).await.unwrap();
     bots.command(bot.id, engine::bot::Command::Start, "test").await.unwrap();
-    // The readings a bot first sees only set where things stand (the recorded ones: index 47,
-    // CAH trending); a few polls pass before they move.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let filled = async |count: usize| {
-        poll_until("the orders", async || {
+    // The first readings a bot sees only set where things stand, and when its task has seen
+    // them is not observable: the readings alternate between a calm and a moving one until the
+    // bot acts on a change.
+    let act_on = async |calm: mexc_sim::External, moving: mexc_sim::External, count: usize| {
+        for round in 0..80 {
+            sim.set_external(if round % 2 == 0 { calm.clone() } else { moving.clone() });
+            tokio::time::sleep(Duration::from_millis(250)).await;
             let mut orders = store.orders(bot.id, true, Some(domain::order::OrderStatus::Filled), 10).await.unwrap();
-            orders.reverse();
-            (orders.len() >= count).then_some(orders)
-        })
-        .await
+            if orders.len() >= count {
+                orders.reverse();
+                return orders;
+            }
+        }
+        panic!("the bot never acted on {moving:?}");
+    };
+    let external = |fear_greed: u8, trending: &[&str]| mexc_sim::External {
+        fear_greed,
+        trending: trending.iter().map(|s| (*s).to_owned()).collect(),
     };
 
-    sim.set_external(mexc_sim::External { fear_greed: 12, trending: vec!["SOL".into()] });
-    let orders = filled(1).await;
+    let orders = act_on(external(50, &["SOL"]), external(12, &["SOL"]), 1).await;
     assert_eq!(orders[0].order_type, domain::order::OrderType::MarketBuy);
     assert_eq!(
         orders[0].decision.summary,
         "extreme fear: the Fear & Greed index is at 12 (Extreme Fear; enter at 20 or lower)"
     );
 
-    sim.set_external(mexc_sim::External { fear_greed: 85, trending: vec!["SOL".into()] });
-    let orders = filled(2).await;
+    let orders = act_on(external(50, &["SOL"]), external(85, &["SOL"]), 2).await;
     assert_eq!(orders[1].order_type, domain::order::OrderType::MarketSell);
     assert!(orders[1].decision.summary.starts_with("extreme greed: the Fear & Greed index is at 85"), "{orders:?}");
 
-    sim.set_external(mexc_sim::External { fear_greed: 85, trending: vec!["SOL".into(), "BTC".into()] });
-    let orders = filled(3).await;
+    let orders = act_on(external(50, &["SOL"]), external(50, &["SOL", "BTC"]), 3).await;
     assert_eq!(orders[2].decision.summary, "trending: BTC entered the trending coins at #2");
     runtime.shutdown(false).await;
 }
