@@ -32,8 +32,8 @@ use tokio::sync::mpsc;
 
 use super::{
     Inner,
-    executor::{Execution, Executor, Report},
-    ledger::{Fill, Ledger, STORED_DP},
+    executor::{Executor, Report},
+    ledger::{Booking, Ledger, STORED_DP},
     rebuild::{RebuildError, booked_fill, ends_at, executor, progress_of},
     task::{CANCEL_POLLS, Control, POLL_INTERVAL, until},
 };
@@ -224,6 +224,12 @@ impl ArbitrageTask {
             let polling = self.polling();
             let running = self.bot.status() == BotStatus::Running;
             let time_left = ends_at.map(|end| until(end, clock::now()));
+            if running && time_left == Some(Duration::ZERO) && !self.bot.ending() {
+                // Over already (a zero sleep would only fire at the timer's next tick, after
+                // prices that could start a cycle).
+                self.step(VecDeque::from([ArbitrageInput::TimeUp])).await;
+                continue;
+            }
             tokio::select! {
                 biased;
                 () = self.inner.shutdown.cancelled() => return,
@@ -370,51 +376,28 @@ impl ArbitrageTask {
         self.markets[market].executor.place(order, now).await
     }
 
-    /// Stores a report; returns what the bot must be told (nothing for a fill already stored).
+    /// Stores a report; returns what the bot must be told (a report that cannot be stored
+    /// pauses the bot instead).
     async fn record(&mut self, report: Report) -> Option<ArbitrageInput> {
-        if self.ledger.broken {
-            return None;
-        }
-        match report {
-            Report::Fill { client_order_id, execution } => self.record_fill(client_order_id, &execution).await,
-            Report::Unreadable { client_order_id, error } => {
-                self.ledger.unreadable(&client_order_id, &error).await;
-                None
-            }
-            Report::Status { client_order_id, event, venue_id, error } => {
-                if let Err(message) = self.ledger.record_order_event(&client_order_id, event, venue_id, error).await {
-                    self.halt(&message).await;
-                    return None;
-                }
-                Some(ArbitrageInput::Bot(Input::Order { client_order_id, event, fill: None }))
-            }
-        }
-    }
-
-    async fn record_fill(&mut self, id: String, execution: &Execution) -> Option<ArbitrageInput> {
-        let side = self.ledger.side(&id);
-        let market = self.bot.in_flight().filter(|(flight, _)| *flight == id).map(|(_, market)| market);
-        let (Some(side), Some(market)) = (side, market) else {
-            tracing::warn!(bot = %self.id(), order = %id, "fill of an order the bot does not follow; ignored");
-            return None;
-        };
-        let Market { account, symbol, .. } = &self.markets[market];
-        let pair = &symbol.rules.pair;
-        let fill = booked_fill(pair, (execution.qty, execution.quote, execution.fee, &execution.fee_asset));
-        let sale = self.bot.sale(&id, &fill).map(|s| (s.cost_basis, s.realized));
-        let record = Fill { client_order_id: &id, side, account, pair, execution, sale };
-        match self.ledger.record_fill(record).await {
-            Ok(true) => {}
-            Ok(false) => return None,
+        let (bot, markets) = (&self.bot, &self.markets);
+        let recorded = self.ledger.record(report, |id, _, execution| {
+            // Only the leg in flight fills.
+            let market = bot.in_flight().filter(|(flight, _)| *flight == id).map(|(_, market)| market)?;
+            let Market { account, symbol, .. } = &markets[market];
+            let pair = &symbol.rules.pair;
+            let fill = booked_fill(pair, (execution.qty, execution.quote, execution.fee, &execution.fee_asset));
+            let sale = bot.sale(id, &fill).map(|s| (s.cost_basis, s.realized));
+            Some(Booking { account, pair, fill, sale })
+        });
+        match recorded.await {
+            Ok(input) => input.map(ArbitrageInput::Bot),
             Err(message) => {
-                // Unbooked, the fill must not reach the balances either; the bot stops trading
+                // Unbooked, the report must not reach the balances either; the bot stops trading
                 // until a restart reconciles it from the venue.
                 self.halt(&message).await;
-                return None;
+                None
             }
         }
-        let event = domain::order::OrderEvent::PartiallyFilled;
-        Some(ArbitrageInput::Bot(Input::Order { client_order_id: id, event, fill: Some(fill) }))
     }
 
     /// An errand ended: logs what it changed and marks the P&L.

@@ -14,6 +14,7 @@ use domain::{
     time::Timestamp,
 };
 use engine::{
+    bot::{FillReport, Input},
     intent::{IntentKind, IntentSize, OrderIntent},
     risk::Approved,
 };
@@ -79,20 +80,17 @@ fn order_type(intent: &OrderIntent) -> OrderType {
     }
 }
 
-/// One execution of an order being followed, as the ledger records it.
-pub(crate) struct Fill<'a> {
-    /// The order.
-    pub(crate) client_order_id: &'a str,
-    /// Its side.
-    pub(crate) side: Side,
+/// How a bot books a fill of one of its orders: the account and pair it executed on, what the
+/// bot is told, and, for a sale, the average cost of what it sold, per unit, and its realised
+/// result (stored to [`STORED_DP`] places).
+pub(crate) struct Booking<'a> {
     /// The venue account it executed on.
     pub(crate) account: &'a str,
     /// Its pair.
     pub(crate) pair: &'a Pair,
-    /// The execution.
-    pub(crate) execution: &'a Execution,
-    /// For a sale: the average cost of what it sold, per unit, and its realised result (stored
-    /// to [`STORED_DP`] places).
+    /// The fill as the bot books it.
+    pub(crate) fill: FillReport,
+    /// The sale it makes, if any.
     pub(crate) sale: Option<(Price, Quote)>,
 }
 
@@ -118,7 +116,7 @@ impl Ledger {
     }
 
     /// The side of an order being followed.
-    pub(crate) fn side(&self, client_order_id: &str) -> Option<Side> {
+    fn side(&self, client_order_id: &str) -> Option<Side> {
         self.progress.get(client_order_id).map(|p| p.side)
     }
 
@@ -174,10 +172,49 @@ impl Ledger {
         Ok(())
     }
 
-    /// Stores a fill of an order being followed: `Ok(false)` when it was stored before. When
-    /// it cannot be stored, the ledger is broken from then on and the error says why.
-    pub(crate) async fn record_fill(&mut self, fill: Fill<'_>) -> Result<bool, String> {
-        let Fill { client_order_id: id, side, account, pair, execution, sale } = fill;
+    /// Stores a report; returns what the bot must be told: nothing once the ledger is broken,
+    /// for a fill already stored, or for a fill of an order `book` does not book (none the bot
+    /// follows). When the report cannot be stored, the ledger is broken from then on and the
+    /// error says why (the bot must then stop: it cannot hear of what its record does not show).
+    pub(crate) async fn record<'b>(
+        &mut self,
+        report: Report,
+        book: impl FnOnce(&str, Side, &Execution) -> Option<Booking<'b>>,
+    ) -> Result<Option<Input>, String> {
+        if self.broken {
+            return Ok(None);
+        }
+        match report {
+            Report::Fill { client_order_id: id, execution } => {
+                let Some(booking) = self.side(&id).and_then(|side| Some((side, book(&id, side, &execution)?))) else {
+                    tracing::warn!(bot = %self.bot, order = %id, "fill of an order the bot does not follow; ignored");
+                    return Ok(None);
+                };
+                let (side, Booking { account, pair, fill, sale }) = booking;
+                let recorded = self.record_fill(&id, side, (account, pair), &execution, sale).await?;
+                let event = OrderEvent::PartiallyFilled;
+                Ok(recorded.then_some(Input::Order { client_order_id: id, event, fill: Some(fill) }))
+            }
+            Report::Unreadable { client_order_id, error } => {
+                self.unreadable(&client_order_id, &error).await;
+                Ok(None)
+            }
+            Report::Status { client_order_id, event, venue_id, error } => {
+                self.record_order_event(&client_order_id, event, venue_id, error).await?;
+                Ok(Some(Input::Order { client_order_id, event, fill: None }))
+            }
+        }
+    }
+
+    /// Stores a fill of an order being followed: `Ok(false)` when it was stored before.
+    async fn record_fill(
+        &mut self,
+        id: &str,
+        side: Side,
+        (account, pair): (&str, &Pair),
+        execution: &Execution,
+        sale: Option<(Price, Quote)>,
+    ) -> Result<bool, String> {
         let row = FillRow {
             bot: self.bot,
             client_order_id: id.to_owned(),
@@ -227,10 +264,8 @@ impl Ledger {
     }
 
     /// Stores an order's new state per the lifecycle table. An event the table refuses leaves
-    /// the row as it is; the bot, told the same event, pauses with an alert. When the state
-    /// cannot be stored, the ledger is broken from then on and the error says why (the bot must
-    /// not hear of an event its record does not show).
-    pub(crate) async fn record_order_event(
+    /// the row as it is; the bot, told the same event, pauses with an alert.
+    async fn record_order_event(
         &mut self,
         id: &str,
         event: OrderEvent,
@@ -268,7 +303,7 @@ impl Ledger {
     }
 
     /// Logs and raises the alert of an order the venue has not told about for a while.
-    pub(crate) async fn unreadable(&self, client_order_id: &str, error: &str) {
+    async fn unreadable(&self, client_order_id: &str, error: &str) {
         let message = format!(
             "bot {}: the venue has not said what became of order {client_order_id} for a minute ({error}); \
              the bot waits for it and keeps asking",

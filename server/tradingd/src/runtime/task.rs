@@ -10,7 +10,7 @@ use domain::{
     event::{Event, EventKind},
     feed::ExternalData,
     money::{Price, Qty, Quote},
-    order::{OrderEvent, Side},
+    order::Side,
     strategy::{StrategyId, StrategyParams},
     time::Timestamp,
 };
@@ -25,9 +25,9 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::{
     Inner,
-    executor::{Execution, Executor, Report},
+    executor::{Executor, Report},
     hub::Subscription,
-    ledger::{Fill, Ledger, STORED_DP},
+    ledger::{Booking, Ledger, STORED_DP},
     rebuild::wallet_fill,
 };
 use crate::clock;
@@ -239,62 +239,33 @@ impl BotTask {
         self.executor.place(&order, now).await
     }
 
-    /// Stores a report; returns what the bot must be told (nothing for a fill already stored).
+    /// Stores a report; returns what the bot must be told (a report that cannot be stored
+    /// pauses the bot instead).
     async fn record(&mut self, report: Report) -> Option<Input> {
-        if self.ledger.broken {
-            return None;
-        }
-        match report {
-            Report::Fill { client_order_id, execution } => self.record_fill(client_order_id, execution).await,
-            Report::Unreadable { client_order_id, error } => {
-                self.ledger.unreadable(&client_order_id, &error).await;
-                None
-            }
-            Report::Status { client_order_id, event, venue_id, error } => {
-                if let Err(message) = self.ledger.record_order_event(&client_order_id, event, venue_id, error).await {
-                    self.halt(&message).await;
-                    return None;
-                }
-                Some(Input::Order { client_order_id, event, fill: None })
-            }
-        }
-    }
-
-    async fn record_fill(&mut self, id: String, execution: Execution) -> Option<Input> {
-        let Some(side) = self.ledger.side(&id) else {
-            tracing::warn!(bot = %self.id(), order = %id, "fill of an order the bot does not follow; ignored");
-            return None;
-        };
-        let fill =
-            wallet_fill(&id, side, (execution.qty, execution.quote, execution.fee, &execution.fee_asset), &self.row);
-        // A sale's cost basis and result, as the wallet will book them.
-        let before = self.bot.wallet();
-        let mut after = before.clone();
-        let sale = (side == Side::Sell && after.apply_fill(&fill).is_ok() && !before.holdings().value().is_zero())
-            .then(|| {
-                let basis = Price::new(before.cost().value() / before.holdings().value());
-                (basis, Quote::new(after.realized_pnl().value() - before.realized_pnl().value()))
-            });
-        let record = Fill {
-            client_order_id: &id,
-            side,
-            account: &self.row.config.exchange,
-            pair: &self.row.config.pair,
-            execution: &execution,
-            sale,
-        };
-        match self.ledger.record_fill(record).await {
-            Ok(true) => {}
-            Ok(false) => return None,
+        let (bot, row) = (&self.bot, &self.row);
+        let recorded = self.ledger.record(report, |id, side, execution| {
+            let fill =
+                wallet_fill(id, side, (execution.qty, execution.quote, execution.fee, &execution.fee_asset), row);
+            // A sale's cost basis and result, as the wallet will book them.
+            let before = bot.wallet();
+            let mut after = before.clone();
+            let sale = (side == Side::Sell && after.apply_fill(&fill).is_ok() && !before.holdings().value().is_zero())
+                .then(|| {
+                    let basis = Price::new(before.cost().value() / before.holdings().value());
+                    (basis, Quote::new(after.realized_pnl().value() - before.realized_pnl().value()))
+                });
+            let fill = FillReport { qty: fill.qty, quote: fill.quote, fee: fill.fee, fee_in_quote: fill.fee_in_quote };
+            Some(Booking { account: &row.config.exchange, pair: &row.config.pair, fill, sale })
+        });
+        match recorded.await {
+            Ok(input) => input,
             Err(message) => {
-                // Unrecorded, the fill must not reach the wallet either; the bot stops trading
+                // Unrecorded, the report must not reach the wallet either; the bot stops trading
                 // until a restart reconciles it from the venue.
                 self.halt(&message).await;
-                return None;
+                None
             }
         }
-        let report = FillReport { qty: fill.qty, quote: fill.quote, fee: fill.fee, fee_in_quote: fill.fee_in_quote };
-        Some(Input::Order { client_order_id: id, event: OrderEvent::PartiallyFilled, fill: Some(report) })
     }
 
     /// Records a status change the bot made itself (the bot service already recorded those a
