@@ -19,6 +19,9 @@ named_enum!(
         BotError => "bot_error",
         /// The bot could not be reconciled with the venue at start and was paused.
         ReconciliationFailure => "reconciliation_failure",
+        /// A market feed delivered prices that are not prices (zero, unreadable, absurd
+        /// jumps); they were dropped, and bots never saw them.
+        MarketData => "market_data",
     }
 );
 

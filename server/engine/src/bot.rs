@@ -558,6 +558,13 @@ impl Bot {
                 }
                 self.holding = self.measure_holding();
             }
+            // A price that is not one (a feed's zero, say) must never reach a risk check.
+            Input::Price(price) if price.value() <= Decimal::ZERO => return,
+            Input::Candle(candle)
+                if [candle.open, candle.high, candle.low, candle.close].iter().any(|p| p.value() <= Decimal::ZERO) =>
+            {
+                return;
+            }
             Input::Price(price) => self.last_price = Some(price),
             Input::Candle(candle) => {
                 self.last_price = Some(candle.close);
@@ -1227,6 +1234,31 @@ mod tests {
     }
 
     /// The venue filling `percent` of `intent` (never more than asked) at `price`, ending it.
+    #[test]
+    fn a_zero_price_or_candle_never_reaches_the_stop_loss() {
+        let risk = RiskLimits { stop_loss_percent: Some(Percent::new(dec!(5))), ..RiskLimits::default() };
+        let mut b = bot_with_risk(dec!(200), dec!(0), None, risk);
+        b.handle(at(0), Input::Price(Price::new(dec!(100))));
+        let buy = placed(&b.handle(at(0), Input::Command(Command::Start))).remove(0);
+        b.handle(at(1), fill_of(&buy, 100, Some(Price::new(dec!(100)))));
+        assert!(b.wallet().holdings().value() > dec!(0));
+        let zero = Candle {
+            open_time: at(60_000),
+            open: Price::new(dec!(100)),
+            high: Price::new(dec!(100)),
+            low: Price::new(dec!(0)),
+            close: Price::new(dec!(0)),
+            volume: Qty::new(dec!(1)),
+        };
+        for input in [Input::Price(Price::new(dec!(0))), Input::Price(Price::new(dec!(-1))), Input::Candle(zero)] {
+            assert!(b.handle(at(2), input).is_empty(), "nothing is done on a price that is not one");
+        }
+        assert_eq!(b.status(), BotStatus::Running);
+        assert_eq!(b.last_price, Some(Price::new(dec!(100))), "the last real price stands");
+        let out = b.handle(at(3), Input::Price(Price::new(dec!(90))));
+        assert_eq!(placed(&out)[0].side, Side::Sell, "a real fall still trips the stop: {out:?}");
+    }
+
     fn fill_of(intent: &OrderIntent, percent: u32, price: Option<Price>) -> Input {
         let share = Decimal::from(percent) / dec!(100);
         let p = price.map_or(Decimal::ONE, Price::value);

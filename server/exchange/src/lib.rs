@@ -60,10 +60,12 @@ pub trait Exchange: Send + Sync {
     async fn open_orders(&self, pair: &Pair) -> Result<Vec<VenueOrder>>;
     /// Orders of the pair since `from` (venue default window when `None`).
     async fn order_history(&self, pair: &Pair, from: Option<Timestamp>) -> Result<Vec<VenueOrder>>;
-    /// The account's fills on the pair since `from`.
+    /// The account's fills on the pair since `from`, every page of them, oldest first (the
+    /// venue's latest page when `None`).
     async fn account_trades(&self, pair: &Pair, from: Option<Timestamp>) -> Result<Vec<AccountTrade>>;
-    /// The fills of one order (by the venue's id), oldest first.
-    async fn order_trades(&self, pair: &Pair, venue_order_id: &str) -> Result<Vec<AccountTrade>>;
+    /// Every fill of one order (by the venue's id) from `since` (at or before its creation) on,
+    /// oldest first, however many pages they take.
+    async fn order_trades(&self, pair: &Pair, venue_order_id: &str, since: Timestamp) -> Result<Vec<AccountTrade>>;
     /// Live trades, candles and book top of `pair`, kept connected until the receiver drops;
     /// trades missed during a reconnect are recovered before `Reconnected` is delivered.
     fn market_stream(self: Arc<Self>, pair: &Pair) -> mpsc::Receiver<MarketEvent>;

@@ -274,6 +274,12 @@ pub enum MarketEvent {
         /// Trades recovered from REST.
         backfilled: usize,
     },
+    /// A push that carried no usable price (missing, unreadable, zero or negative) was
+    /// dropped instead of delivered.
+    Dropped {
+        /// What was wrong with it.
+        reason: String,
+    },
 }
 
 /// An update of one of the account's orders.

@@ -8,6 +8,7 @@ use std::{collections::BTreeMap, path::PathBuf, sync::Arc, time::Duration};
 use domain::{
     money::{Price, Qty, Quote},
     pair::Pair,
+    time::Timestamp,
 };
 use exchange::{
     Error, Exchange,
@@ -100,7 +101,7 @@ async fn orders_rest_fill_and_cancel() {
     assert_eq!(filled.status, VenueOrderStatus::Filled);
     let trades = mexc.account_trades(&btc(), None).await.unwrap();
     assert!(trades.iter().any(|t| t.order_id == bought.venue_id && t.side == Side::Buy));
-    let own = mexc.order_trades(&btc(), &bought.venue_id).await.unwrap();
+    let own = mexc.order_trades(&btc(), &bought.venue_id, Timestamp::from_millis(0)).await.unwrap();
     assert!(!own.is_empty() && own.iter().all(|t| t.order_id == bought.venue_id), "only that order's fills");
     let executed: rust_decimal::Decimal = own.iter().map(|t| t.qty.value()).sum();
     assert_eq!(executed, filled.executed_qty.value());
@@ -147,6 +148,60 @@ async fn a_create_lost_to_a_5xx_is_reported_unknown_and_never_resent() {
 }
 
 #[tokio::test]
+async fn a_lost_create_whose_lookups_are_refused_is_unknown_not_rejected() {
+    let sim = sim().await;
+    let mexc = adapter(&sim);
+    let ticker = mexc.ticker(&btc()).await.unwrap();
+    let below = Price::new((ticker.bid.value() * dec!(0.8)).round_dp(2));
+    mexc.symbols().await.unwrap();
+    mexc.balances().await.unwrap();
+    // The create goes through and its answer is lost; the venue then refuses every lookup
+    // for two minutes (longer than the adapter waits out a back-off).
+    sim.set_faults(Faults {
+        lose_create_response_rate: 1.0,
+        rate_limit: Some(RateLimitFault { max_requests: 1, window_ms: 60_000, retry_after_secs: 120, status: 429 }),
+        ..Faults::default()
+    });
+    let err = mexc.place_order(&limit(Side::Buy, below, "0.001", "it-lost-429")).await.unwrap_err();
+    sim.set_faults(Faults::default());
+    assert!(
+        matches!(&err, Error::UnknownOutcome { client_order_id, cause } if client_order_id == "it-lost-429" && cause.contains("rate limited")),
+        "a create the venue never answered is unknown, whatever the lookups said: {err}"
+    );
+    // Rightly so: the order rests on the venue (checked by a fresh client, this one backs off).
+    let fresh = adapter(&sim);
+    let resting = fresh.order(&btc(), &OrderRef::Client("it-lost-429".into())).await.unwrap();
+    assert_eq!(resting.status, VenueOrderStatus::New);
+}
+
+#[tokio::test]
+async fn an_order_with_hundreds_of_fills_is_read_whole() {
+    let sim = sim().await;
+    let mexc = adapter(&sim);
+    mexc.symbols().await.unwrap();
+    sim.set_faults(Faults { split_fills: 250, ..Faults::default() });
+    let market = NewOrder {
+        pair: btc(),
+        side: Side::Buy,
+        kind: OrderKind::Market,
+        price: None,
+        size: OrderSize::Quote(Quote::new(dec!(2000))),
+        client_order_id: "it-many-fills".into(),
+    };
+    let bought = mexc.place_order(&market).await.unwrap();
+    sim.set_faults(Faults::default());
+    let order = mexc.order(&btc(), &OrderRef::Venue(bought.venue_id.clone())).await.unwrap();
+    assert_eq!(order.status, VenueOrderStatus::Filled);
+    let fills = mexc.order_trades(&btc(), &bought.venue_id, Timestamp::from_millis(0)).await.unwrap();
+    assert!(fills.len() > 200, "every page read: {} fills", fills.len());
+    let ids: std::collections::BTreeSet<_> = fills.iter().map(|t| &t.trade_id).collect();
+    assert_eq!(ids.len(), fills.len(), "no fill twice across pages");
+    let executed: rust_decimal::Decimal = fills.iter().map(|t| t.qty.value()).sum();
+    assert_eq!(executed, order.executed_qty.value(), "the fills add up to what the order executed");
+    assert!(fills.windows(2).all(|w| w[0].time <= w[1].time), "oldest first");
+}
+
+#[tokio::test]
 async fn account_stream_delivers_order_updates_fills_and_balances() {
     let sim = sim().await;
     let mexc = adapter(&sim);
@@ -186,6 +241,29 @@ async fn orders_breaking_the_rules_are_refused_before_sending() {
     let err = mexc.place_order(&tiny).await.unwrap_err();
     assert!(matches!(&err, Error::InvalidOrder(m) if m.contains("minimum order value")), "{err}");
     assert_eq!(sim.request_count(), before, "nothing was sent");
+}
+
+#[tokio::test]
+async fn errors_never_carry_a_signed_url() {
+    let sim = sim().await;
+    let mut config = MexcConfig::new(&sim.rest_url(), &sim.ws_url(), DEMO_API_KEY, DEMO_API_SECRET);
+    config.request_timeout = Duration::from_millis(100);
+    let mexc = Mexc::new(&config).unwrap();
+    mexc.sync_clock().await.unwrap();
+    sim.set_faults(Faults { latency_ms: 400, ..Faults::default() });
+    let timed_out = mexc.balances().await.unwrap_err();
+    sim.set_faults(Faults::default());
+    let unreachable =
+        Mexc::new(&MexcConfig::new("http://127.0.0.1:1", "ws://127.0.0.1:1/ws", DEMO_API_KEY, DEMO_API_SECRET))
+            .unwrap()
+            .order_book(&btc(), 5)
+            .await
+            .unwrap_err();
+    for err in [timed_out, unreachable] {
+        let text = err.to_string();
+        assert!(text.contains("/api/v3/"), "the error names the endpoint: {text}");
+        assert!(!text.contains("signature") && !text.contains("timestamp=") && !text.contains(DEMO_API_KEY), "{text}");
+    }
 }
 
 #[tokio::test]

@@ -71,10 +71,15 @@ pub struct Faults {
     pub clock_skew_ms: i64,
     /// Taker fills arrive in several parts (one part per market tick) instead of at once.
     pub partial_fill: bool,
+    /// Every fill is booked as this many trades (0 or 1: as one), each a millisecond after the
+    /// last: an order with hundreds of fills, as a large order has on a thin book.
+    pub split_fills: u32,
     /// Every WebSocket connection is dropped (no close frame) after this many sent messages.
     pub ws_drop_after_messages: Option<u64>,
     /// WebSocket connections stay open but go silent: no pushes, no acks, no pongs.
     pub ws_stall: bool,
+    /// Pushed public trades carry a price of "0" (a venue glitch a client must not believe).
+    pub ws_zero_prices: bool,
 }
 
 /// The venue's request-rate limit, as the rate-limit fault.

@@ -663,7 +663,7 @@ async fn create_order(State(shared): AppState, req: Req) -> Result<Response, Rej
     let ack = {
         let mut venue = shared.venue();
         let order = new_order(&venue, &params)?;
-        venue.partial_fill = shared.faults().partial_fill;
+        venue.apply_faults(&shared.faults());
         let index = venue.place(account, order, shared.server_time(), false)?.unwrap_or_default();
         let o = &venue.orders[index];
         json!({
@@ -702,7 +702,7 @@ async fn batch_orders(State(shared): AppState, req: Req) -> ApiResult {
         return Err(Reject::param("all orders of a batch must be for the same symbol"));
     }
     let mut venue = shared.venue();
-    venue.partial_fill = shared.faults().partial_fill;
+    venue.apply_faults(&shared.faults());
     let now = shared.server_time();
     let answers = items
         .into_iter()

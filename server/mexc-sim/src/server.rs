@@ -76,10 +76,10 @@ impl Shared {
 
     /// Replays the market up to the market clock's now.
     pub(crate) fn tick(&self) {
-        let partial_fill = self.faults().partial_fill;
+        let faults = self.faults();
         let server_time = self.server_time();
         let mut venue = self.venue();
-        venue.partial_fill = partial_fill;
+        venue.apply_faults(&faults);
         venue.advance(self.clock.now(), server_time);
     }
 }

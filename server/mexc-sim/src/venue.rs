@@ -7,7 +7,8 @@
 //! * resting limit orders fill as makers, at their limit price, when a replayed trade trades
 //!   through it (strictly below a buy, strictly above a sell), up to that trade's quantity;
 //! * our own fills never enter the public tape or the public book (the replay is the market);
-//! * with the `partial_fill` fault, taker fills come in thirds, one part per market tick.
+//! * with the `partial_fill` fault, taker fills come in thirds, one part per market tick;
+//! * with the `split_fills` fault, every fill is booked as many trades a millisecond apart.
 
 use std::{
     collections::{BTreeMap, BTreeSet, VecDeque},
@@ -278,7 +279,9 @@ pub(crate) struct Venue {
     rng: ChaCha8Rng,
     events: broadcast::Sender<Event>,
     /// Taker fills come in parts (the `partial_fill` fault).
-    pub(crate) partial_fill: bool,
+    partial_fill: bool,
+    /// Trades each fill is booked as (the `split_fills` fault).
+    split_fills: u32,
 }
 
 impl Venue {
@@ -325,6 +328,7 @@ impl Venue {
             rng: ChaCha8Rng::seed_from_u64(mix(seed, &[-3])),
             events,
             partial_fill: false,
+            split_fills: 1,
         };
         for m in &mut venue.markets {
             // Before the first trade, the price is the open of the first minute replayed.
@@ -697,7 +701,29 @@ impl Venue {
     }
 
     /// Books one fill: balances, fee (in the asset received), the order, the trade, the pushes.
+    /// Takes on the fill faults in force.
+    pub(crate) fn apply_faults(&mut self, faults: &crate::config::Faults) {
+        self.partial_fill = faults.partial_fill;
+        self.split_fills = faults.split_fills.max(1);
+    }
+
+    /// Fills `qty` of order `o`: one trade, or with the `split_fills` fault that many trades a
+    /// millisecond apart (the parts rounded to the base precision, the last taking the rest).
     fn fill(&mut self, o: usize, price: Decimal, qty: Decimal, is_maker: bool, now: i64) {
+        let step = self.spec(self.orders[o].symbol).step();
+        let parts = Decimal::from(self.split_fills).min((qty / step).floor()).max(Decimal::ONE);
+        let part = (qty / parts / step).floor() * step;
+        let mut left = qty;
+        let mut at = now;
+        while left > Decimal::ZERO {
+            let this = if part.is_zero() || left - part < part { left } else { part };
+            self.fill_once(o, price, this, is_maker, at);
+            left -= this;
+            at += 1;
+        }
+    }
+
+    fn fill_once(&mut self, o: usize, price: Decimal, qty: Decimal, is_maker: bool, now: i64) {
         let order = &self.orders[o];
         let spec = self.spec(order.symbol).clone();
         let (account, side) = (order.account, order.side);

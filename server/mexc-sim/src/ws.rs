@@ -214,12 +214,13 @@ impl Connection {
                 }
             }
             Event::Market { symbol, trades, top, now } => {
+                let zero_prices = self.shared.faults().ws_zero_prices;
                 let venue = self.shared.venue();
                 let mut out = Vec::new();
                 for (channel, public) in &self.public {
                     let body = match public {
                         Public::Deals { symbol: s, rate } if s == symbol && !trades.is_empty() => {
-                            Body::PublicAggreDeals(deals(trades, rate))
+                            Body::PublicAggreDeals(deals(trades, rate, zero_prices))
                         }
                         Public::Kline { symbol: s, name, interval } if s == symbol && !trades.is_empty() => {
                             let bucket = now.div_euclid(*interval) * interval;
@@ -294,12 +295,13 @@ impl Connection {
     }
 }
 
-fn deals(trades: &[Trade], rate: &str) -> pb::PublicAggreDealsV3Api {
+/// The deals push of `trades`; with `zero_prices` (a fault) every price says "0".
+fn deals(trades: &[Trade], rate: &str, zero_prices: bool) -> pb::PublicAggreDealsV3Api {
     pb::PublicAggreDealsV3Api {
         deals: trades
             .iter()
             .map(|t| pb::PublicAggreDealsV3ApiItem {
-                price: t.price.normalize().to_string(),
+                price: if zero_prices { "0".to_owned() } else { t.price.normalize().to_string() },
                 quantity: t.qty.normalize().to_string(),
                 trade_type: if t.buyer_is_taker { 1 } else { 2 },
                 time: t.time,

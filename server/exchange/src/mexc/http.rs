@@ -21,14 +21,24 @@ use crate::error::{Error, VenueError};
 const DEFAULT_RETRY_AFTER_429: Duration = Duration::from_secs(10);
 const DEFAULT_RETRY_AFTER_418: Duration = Duration::from_secs(120);
 
-/// Credentials and endpoints of one account.
-#[derive(Debug, Clone)]
+/// Credentials and endpoints of one account (its `Debug` shows no credential).
+#[derive(Clone)]
 pub(crate) struct Endpoint {
     pub(crate) base_url: String,
     pub(crate) api_key: String,
     pub(crate) api_secret: String,
     pub(crate) recv_window_ms: u32,
     pub(crate) timeout: Duration,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("base_url", &self.base_url)
+            .field("recv_window_ms", &self.recv_window_ms)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
 }
 
 /// One account's REST client.
@@ -187,16 +197,21 @@ impl Rest {
         if *method != Method::GET {
             request = request.header(reqwest::header::CONTENT_TYPE, "application/json");
         }
+        // The URL of a signed request carries its signature: never in an error's text.
         let response = request.send().await.map_err(|e| {
+            let e = e.without_url();
             if e.is_connect() {
-                Error::Unreachable(e.to_string())
+                Error::Unreachable(format!("{path}: {e}"))
             } else {
-                Error::VenueUnavailable(format!("request failed: {e}"))
+                Error::VenueUnavailable(format!("{path}: request failed: {e}"))
             }
         })?;
         let status = response.status();
         let headers = response.headers().clone();
-        let text = response.text().await.map_err(|e| Error::VenueUnavailable(format!("reading the answer: {e}")))?;
+        let text = response
+            .text()
+            .await
+            .map_err(|e| Error::VenueUnavailable(format!("{path}: reading the answer: {}", e.without_url())))?;
         match status {
             StatusCode::TOO_MANY_REQUESTS => {
                 let wait = retry_after(&headers, DEFAULT_RETRY_AFTER_429);

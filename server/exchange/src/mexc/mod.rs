@@ -36,8 +36,8 @@ use crate::{
     },
 };
 
-/// Settings of one MEXC account.
-#[derive(Debug, Clone)]
+/// Settings of one MEXC account (its `Debug` shows no credential).
+#[derive(Clone)]
 pub struct MexcConfig {
     /// REST base URL (`https://api.mexc.com`, or the local simulator).
     pub rest_url: String,
@@ -58,6 +58,21 @@ pub struct MexcConfig {
     pub resolve_window: Duration,
     /// Stream connection timing.
     pub streams: StreamSettings,
+}
+
+impl std::fmt::Debug for MexcConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MexcConfig")
+            .field("rest_url", &self.rest_url)
+            .field("ws_url", &self.ws_url)
+            .field("has_api_key", &!self.api_key.is_empty())
+            .field("recv_window_ms", &self.recv_window_ms)
+            .field("limits", &self.limits)
+            .field("request_timeout", &self.request_timeout)
+            .field("resolve_window", &self.resolve_window)
+            .field("streams", &self.streams)
+            .finish_non_exhaustive()
+    }
 }
 
 impl MexcConfig {
@@ -218,29 +233,85 @@ impl Mexc {
     }
 
     /// Looks for an order by client id until it shows up or the resolve window passes.
+    ///
+    /// Only the venue's answer to the create itself can say an order was not placed: whatever
+    /// becomes of the lookups (not found, rate limited, refused, unreachable), an order not
+    /// found here is [`Error::UnknownOutcome`], for the caller to keep resolving.
     async fn resolve(&self, order: &NewOrder, cause: &Error) -> Result<VenueOrder> {
         let deadline = tokio::time::Instant::now() + self.resolve_window;
         let reference = OrderRef::Client(order.client_order_id.clone());
         let mut delay = Duration::from_millis(100);
         loop {
-            match self.order(&order.pair, &reference).await {
+            let lookup = match self.order(&order.pair, &reference).await {
                 Ok(found) => {
                     tracing::info!(client_order_id = %order.client_order_id, "lost create resolved: the order exists");
                     return Ok(found);
                 }
                 // Right after a create the venue may not know the order yet: keep looking.
-                Err(Error::NotFound(_) | Error::VenueUnavailable(_) | Error::Unreachable(_)) => {}
-                Err(other) => return Err(other),
-            }
+                Err(error @ (Error::NotFound(_) | Error::VenueUnavailable(_) | Error::Unreachable(_))) => error,
+                // The lookup itself is refused (rate limit, ban, keys): nothing more can be
+                // learnt now, and the create's fate is still open.
+                Err(error) => {
+                    return Err(Error::UnknownOutcome {
+                        client_order_id: order.client_order_id.clone(),
+                        cause: format!("{cause}; looking it up failed: {error}"),
+                    });
+                }
+            };
             if tokio::time::Instant::now() + delay > deadline {
                 return Err(Error::UnknownOutcome {
                     client_order_id: order.client_order_id.clone(),
-                    cause: cause.to_string(),
+                    cause: format!("{cause}; last lookup: {lookup}"),
                 });
             }
             tokio::time::sleep(delay).await;
             delay = (delay * 2).min(Duration::from_secs(1));
         }
+    }
+}
+
+/// Fills per `myTrades` page (the venue's maximum).
+const MY_TRADES_PAGE: usize = 100;
+
+impl Mexc {
+    /// Every fill on `pair` (of one order, when given) from `since` on, oldest first: the venue
+    /// has no trade-id cursor, so pages follow each other by time, the last page's latest
+    /// millisecond starting the next, duplicates dropped by trade id.
+    ///
+    /// # Errors
+    /// [`Error::Decode`] when more fills than a page holds share one millisecond (time cannot
+    /// page past them); the account stream still delivers them.
+    async fn trades_since(&self, pair: &Pair, order_id: Option<&str>, since: Timestamp) -> Result<Vec<AccountTrade>> {
+        let mut trades: Vec<AccountTrade> = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
+        let mut cursor = since;
+        loop {
+            let mut params = vec![
+                ("symbol", pair.symbol()),
+                ("startTime", cursor.millis().to_string()),
+                ("limit", MY_TRADES_PAGE.to_string()),
+            ];
+            if let Some(id) = order_id {
+                params.push(("orderId", id.to_owned()));
+            }
+            let body = self.rest.signed(&Method::GET, "/api/v3/myTrades", &params, Action::Read(10)).await?;
+            let page = wire::account_trades(&body, pair)?;
+            let full = page.len() >= MY_TRADES_PAGE;
+            let latest = page.iter().map(|t| t.time).max();
+            trades.extend(page.into_iter().filter(|t| seen.insert(t.trade_id.clone())));
+            match latest {
+                Some(latest) if full && latest > cursor => cursor = latest,
+                Some(_) if full => {
+                    return Err(Error::Decode(format!(
+                        "more than {MY_TRADES_PAGE} fills at {} ms; they cannot be paged by time",
+                        cursor.millis()
+                    )));
+                }
+                _ => break,
+            }
+        }
+        trades.sort_by_key(|t| t.time);
+        Ok(trades)
     }
 }
 
@@ -358,18 +429,19 @@ impl Exchange for Mexc {
     }
 
     async fn account_trades(&self, pair: &Pair, from: Option<Timestamp>) -> Result<Vec<AccountTrade>> {
-        let mut params = vec![("symbol", pair.symbol()), ("limit", "100".to_owned())];
-        if let Some(from) = from {
-            params.push(("startTime", from.millis().to_string()));
+        match from {
+            Some(from) => self.trades_since(pair, None, from).await,
+            // The venue's default: its latest page.
+            None => {
+                let params = [("symbol", pair.symbol()), ("limit", MY_TRADES_PAGE.to_string())];
+                let body = self.rest.signed(&Method::GET, "/api/v3/myTrades", &params, Action::Read(10)).await?;
+                wire::account_trades(&body, pair)
+            }
         }
-        let body = self.rest.signed(&Method::GET, "/api/v3/myTrades", &params, Action::Read(10)).await?;
-        wire::account_trades(&body, pair)
     }
 
-    async fn order_trades(&self, pair: &Pair, venue_order_id: &str) -> Result<Vec<AccountTrade>> {
-        let params = [("symbol", pair.symbol()), ("orderId", venue_order_id.to_owned()), ("limit", "100".to_owned())];
-        let body = self.rest.signed(&Method::GET, "/api/v3/myTrades", &params, Action::Read(10)).await?;
-        wire::account_trades(&body, pair)
+    async fn order_trades(&self, pair: &Pair, venue_order_id: &str, since: Timestamp) -> Result<Vec<AccountTrade>> {
+        self.trades_since(pair, Some(venue_order_id), since).await
     }
 
     fn market_stream(self: Arc<Self>, pair: &Pair) -> mpsc::Receiver<MarketEvent> {
@@ -418,6 +490,16 @@ mod tests {
             price: Some(Price::new(price.parse().unwrap())),
             size: OrderSize::Base(Qty::new(qty.parse().unwrap())),
             client_order_id: "t-1".into(),
+        }
+    }
+
+    #[test]
+    fn no_debug_output_shows_a_credential() {
+        let config = MexcConfig::new("http://127.0.0.1:9", "ws://127.0.0.1:9/ws", "the-key-123", "the-secret-456");
+        let mexc = Mexc::new(&config).unwrap();
+        for shown in [format!("{config:?}"), format!("{mexc:?}")] {
+            assert!(!shown.contains("the-key-123") && !shown.contains("the-secret-456"), "{shown}");
+            assert!(shown.contains("127.0.0.1:9"), "the rest is shown: {shown}");
         }
     }
 

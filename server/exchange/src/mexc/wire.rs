@@ -40,6 +40,19 @@ fn decimal(value: &Value, what: &str) -> Result<Decimal, Error> {
     }
 }
 
+/// A price sent as a string or a number: it must be there and positive (an empty, missing or
+/// zero price is an unreadable answer, never a price of zero).
+fn price(value: &Value, what: &str) -> Result<Price, Error> {
+    match value {
+        Value::Null => Err(decode_error(what, "missing")),
+        Value::String(s) if s.is_empty() => Err(decode_error(what, "empty")),
+        _ => match decimal(value, what)? {
+            positive if positive > Decimal::ZERO => Ok(Price::new(positive)),
+            other => Err(decode_error(what, format!("{other} is not a price"))),
+        },
+    }
+}
+
 /// An integer sent as a number or a string.
 fn integer(value: &Value, what: &str) -> Result<i64, Error> {
     match value {
@@ -133,9 +146,9 @@ pub(crate) fn default_symbols(body: &Value) -> Result<Vec<String>, Error> {
 pub(crate) fn ticker(pair: &Pair, book: &Value, price: &Value) -> Result<Ticker, Error> {
     Ok(Ticker {
         pair: pair.clone(),
-        last: Price::new(decimal(&price["price"], "price")?),
-        bid: Price::new(decimal(&book["bidPrice"], "bidPrice")?),
-        ask: Price::new(decimal(&book["askPrice"], "askPrice")?),
+        last: self::price(&price["price"], "price")?,
+        bid: self::price(&book["bidPrice"], "bidPrice")?,
+        ask: self::price(&book["askPrice"], "askPrice")?,
     })
 }
 
@@ -144,9 +157,7 @@ fn levels(value: &Value, what: &str) -> Result<Vec<Level>, Error> {
         .as_array()
         .ok_or_else(|| decode_error(what, "not a list"))?
         .iter()
-        .map(|level| {
-            Ok(Level { price: Price::new(decimal(&level[0], what)?), qty: Qty::new(decimal(&level[1], what)?) })
-        })
+        .map(|level| Ok(Level { price: price(&level[0], what)?, qty: Qty::new(decimal(&level[1], what)?) }))
         .collect()
 }
 
@@ -168,10 +179,10 @@ pub(crate) fn candles(body: &Value) -> Result<Vec<Candle>, Error> {
         .map(|row| {
             Ok(Candle {
                 open_time: Timestamp::from_millis(integer(&row[0], "kline open time")?),
-                open: Price::new(decimal(&row[1], "open")?),
-                high: Price::new(decimal(&row[2], "high")?),
-                low: Price::new(decimal(&row[3], "low")?),
-                close: Price::new(decimal(&row[4], "close")?),
+                open: price(&row[1], "open")?,
+                high: price(&row[2], "high")?,
+                low: price(&row[3], "low")?,
+                close: price(&row[4], "close")?,
                 volume: Qty::new(decimal(&row[5], "volume")?),
             })
         })
@@ -187,7 +198,7 @@ pub(crate) fn public_trades(body: &Value) -> Result<Vec<PublicTrade>, Error> {
         .map(|t| {
             Ok(PublicTrade {
                 id: text(&t["id"]),
-                price: Price::new(decimal(&t["price"], "price")?),
+                price: price(&t["price"], "price")?,
                 qty: Qty::new(decimal(&t["qty"], "qty")?),
                 // isBuyerMaker: the buyer rested, so the taker sold.
                 taker_side: if t["isBuyerMaker"].as_bool().unwrap_or(false) { Side::Sell } else { Side::Buy },
@@ -305,6 +316,20 @@ mod tests {
 
     fn btc() -> Pair {
         "BTC/USDT".parse().unwrap()
+    }
+
+    #[test]
+    fn a_missing_empty_or_zero_price_is_unreadable_never_zero() {
+        let book = serde_json::json!({"bidPrice": "93220.1", "askPrice": "93220.2"});
+        for last in [serde_json::json!({}), serde_json::json!({"price": ""}), serde_json::json!({"price": "0"})] {
+            let err = ticker(&btc(), &book, &last).unwrap_err();
+            assert!(matches!(&err, Error::Decode(m) if m.starts_with("price")), "{err}");
+        }
+        assert!(ticker(&btc(), &book, &serde_json::json!({"price": "93220.15"})).is_ok());
+        let trades = serde_json::json!([{"id": "1", "price": "0", "qty": "1", "time": 1}]);
+        assert!(public_trades(&trades).is_err());
+        let klines = serde_json::json!([[0, "1", "2", "", "1.5", "10"]]);
+        assert!(candles(&klines).is_err());
     }
 
     #[test]

@@ -78,6 +78,20 @@ fn dec(text: &str) -> Decimal {
     text.parse().unwrap_or_default()
 }
 
+/// A price pushed as text: positive, or why not (a zero must never pass for a price).
+fn price(text: &str, what: &str) -> std::result::Result<Price, String> {
+    match text.parse::<Decimal>() {
+        Ok(value) if value > Decimal::ZERO => Ok(Price::new(value)),
+        Ok(value) => Err(format!("{what} {value} is not a price")),
+        Err(_) => Err(format!("{what} {text:?} cannot be read")),
+    }
+}
+
+/// A market event, or a `Dropped` event saying why the push could not be one.
+fn or_dropped(event: std::result::Result<MarketEvent, String>) -> MarketEvent {
+    event.unwrap_or_else(|reason| MarketEvent::Dropped { reason })
+}
+
 /// Remembers recently delivered trades, to drop duplicates after a backfill. A trade is known
 /// by its venue id when it has one, and always by its fingerprint (time, price, quantity):
 /// REST may omit ids that the stream carried.
@@ -135,30 +149,40 @@ fn market_events(wrapper: push::PushDataV3ApiWrapper) -> Vec<MarketEvent> {
             .deals
             .into_iter()
             .map(|d| {
-                MarketEvent::Trade(PublicTrade {
-                    id: (!d.trade_id.is_empty()).then_some(d.trade_id),
-                    price: Price::new(dec(&d.price)),
-                    qty: Qty::new(dec(&d.quantity)),
-                    taker_side: side_of(d.trade_type),
-                    time: Timestamp::from_millis(d.time),
-                })
+                or_dropped(price(&d.price, "trade price").map(|price| {
+                    MarketEvent::Trade(PublicTrade {
+                        id: (!d.trade_id.is_empty()).then_some(d.trade_id),
+                        price,
+                        qty: Qty::new(dec(&d.quantity)),
+                        taker_side: side_of(d.trade_type),
+                        time: Timestamp::from_millis(d.time),
+                    })
+                }))
             })
             .collect(),
-        Some(Body::PublicSpotKline(k)) => vec![MarketEvent::Candle(Candle {
-            // The venue sends kline windows in seconds.
-            open_time: Timestamp::from_millis(k.window_start * 1000),
-            open: Price::new(dec(&k.opening_price)),
-            high: Price::new(dec(&k.highest_price)),
-            low: Price::new(dec(&k.lowest_price)),
-            close: Price::new(dec(&k.closing_price)),
-            volume: Qty::new(dec(&k.volume)),
-        })],
-        Some(Body::PublicAggreBookTicker(t)) => vec![MarketEvent::BookTop(BookTop {
-            bid: Level { price: Price::new(dec(&t.bid_price)), qty: Qty::new(dec(&t.bid_quantity)) },
-            ask: Level { price: Price::new(dec(&t.ask_price)), qty: Qty::new(dec(&t.ask_quantity)) },
-        })],
+        Some(Body::PublicSpotKline(k)) => vec![or_dropped(candle_event(&k))],
+        Some(Body::PublicAggreBookTicker(t)) => vec![or_dropped(book_top_event(&t))],
         _ => Vec::new(),
     }
+}
+
+fn candle_event(k: &push::PublicSpotKlineV3Api) -> std::result::Result<MarketEvent, String> {
+    Ok(MarketEvent::Candle(Candle {
+        // The venue sends kline windows in seconds.
+        open_time: Timestamp::from_millis(k.window_start * 1000),
+        open: price(&k.opening_price, "candle open")?,
+        high: price(&k.highest_price, "candle high")?,
+        low: price(&k.lowest_price, "candle low")?,
+        close: price(&k.closing_price, "candle close")?,
+        volume: Qty::new(dec(&k.volume)),
+    }))
+}
+
+fn book_top_event(t: &push::PublicAggreBookTickerV3Api) -> std::result::Result<MarketEvent, String> {
+    Ok(MarketEvent::BookTop(BookTop {
+        bid: Level { price: price(&t.bid_price, "best bid")?, qty: Qty::new(dec(&t.bid_quantity)) },
+        ask: Level { price: price(&t.ask_price, "best ask")?, qty: Qty::new(dec(&t.ask_quantity)) },
+    }))
 }
 
 fn order_status(status: i32) -> VenueOrderStatus {
@@ -491,6 +515,37 @@ mod tests {
         assert!(matches!(&candle[0], MarketEvent::Candle(c) if c.open_time.millis() == 1_754_737_920_000));
         let top = market_events(recorded("aggre_book_ticker"));
         assert!(matches!(&top[0], MarketEvent::BookTop(b) if b.bid.price < b.ask.price));
+    }
+
+    #[test]
+    fn pushes_without_a_usable_price_are_dropped_not_zeroed() {
+        use push::push_data_v3_api_wrapper::Body;
+        let deal = |price: &str| push::PublicAggreDealsV3ApiItem {
+            price: price.to_owned(),
+            quantity: "0.5".to_owned(),
+            trade_type: 1,
+            time: 1,
+            ..Default::default()
+        };
+        let deals = push::PublicAggreDealsV3Api {
+            deals: vec![deal("93220.5"), deal(""), deal("0"), deal("-1"), deal("n/a")],
+            ..Default::default()
+        };
+        let events = market_events(push::PushDataV3ApiWrapper {
+            body: Some(Body::PublicAggreDeals(deals)),
+            ..Default::default()
+        });
+        assert!(matches!(&events[0], MarketEvent::Trade(t) if t.price.to_string() == "93220.5"));
+        assert_eq!(events.iter().filter(|e| matches!(e, MarketEvent::Dropped { .. })).count(), 4, "{events:?}");
+        let top = market_events(push::PushDataV3ApiWrapper {
+            body: Some(Body::PublicAggreBookTicker(push::PublicAggreBookTickerV3Api {
+                bid_price: "0".to_owned(),
+                ask_price: "93221".to_owned(),
+                ..Default::default()
+            })),
+            ..Default::default()
+        });
+        assert!(matches!(&top[..], [MarketEvent::Dropped { reason }] if reason.contains("best bid")), "{top:?}");
     }
 
     #[test]

@@ -20,8 +20,10 @@ use exchange::{
     Exchange,
     types::{MarketEvent, OrderBook},
 };
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
+
+use super::screen::{PriceScreen, Verdict};
 
 /// The latest trade of a pair.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,12 +80,19 @@ pub(crate) struct MarketHub {
     books: Arc<Mutex<BTreeMap<(String, Pair), BookSlot>>>,
     tracker: TaskTracker,
     shutdown: CancellationToken,
+    /// Where feeds tell of prices they dropped (the first of each spell), for an alert.
+    alerts: mpsc::UnboundedSender<String>,
 }
 
 impl MarketHub {
-    /// A hub whose feeds run on `tracker` until `shutdown`.
-    pub(crate) fn new(tracker: TaskTracker, shutdown: CancellationToken) -> Self {
-        Self { feeds: Arc::default(), books: Arc::default(), tracker, shutdown }
+    /// A hub whose feeds run on `tracker` until `shutdown`, telling `alerts` of the prices
+    /// they drop.
+    pub(crate) fn new(
+        tracker: TaskTracker,
+        shutdown: CancellationToken,
+        alerts: mpsc::UnboundedSender<String>,
+    ) -> Self {
+        Self { feeds: Arc::default(), books: Arc::default(), tracker, shutdown, alerts }
     }
 
     /// The order book of `pair` on `account`, at most [`BOOK_MAX_AGE`] old: bots ordering at
@@ -127,7 +136,14 @@ impl MarketHub {
         let (candles, candle_receiver) = watch::channel(None);
         let senders = Senders { trades, candles };
         feeds.insert(key.clone(), senders.clone());
-        let feed = Feed { key, venue: Arc::clone(venue), senders, feeds: Arc::clone(&self.feeds) };
+        let feed = Feed {
+            key,
+            venue: Arc::clone(venue),
+            senders,
+            feeds: Arc::clone(&self.feeds),
+            screen: PriceScreen::default(),
+            alerts: self.alerts.clone(),
+        };
         self.tracker.spawn(feed.run(self.shutdown.clone()));
         Subscription { trades: trade_receiver, candles: candle_receiver, _idle: None }
     }
@@ -144,24 +160,47 @@ struct Feed {
     venue: Arc<dyn Exchange>,
     senders: Senders,
     feeds: Feeds,
+    /// What bots are never shown.
+    screen: PriceScreen,
+    alerts: mpsc::UnboundedSender<String>,
 }
 
 impl Feed {
-    async fn run(self, shutdown: CancellationToken) {
+    /// Shows `price` to the bots unless the screen drops it.
+    fn publish(&mut self, price: Price, qty: Qty) {
+        let verdict = self.screen.check(price, Instant::now());
+        self.publish_or_drop(verdict, Some((price, qty)));
+    }
+
+    fn publish_or_drop(&mut self, verdict: Verdict, trade: Option<(Price, Qty)>) {
         let (account, pair) = &self.key;
+        match (verdict, trade) {
+            (Verdict::Pass, Some((price, qty))) => {
+                self.senders.trades.send_replace(Some(LastTrade { price, qty, received: Instant::now() }));
+            }
+            (Verdict::Pass, None) => {}
+            (Verdict::Drop { reason, alert }, _) => {
+                let dropped = self.screen.dropped();
+                tracing::warn!(account, %pair, dropped, %reason, "market price dropped");
+                if alert {
+                    let _ = self.alerts.send(format!(
+                        "market data of {pair} on {account}: a price was dropped ({reason}); bots never see \
+                         such prices ({dropped} dropped so far)"
+                    ));
+                }
+            }
+        }
+    }
+
+    async fn run(mut self, shutdown: CancellationToken) {
+        let (account, pair) = self.key.clone();
         tracing::info!(account, %pair, "market feed started");
         // The ticker gives bots a price before the first trade arrives.
-        match self.venue.ticker(pair).await {
-            Ok(ticker) => {
-                self.senders.trades.send_replace(Some(LastTrade {
-                    price: ticker.last,
-                    qty: Qty::ZERO,
-                    received: Instant::now(),
-                }));
-            }
+        match self.venue.ticker(&pair).await {
+            Ok(ticker) => self.publish(ticker.last, Qty::ZERO),
             Err(e) => tracing::warn!(account, %pair, error = %e, "no opening price; waiting for trades"),
         }
-        let mut stream = Arc::clone(&self.venue).market_stream(pair);
+        let mut stream = Arc::clone(&self.venue).market_stream(&pair);
         // The candle being formed; it closed when one with a later open time arrives.
         let mut forming: Option<Candle> = None;
         loop {
@@ -173,12 +212,10 @@ impl Feed {
                     }
                 }
                 event = stream.recv() => match event {
-                    Some(MarketEvent::Trade(trade)) => {
-                        self.senders.trades.send_replace(Some(LastTrade {
-                            price: trade.price,
-                            qty: trade.qty,
-                            received: Instant::now(),
-                        }));
+                    Some(MarketEvent::Trade(trade)) => self.publish(trade.price, trade.qty),
+                    Some(MarketEvent::Dropped { reason }) => {
+                        let verdict = self.screen.drop(reason, Instant::now());
+                        self.publish_or_drop(verdict, None);
                     }
                     Some(MarketEvent::Reconnected { backfilled }) => {
                         tracing::info!(account, %pair, backfilled, "market feed reconnected");

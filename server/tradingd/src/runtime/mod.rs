@@ -13,6 +13,7 @@ mod hub;
 mod journal;
 mod ledger;
 mod rebuild;
+mod screen;
 mod stats;
 mod task;
 #[cfg(test)]
@@ -111,11 +112,12 @@ impl Runtime {
         let tracker = TaskTracker::new();
         let shutdown = CancellationToken::new();
         let external = feeds::Feeds::start(feeds, &tracker, &shutdown);
+        let (market_alerts, market_alert_receiver) = mpsc::unbounded_channel();
         let inner = Inner {
             store,
             events,
             venues,
-            hub: MarketHub::new(tracker.clone(), shutdown.clone()),
+            hub: MarketHub::new(tracker.clone(), shutdown.clone(), market_alerts),
             logs_dir,
             symbols: tokio::sync::Mutex::default(),
             tasks: Mutex::default(),
@@ -129,6 +131,7 @@ impl Runtime {
         };
         let runtime = Self { inner: Arc::new(inner) };
         runtime.inner.tracker.spawn(Arc::clone(&runtime.inner).log_load());
+        runtime.inner.tracker.spawn(Arc::clone(&runtime.inner).relay_market_alerts(market_alert_receiver));
         runtime
     }
 
@@ -257,6 +260,19 @@ impl Runtime {
 }
 
 impl Inner {
+    /// Records the market feeds' alerts (prices dropped) until shutdown.
+    async fn relay_market_alerts(self: Arc<Self>, mut alerts: mpsc::UnboundedReceiver<String>) {
+        loop {
+            tokio::select! {
+                () = self.shutdown.cancelled() => return,
+                alert = alerts.recv() => match alert {
+                    Some(message) => self.alert(None, AlertKind::MarketData, &message).await,
+                    None => return,
+                },
+            }
+        }
+    }
+
     /// Logs the load figures every [`STATS_EVERY`] while bots run.
     async fn log_load(self: Arc<Self>) {
         let mut every = tokio::time::interval(STATS_EVERY);

@@ -187,7 +187,11 @@ async fn venue() -> (SimHandle, Arc<dyn Exchange>) {
 #[tokio::test]
 async fn bots_on_one_pair_share_one_feed_which_stops_when_the_last_leaves() {
     let (_sim, venue) = venue().await;
-    let hub = MarketHub::new(tokio_util::task::TaskTracker::new(), tokio_util::sync::CancellationToken::new());
+    let hub = MarketHub::new(
+        tokio_util::task::TaskTracker::new(),
+        tokio_util::sync::CancellationToken::new(),
+        tokio::sync::mpsc::unbounded_channel().0,
+    );
     let btc: Pair = "BTC/USDT".parse().unwrap();
     let mut first = hub.subscribe("sim", &venue, &btc).trades;
     let mut second = hub.subscribe("sim", &venue, &btc).trades;
@@ -202,9 +206,34 @@ async fn bots_on_one_pair_share_one_feed_which_stops_when_the_last_leaves() {
 }
 
 #[tokio::test]
+async fn zero_prices_from_the_venue_never_reach_a_bot_and_raise_one_alert() {
+    let (sim, venue) = venue().await;
+    let (alerts, mut alerted) = tokio::sync::mpsc::unbounded_channel();
+    let hub = MarketHub::new(tokio_util::task::TaskTracker::new(), tokio_util::sync::CancellationToken::new(), alerts);
+    let btc: Pair = "BTC/USDT".parse().unwrap();
+    let mut trades = hub.subscribe("sim", &venue, &btc).trades;
+    trades.changed().await.unwrap();
+    assert!(trades.borrow_and_update().is_some());
+    sim.set_faults(mexc_sim::Faults { ws_zero_prices: true, ..mexc_sim::Faults::default() });
+    let message = tokio::time::timeout(Duration::from_secs(10), alerted.recv()).await.unwrap().unwrap();
+    assert!(message.contains("BTC/USDT") && message.contains("dropped"), "{message}");
+    // Many zero prints later, the bots still see the last real price, and one alert was raised.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(trades.borrow().is_some_and(|t| t.price.value() > rust_decimal::Decimal::ZERO));
+    assert!(alerted.try_recv().is_err(), "one alert per spell");
+    sim.set_faults(mexc_sim::Faults::default());
+    trades.changed().await.unwrap();
+    assert!(trades.borrow().unwrap().price.value() > rust_decimal::Decimal::ZERO);
+}
+
+#[tokio::test]
 async fn closed_candles_are_published_once_the_next_one_opens() {
     let (_sim, venue) = venue().await;
-    let hub = MarketHub::new(tokio_util::task::TaskTracker::new(), tokio_util::sync::CancellationToken::new());
+    let hub = MarketHub::new(
+        tokio_util::task::TaskTracker::new(),
+        tokio_util::sync::CancellationToken::new(),
+        tokio::sync::mpsc::unbounded_channel().0,
+    );
     // The feed lives while its trades are followed too, as a bot task does.
     let mut market = hub.subscribe("sim", &venue, &"BTC/USDT".parse().unwrap());
     // At 600x a simulated minute passes every 100 ms.
@@ -219,7 +248,11 @@ async fn closed_candles_are_published_once_the_next_one_opens() {
 #[tokio::test]
 async fn paper_fills_at_one_moment_share_one_book_request() {
     let (sim, venue) = venue().await;
-    let hub = MarketHub::new(tokio_util::task::TaskTracker::new(), tokio_util::sync::CancellationToken::new());
+    let hub = MarketHub::new(
+        tokio_util::task::TaskTracker::new(),
+        tokio_util::sync::CancellationToken::new(),
+        tokio::sync::mpsc::unbounded_channel().0,
+    );
     let btc: Pair = "BTC/USDT".parse().unwrap();
     let before = sim.request_count();
     let first = hub.book("sim", &venue, &btc).await.unwrap();

@@ -25,6 +25,8 @@ use super::{Execution, ReconcileError, Report};
 
 /// How long after its creation "order does not exist" is believed (the venue's lag).
 const NOT_FOUND_AFTER_MS: i64 = 10_000;
+/// How far before an order's creation its fills are looked for (clocks differ).
+const TRADES_MARGIN_MS: i64 = 60_000;
 /// How long the venue may fail to say what became of an order before a person is told (the
 /// order is still followed; the bot waits for it meanwhile).
 const UNREADABLE_ALERT_AFTER_MS: i64 = 60_000;
@@ -280,7 +282,16 @@ impl Live {
         if order.executed_qty.value() <= followed.map_or(Qty::ZERO, |f| f.executed).value() {
             return Ok(Vec::new());
         }
-        let trades = self.venue.order_trades(&self.pair, &order.venue_id).await?;
+        // The venue's clock may differ from ours: read from a minute before either says the
+        // order began.
+        let venue_began = (order.created_at.millis() > 0).then_some(order.created_at);
+        let began = match (followed.map(|f| f.created_at), venue_began) {
+            (Some(ours), Some(theirs)) => ours.min(theirs),
+            (Some(at), None) | (None, Some(at)) => at,
+            (None, None) => Timestamp::from_millis(TRADES_MARGIN_MS),
+        };
+        let since = Timestamp::from_millis((began.millis() - TRADES_MARGIN_MS).max(0));
+        let trades = self.venue.order_trades(&self.pair, &order.venue_id, since).await?;
         let Some(followed) = self.following.get_mut(id) else { return Ok(Vec::new()) };
         let mut reports = Vec::new();
         for trade in trades.into_iter().filter(|t| t.order_id == order.venue_id) {
