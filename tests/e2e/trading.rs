@@ -100,7 +100,10 @@ async fn a_dry_run_dca_bot_buys_on_real_data_then_pauses_goes_live_and_is_killed
     let placed = until_order(&daemon, bot.id, true, pb::OrderStatus::Filled).await;
     assert_eq!(placed.len(), 1, "one buy per interval: {placed:?}");
     let order = &placed[0];
-    assert_eq!(order.client_order_id, format!("tb-{}-000001", bot.id));
+    // The database's own prefix, then the bot and its sequence.
+    let (prefix, rest) = order.client_order_id.split_once('-').unwrap();
+    assert!(prefix.starts_with("tb") && prefix.len() == 10, "{prefix}");
+    assert_eq!(rest, format!("{}-000001", bot.id));
     assert!(order.is_simulated && order.exchange_order_id.is_empty());
     assert_eq!(order.quote_amount, "10");
     assert_eq!(order.fee_asset, "BTC", "a buy pays its fee in what it receives");
@@ -125,7 +128,7 @@ async fn a_dry_run_dca_bot_buys_on_real_data_then_pauses_goes_live_and_is_killed
         };
     }
     let log = std::fs::read_to_string(data.path().join(format!("logs/{}/orders.log", bot.id))).unwrap();
-    assert!(log.contains(&format!("tb-{}-000001 placed: BTC/USDT buy", bot.id)), "{log}");
+    assert!(log.contains(&format!("{prefix}-{}-000001 placed: BTC/USDT buy", bot.id)), "{log}");
     assert!(log.contains("-> filled"), "{log}");
 
     // Paused, stopped, then promoted: history stays simulated, new orders go to the venue.
@@ -144,7 +147,7 @@ async fn a_dry_run_dca_bot_buys_on_real_data_then_pauses_goes_live_and_is_killed
     bots.start_bot(pb::StartBotRequest { id: bot.id }).await.unwrap();
     let live_orders = until_order(&daemon, bot.id, false, pb::OrderStatus::Filled).await;
     assert_eq!(live_orders.len(), 1);
-    assert_eq!(live_orders[0].client_order_id, format!("tb-{}-000002", bot.id), "ids never repeat");
+    assert_eq!(live_orders[0].client_order_id, format!("{prefix}-{}-000002", bot.id), "ids never repeat");
     assert!(!live_orders[0].exchange_order_id.is_empty());
     assert_eq!(orders(&mut bots, bot.id, true).await.len(), 1, "the dry-run history is kept");
 
@@ -324,7 +327,9 @@ async fn a_crash_while_a_create_is_unanswered_is_resolved_by_client_id_after_res
 
     let resolved = until_order(&daemon, bot.id, false, pb::OrderStatus::Filled).await;
     assert_eq!(resolved.len(), 1, "reconciled, not resent: {resolved:?}");
-    assert_eq!(resolved[0].client_order_id, format!("tb-{}-000001", bot.id));
+    let (prefix, rest) = resolved[0].client_order_id.split_once('-').unwrap();
+    assert!(prefix.starts_with("tb") && prefix.len() == 10, "{prefix}");
+    assert_eq!(rest, format!("{}-000001", bot.id));
     assert!(!resolved[0].exchange_order_id.is_empty());
     assert_eq!(status(&daemon, bot.id).await.status(), pb::BotStatus::Running);
 }

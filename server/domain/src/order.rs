@@ -152,18 +152,23 @@ pub struct TransitionError {
     pub event: OrderEvent,
 }
 
-/// The client order id of a bot's `seq`-th order: deterministic, so a restart or a replay
-/// names the same order the same way, and unique across bots. Only letters, digits and `-`,
-/// which every venue accepts.
+/// The prefix of client order ids in backtests (a daemon's database draws its own, so that a
+/// fresh database never names an order like one an earlier database left on the venue).
+pub const BACKTEST_ORDER_PREFIX: &str = "tb";
+
+/// The client order id of a bot's `seq`-th order under `prefix` (the database's own):
+/// deterministic, so a restart or a replay names the same order the same way, and unique
+/// across bots. Only letters, digits and `-`, which every venue accepts.
 #[must_use]
-pub fn client_order_id(bot: BotId, seq: u64) -> String {
+pub fn client_order_id(prefix: &str, bot: BotId, seq: u64) -> String {
     // Written digit by digit: backtests make one per order, and formatting machinery costs more
     // than the rest of the order's bookkeeping.
     let (mut bot_digits, mut seq_digits) = (itoa::Buffer::new(), itoa::Buffer::new());
     let (bot, seq) = (bot_digits.format(bot.0), seq_digits.format(seq));
     let padding = 6_usize.saturating_sub(seq.len());
-    let mut id = String::with_capacity(4 + bot.len() + padding + seq.len());
-    id.push_str("tb-");
+    let mut id = String::with_capacity(prefix.len() + 2 + bot.len() + padding + seq.len());
+    id.push_str(prefix);
+    id.push('-');
     id.push_str(bot);
     id.push('-');
     id.extend(std::iter::repeat_n('0', padding));
@@ -298,10 +303,11 @@ mod tests {
 
     #[test]
     fn client_order_ids_are_deterministic_and_plain() {
-        assert_eq!(client_order_id(BotId(12), 42), "tb-12-000042");
-        assert_ne!(client_order_id(BotId(1), 23), client_order_id(BotId(12), 3));
-        assert_eq!(client_order_id(BotId(3), 1_234_567), "tb-3-1234567", "padding only up to six digits");
-        assert_eq!(client_order_id(BotId(0), 0), "tb-0-000000");
+        assert_eq!(client_order_id("tb", BotId(12), 42), "tb-12-000042");
+        assert_ne!(client_order_id("tb", BotId(1), 23), client_order_id("tb", BotId(12), 3));
+        assert_eq!(client_order_id("tb", BotId(3), 1_234_567), "tb-3-1234567", "padding only up to six digits");
+        assert_eq!(client_order_id("tb", BotId(0), 0), "tb-0-000000");
+        assert_eq!(client_order_id("tb5e0c1a9f", BotId(7), 2), "tb5e0c1a9f-7-000002", "a database's own prefix");
     }
 
     proptest! {

@@ -39,6 +39,7 @@ fn bot(status: BotStatus) -> Bot {
     };
     let state = BotState {
         id: BotId(1),
+        order_prefix: domain::order::BACKTEST_ORDER_PREFIX.into(),
         rules,
         strategy: StrategyState::Dca(params, DcaMemory::default()),
         wallet: Wallet::new(Quote::new(Decimal::from(1_000)), false),

@@ -150,8 +150,10 @@ pub enum ArbitrageOutput {
 /// Everything an arbitrage bot is built from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArbitrageState {
-    /// The bot's id (the prefix of its client order ids).
+    /// The bot's id (part of its client order ids).
     pub id: BotId,
+    /// The prefix of its client order ids: the database's own, or `BACKTEST_ORDER_PREFIX`.
+    pub order_prefix: std::sync::Arc<str>,
     /// The markets' rules, in the order [`arbitrage::triangle`] names them (or the bot's venue,
     /// then the second).
     pub markets: Vec<SymbolRules>,
@@ -563,7 +565,7 @@ impl ArbitrageBot {
             }
             Side::Sell => (IntentSize::Base(leg.qty), base),
         };
-        let id = client_order_id(self.state.id, self.state.next_seq);
+        let id = client_order_id(&self.state.order_prefix, self.state.id, self.state.next_seq);
         self.state.next_seq += 1;
         let intent = OrderIntent {
             client_order_id: id.clone(),
@@ -705,6 +707,7 @@ mod tests {
     fn bot() -> (ArbitrageBot, Vec<Top>) {
         let state = ArbitrageState {
             id: BotId(4),
+            order_prefix: domain::order::BACKTEST_ORDER_PREFIX.into(),
             markets: vec![
                 rules("BTC/USDT", 2, 6, dec!(1)),
                 rules("ETH/BTC", 6, 4, dec!(0.0001)),
@@ -815,6 +818,7 @@ mod tests {
         let btc = rules("BTC/USDT", 2, 6, dec!(1));
         ArbitrageBot::new(ArbitrageState {
             id: BotId(5),
+            order_prefix: domain::order::BACKTEST_ORDER_PREFIX.into(),
             markets: vec![btc.clone(), btc],
             params: ArbitrageParams {
                 mode: Mode::CrossExchange { second_exchange: "backup".into() },

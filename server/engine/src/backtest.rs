@@ -37,6 +37,7 @@ use crate::{
 pub fn bot(rules: SymbolRules, strategy: StrategyState, budget: Quote, compound: bool, risk: RiskLimits) -> Bot {
     let state = BotState {
         id: BotId(0),
+        order_prefix: domain::order::BACKTEST_ORDER_PREFIX.into(),
         rules,
         strategy,
         wallet: Wallet::new(budget, compound),

@@ -11,7 +11,7 @@
 //! * an order event the lifecycle table refuses, or a fill the wallet refuses, pauses the bot
 //!   with an alert instead of guessing.
 
-use std::collections::VecDeque;
+use std::{collections::VecDeque, sync::Arc};
 
 pub use crate::strategy::StrategyState;
 use domain::{
@@ -249,6 +249,7 @@ impl Tracked {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bot {
     id: BotId,
+    order_prefix: Arc<str>,
     rules: SymbolRules,
     strategy: StrategyState,
     wallet: Wallet,
@@ -305,8 +306,10 @@ pub struct OpenOrder {
 /// Everything a bot is built from: at creation, or rebuilt from the database after a restart.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BotState {
-    /// The bot's id (the prefix of its client order ids).
+    /// The bot's id (part of its client order ids).
     pub id: BotId,
+    /// The prefix of its client order ids: the database's own, or `BACKTEST_ORDER_PREFIX`.
+    pub order_prefix: Arc<str>,
     /// Precision and minimums of its pair.
     pub rules: SymbolRules,
     /// Its strategy with the strategy's memory.
@@ -345,6 +348,7 @@ impl Bot {
     pub fn from_state(state: BotState) -> Result<Self, crate::wallet::WalletError> {
         let BotState {
             id,
+            order_prefix,
             rules,
             strategy,
             mut wallet,
@@ -382,6 +386,7 @@ impl Bot {
         orders.sort_by(|(a, _), (b, _)| a.cmp(b));
         let mut bot = Self {
             id,
+            order_prefix,
             rules,
             strategy,
             wallet,
@@ -857,7 +862,7 @@ impl Bot {
             Action::Sell(qty) => (Side::Sell, IntentSize::Base(qty), IntentKind::Market),
             Action::Limit { side, qty, price } => (side, IntentSize::Base(qty), IntentKind::Limit(price)),
         };
-        let id = client_order_id(self.id, self.next_seq);
+        let id = client_order_id(&self.order_prefix, self.id, self.next_seq);
         self.next_seq += 1;
         let mut signals = desire.signals;
         signals.push(("price", SignalValue::Decimal(price.value())));
@@ -914,6 +919,7 @@ mod tests {
         };
         Bot::from_state(BotState {
             id: BotId(7),
+            order_prefix: domain::order::BACKTEST_ORDER_PREFIX.into(),
             rules,
             strategy: StrategyState::Dca(params, crate::strategy::dca::DcaMemory::default()),
             wallet: Wallet::new(Quote::new(budget), false),
@@ -1011,6 +1017,7 @@ mod tests {
         let mr = validate_params(StrategyId::MeanReversion, &Default::default(), &StrategyDefaults::new()).unwrap();
         let mut b = Bot::from_state(BotState {
             id: BotId(7),
+            order_prefix: domain::order::BACKTEST_ORDER_PREFIX.into(),
             rules: crate::testing::btc_usdt(),
             strategy: StrategyState::Grid(Box::new(grid)),
             wallet: Wallet::new(Quote::new(dec!(25)), false),
@@ -1131,6 +1138,7 @@ mod tests {
         };
         let state = BotState {
             id: BotId(7),
+            order_prefix: domain::order::BACKTEST_ORDER_PREFIX.into(),
             rules: crate::testing::btc_usdt(),
             strategy: template.strategy.clone(),
             wallet: Wallet::new(Quote::new(dec!(100)), false),

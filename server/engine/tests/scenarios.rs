@@ -198,6 +198,7 @@ fn run(scenario: &Scenario) -> String {
     let rules = support::btc_usdt();
     let mut bot = Bot::from_state(BotState {
         id: BotId(7),
+        order_prefix: domain::order::BACKTEST_ORDER_PREFIX.into(),
         rules,
         strategy: strategy(spec),
         wallet: Wallet::new(Quote::new(spec.budget), spec.compound),

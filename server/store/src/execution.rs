@@ -181,6 +181,14 @@ impl Store {
         })
     }
 
+    /// This database's prefix of client order ids, drawn once when the database was created.
+    ///
+    /// # Errors
+    /// [`Error::Database`] when it cannot be read.
+    pub async fn order_prefix(&self) -> Result<String, Error> {
+        Ok(sqlx::query_scalar("SELECT order_prefix FROM instance WHERE id = 1").fetch_one(&self.pool).await?)
+    }
+
     /// Writes a pending order and the bot's next order sequence in one transaction; only once
     /// this returns may the order be sent.
     ///
@@ -357,6 +365,34 @@ mod tests {
             store.insert_order(&new_order(b.id, "tb-1-000001", false), Timestamp::from_millis(2)).await.is_err(),
             "client ids are unique"
         );
+    }
+
+    #[tokio::test]
+    async fn two_bots_trading_with_each_other_keep_both_sides_of_the_trade() {
+        let (_dir, store) = open().await;
+        let (buyer, seller) = (bot(&store, false).await, bot(&store, false).await);
+        store.insert_order(&new_order(buyer.id, "tb-1-000001", false), Timestamp::from_millis(1)).await.unwrap();
+        store.insert_order(&new_order(seller.id, "tb-2-000001", false), Timestamp::from_millis(1)).await.unwrap();
+        let buy = fill(buyer.id, "T-42", false);
+        let sell =
+            FillRow { client_order_id: "tb-2-000001".into(), side: Side::Sell, ..fill(seller.id, "T-42", false) };
+        assert!(store.record_fill(&buy).await.unwrap());
+        assert!(store.record_fill(&sell).await.unwrap(), "the other side of the same venue trade is its own fill");
+        assert!(!store.record_fill(&sell).await.unwrap(), "each side is still stored once");
+        assert_eq!(store.bot_fills(buyer.id, false).await.unwrap().len(), 1);
+        assert_eq!(store.bot_fills(seller.id, false).await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn each_database_draws_its_own_order_prefix_and_keeps_it() {
+        let (dir, store) = open().await;
+        let prefix = store.order_prefix().await.unwrap();
+        assert!(prefix.len() == 10 && prefix.starts_with("tb") && prefix.chars().all(|c| c.is_ascii_alphanumeric()));
+        store.close().await;
+        let reopened = Store::open(&dir.path().join("t.db")).await.unwrap();
+        assert_eq!(reopened.order_prefix().await.unwrap(), prefix, "kept across restarts");
+        let (_other_dir, fresh) = open().await;
+        assert_ne!(fresh.order_prefix().await.unwrap(), prefix, "a fresh database names its orders anew");
     }
 
     #[tokio::test]

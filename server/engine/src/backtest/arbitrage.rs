@@ -98,6 +98,7 @@ fn bot(markets: &[MarketData<'_>], params: &ArbitrageParams, settings: &Settings
         .collect();
     ArbitrageBot::new(ArbitrageState {
         id: BotId(0),
+        order_prefix: domain::order::BACKTEST_ORDER_PREFIX.into(),
         markets: markets.iter().map(|m| m.rules.clone()).collect(),
         params: params.clone(),
         fee_rate: settings.fee_rate,

@@ -110,6 +110,7 @@ pub(crate) async fn rebuild(inner: &Arc<Inner>, row: &BotRow, now: Timestamp) ->
     let start = Layout::of(&params.mode).starting_balances(row.config.budget);
     let state = ArbitrageState {
         id: row.id,
+        order_prefix: store.order_prefix().await.map_err(unreconcilable)?.into(),
         markets: markets.iter().map(|m| m.symbol.rules.clone()).collect(),
         fee_rate: markets.iter().map(|m| m.symbol.taker_fee).max().unwrap_or_default(),
         params,

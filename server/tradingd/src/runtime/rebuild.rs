@@ -244,8 +244,10 @@ pub(crate) async fn rebuild(inner: &Inner, row: &BotRow, now: Timestamp) -> Resu
         .collect();
     let wallet =
         Wallet::replay(row.config.budget, row.config.compound_enabled, &wallet_fills).map_err(unreconcilable)?;
+    let order_prefix = inner.store.order_prefix().await.map_err(unreconcilable)?;
     let state = BotState {
         id: row.id,
+        order_prefix: order_prefix.into(),
         rules: symbol.rules.clone(),
         strategy: restore(strategy, &fills),
         wallet,

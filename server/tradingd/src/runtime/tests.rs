@@ -274,7 +274,7 @@ async fn a_ladder_of_resting_orders_is_followed_with_one_listing_per_poll() {
     // Four buys far below the market: they rest.
     for (seq, percent) in (1..=4).zip([50, 55, 60, 65]) {
         let intent = OrderIntent {
-            client_order_id: domain::order::client_order_id(domain::bot::BotId(9), seq),
+            client_order_id: domain::order::client_order_id("tb", domain::bot::BotId(9), seq),
             pair: btc.clone(),
             side: Side::Buy,
             kind: IntentKind::Limit(domain::money::Price::new((price * Decimal::new(percent, 2)).round_dp(2))),
@@ -289,7 +289,7 @@ async fn a_ladder_of_resting_orders_is_followed_with_one_listing_per_poll() {
     assert_eq!(sim.request_count() - before, 1, "one listing tells that all four rest unchanged");
 
     // One is cancelled on the venue behind the bot's back: only that one is read.
-    let gone = domain::order::client_order_id(domain::bot::BotId(9), 2);
+    let gone = domain::order::client_order_id("tb", domain::bot::BotId(9), 2);
     venue.cancel_order(&btc, &exchange::types::OrderRef::Client(gone.clone())).await.unwrap();
     let before = sim.request_count();
     let reports = live.follow_all(clock::now()).await;
@@ -310,7 +310,7 @@ async fn an_order_the_venue_cannot_tell_about_for_a_minute_is_reported_once() {
     let btc: Pair = "BTC/USDT".parse().unwrap();
     let price = venue.ticker(&btc).await.unwrap().last.value();
     let mut live = super::executor::Live::new(Arc::clone(&venue), btc.clone());
-    let id = domain::order::client_order_id(domain::bot::BotId(9), 1);
+    let id = domain::order::client_order_id("tb", domain::bot::BotId(9), 1);
     let intent = OrderIntent {
         client_order_id: id.clone(),
         pair: btc.clone(),

@@ -144,12 +144,17 @@ async fn a_dry_run_triangle_trades_whole_cycles_and_a_restart_rebuilds_its_books
     runtime.shutdown(false).await;
 }
 
+/// The client order id the daemon of `store` gives the `seq`-th order of `bot`.
+async fn order_id(store: &Store, bot: BotId, seq: u64) -> String {
+    domain::order::client_order_id(&store.order_prefix().await.unwrap(), bot, seq)
+}
+
 /// Writes an order of `bot` as the task would have before sending it.
 async fn written(store: &Store, bot: BotId, seq: u64, (pair, order_type): (&str, OrderType), size: Decimal) {
     let buy = order_type == OrderType::MarketBuy;
     let row = NewOrderRow {
         bot,
-        client_order_id: domain::order::client_order_id(bot, seq),
+        client_order_id: order_id(store, bot, seq).await,
         next_seq: seq + 1,
         order_type,
         exchange: "sim".into(),
@@ -197,7 +202,7 @@ async fn a_restart_that_cut_a_cycle_short_pauses_the_bot_with_what_it_holds() {
     written(&store, bot.id, 1, ("BTC/USDT", OrderType::MarketBuy), dec!(20)).await;
     let fill = FillRow {
         bot: bot.id,
-        client_order_id: domain::order::client_order_id(bot.id, 1),
+        client_order_id: order_id(&store, bot.id, 1).await,
         exchange: "sim".into(),
         venue_trade_id: "paper-1".into(),
         side: Side::Buy,
@@ -223,7 +228,7 @@ async fn a_restart_that_cut_a_cycle_short_pauses_the_bot_with_what_it_holds() {
     assert!(alert.message.contains("interrupted an arbitrage cycle"), "{alert:?}");
     assert!(alert.message.contains("80 USDT, 0.0003999 BTC, 0 ETH"), "{alert:?}");
     assert_eq!(store.bot(bot.id).await.unwrap().status, BotStatus::Paused);
-    let second = store.order(bot.id, true, &domain::order::client_order_id(bot.id, 2)).await.unwrap();
+    let second = store.order(bot.id, true, &order_id(&store, bot.id, 2).await).await.unwrap();
     assert_eq!(second.status, OrderStatus::Failed, "the leg never sent is settled: {second:?}");
     // Paused, it sends nothing (the prices would make a cycle worth it).
     tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
@@ -355,7 +360,7 @@ async fn a_leg_a_restart_left_open_on_the_venue_is_taken_over_and_cancelled_by_a
     let (store, runtime, bots) = daemon(dir.path(), Some(&sim)).await;
     let bot = create(&bots, false).await;
     bots.command(bot.id, Command::Start, "test").await.unwrap();
-    let first = domain::order::client_order_id(bot.id, 1);
+    let first = order_id(&store, bot.id, 1).await;
     poll_until("the first leg to fill in part", async || {
         let order = store.order(bot.id, false, &first).await.ok()?;
         (order.status == OrderStatus::PartiallyFilled).then_some(())
