@@ -63,7 +63,8 @@ pub struct Faults {
     /// Probability (0..1) that an accepted order create never gets its answer: the request hangs
     /// for `LOST_RESPONSE_HANG` and then gets a 504, while the order lives on.
     pub lose_create_response_rate: f64,
-    /// For this long after creation, `GET /api/v3/order` answers -2013 "Order does not exist.".
+    /// For this long after creation, `GET /api/v3/order` answers -2013 "Order does not exist."
+    /// and `DELETE /api/v3/order` -2011 "Unknown order sent.".
     pub order_not_found_lag_ms: u64,
     /// Rate limiting: too many requests are answered 429 (or 418) with `Retry-After`.
     pub rate_limit: Option<RateLimitFault>,

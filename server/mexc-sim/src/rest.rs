@@ -769,9 +769,11 @@ async fn query_order(State(shared): AppState, req: Req) -> ApiResult {
 async fn cancel_order(State(shared): AppState, req: Req) -> ApiResult {
     let (account, params) = req.signed(&shared)?;
     let now = shared.server_time();
+    let lag = Duration::from_millis(shared.faults().order_not_found_lag_ms);
     let mut venue = shared.venue();
     let o = named_order(&venue, account, &params)?.ok_or_else(Reject::unknown_order)?;
-    if !venue.orders[o].status.is_open() {
+    // Right after its creation the venue may not know the order yet, for a cancel too.
+    if !venue.orders[o].status.is_open() || venue.orders[o].created.elapsed() < lag {
         return Err(Reject::unknown_order());
     }
     venue.cancel(o, now);

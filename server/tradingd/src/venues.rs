@@ -1,11 +1,24 @@
-//! The configured venue accounts as live adapters, by name.
+//! The configured venue accounts as live adapters, by name, and what they list of their symbols
+//! (read at most every [`SYMBOLS_MAX_AGE`]: a listing costs a second of the account's request
+//! budget, and nobody, not a page hammering the API, may spend it again and again).
 
-use std::{collections::BTreeMap, sync::Arc, time::Duration};
+use std::{
+    collections::BTreeMap,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use exchange::{
     Exchange,
     mexc::{Mexc, MexcConfig, RateLimits},
+    types::SymbolInfo,
 };
+
+/// How long a venue's symbol listing is used before it is read again.
+pub const SYMBOLS_MAX_AGE: Duration = Duration::from_secs(600);
+
+/// Each account's last symbol listing and when it was read.
+type SymbolCache = tokio::sync::Mutex<BTreeMap<String, (Instant, Arc<Vec<SymbolInfo>>)>>;
 
 use crate::config::{ExchangeAccount, ExchangesConfig, VenueKind};
 
@@ -14,6 +27,7 @@ use crate::config::{ExchangeAccount, ExchangesConfig, VenueKind};
 pub struct Venues {
     default: String,
     accounts: BTreeMap<String, (Arc<dyn Exchange>, String)>,
+    symbols: Arc<SymbolCache>,
 }
 
 impl std::fmt::Debug for Venues {
@@ -53,7 +67,33 @@ impl Venues {
             .iter()
             .map(|(name, account)| Ok((name.clone(), (adapter(account)?, account.rest_url.clone()))))
             .collect::<Result<_, exchange::Error>>()?;
-        Ok(Self { default: config.default.clone(), accounts })
+        Ok(Self { default: config.default.clone(), accounts, symbols: Arc::default() })
+    }
+
+    /// The symbols of account `name` (the default one for an empty name) with their rules and
+    /// fees, read from the venue at most every [`SYMBOLS_MAX_AGE`]; callers asking at once share
+    /// one read.
+    ///
+    /// # Errors
+    /// [`exchange::Error::NotFound`] for an unknown account; the venue's error when a fresh
+    /// listing is needed and cannot be read.
+    pub async fn symbols(&self, name: &str) -> Result<Arc<Vec<SymbolInfo>>, exchange::Error> {
+        let Some((name, venue, _)) = self.get(name) else {
+            return Err(exchange::Error::NotFound(exchange::VenueError {
+                http_status: 0,
+                code: 0,
+                message: format!("no venue account named {name:?}"),
+            }));
+        };
+        let mut cache = self.symbols.lock().await;
+        if let Some((read, symbols)) = cache.get(name)
+            && read.elapsed() < SYMBOLS_MAX_AGE
+        {
+            return Ok(Arc::clone(symbols));
+        }
+        let symbols = Arc::new(venue.symbols().await?);
+        cache.insert(name.to_owned(), (Instant::now(), Arc::clone(&symbols)));
+        Ok(symbols)
     }
 
     /// The account called `name` (the default one for an empty name), with its REST URL.
@@ -66,5 +106,34 @@ impl Venues {
     /// Names of the configured accounts.
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.accounts.keys().map(String::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use mexc_sim::{SimConfig, Simulator};
+
+    use super::*;
+    use crate::{config::Config, runtime::tests::repo};
+
+    #[tokio::test]
+    async fn the_symbol_listing_is_read_once_however_often_it_is_asked_for() {
+        let sim = Simulator::start(
+            SimConfig::demo(&repo().join("server/mexc-sim/data")),
+            tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        )
+        .await;
+        let mut config = Config::load(&repo().join("config")).unwrap();
+        let account = config.exchanges.accounts.get_mut("sim").unwrap();
+        (account.rest_url, account.ws_url) = (sim.rest_url(), sim.ws_url());
+        let venues = Venues::new(&config.exchanges).unwrap();
+        let first = venues.symbols("sim").await.unwrap();
+        let after_first = sim.request_count();
+        for _ in 0..20 {
+            venues.symbols("").await.unwrap();
+        }
+        assert_eq!(sim.request_count(), after_first, "the listing is kept, not read again");
+        assert!(first.iter().any(|s| s.symbol == "BTCUSDT"));
+        assert!(matches!(venues.symbols("nope").await, Err(exchange::Error::NotFound(_))));
     }
 }

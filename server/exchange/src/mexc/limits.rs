@@ -1,9 +1,12 @@
 //! Client-side rate limiting for one venue account, and the gate that stops every request
 //! while the venue has asked us to back off (HTTP 429/418 with `Retry-After`).
 //!
-//! Requests spend weight from a token bucket (`requests_per_second`); order creates and
-//! cancels also spend from a separate order-action bucket, where a waiting cancel always goes
-//! before a waiting create: getting out of the market matters more than getting in.
+//! Requests spend weight from a token bucket (`weight_per_second`); reads also spend from a
+//! bucket of [`READ_SHARE`] of it, so they can never take the whole budget: order actions, a
+//! kill's cancels first, always find their share free. Order creates and cancels spend from a
+//! separate order-action bucket, where a waiting cancel always goes before a waiting create:
+//! getting out of the market matters more than getting in. No wait is longer than `max_wait`:
+//! a request that would wait longer fails as rate limited, without being sent.
 
 use std::{
     num::NonZeroU32,
@@ -21,6 +24,9 @@ use governor::{
 use tokio::{sync::Notify, time::Instant};
 
 use crate::error::Error;
+
+/// The share of the weight budget reads may spend, in percent; the rest is kept for orders.
+pub(crate) const READ_SHARE: u32 = 80;
 
 /// Limits of one venue account (configurable per account).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,7 +68,9 @@ enum BackOff {
 #[derive(Debug)]
 pub(crate) struct Limiter {
     weight: DefaultDirectRateLimiter,
-    weight_capacity: u32,
+    /// Reads' own share of the weight.
+    reads: DefaultDirectRateLimiter,
+    reads_capacity: u32,
     orders: DefaultDirectRateLimiter,
     cancels_waiting: AtomicUsize,
     /// Wakes creates waiting behind cancels.
@@ -79,9 +87,11 @@ fn nonzero(value: u32) -> NonZeroU32 {
 impl Limiter {
     /// A limiter enforcing `limits`.
     pub(crate) fn new(limits: RateLimits) -> Self {
+        let reads_capacity = (limits.weight_per_second * READ_SHARE / 100).max(1);
         Self {
             weight: RateLimiter::direct(Quota::per_second(nonzero(limits.weight_per_second))),
-            weight_capacity: limits.weight_per_second.max(1),
+            reads: RateLimiter::direct(Quota::per_second(nonzero(reads_capacity))),
+            reads_capacity,
             orders: RateLimiter::direct(Quota::per_second(nonzero(limits.order_actions_per_second))),
             cancels_waiting: AtomicUsize::new(0),
             released: Notify::new(),
@@ -135,8 +145,21 @@ impl Limiter {
     }
 
     /// Waits until a request of this kind may be sent: the back-off has passed and the
-    /// buckets have room. Fails at once when the back-off is longer than `max_wait`.
+    /// buckets have room. Fails at once when the back-off is longer than `max_wait`, and when
+    /// the buckets have no room within it.
     pub(crate) async fn admit(&self, action: Action) -> Result<(), Error> {
+        let started = Instant::now();
+        let waited = tokio::time::timeout(self.max_wait, self.wait_for_room(action)).await;
+        match waited {
+            Ok(result) => result,
+            Err(_) => {
+                tracing::warn!(?action, waited = ?started.elapsed(), "the request budget has no room; not sent");
+                Err(Error::RateLimited { retry_after: Duration::from_secs(1) })
+            }
+        }
+    }
+
+    async fn wait_for_room(&self, action: Action) -> Result<(), Error> {
         let pending = *self.backoff.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some((until, kind)) = pending {
             let remaining = until.saturating_duration_since(Instant::now());
@@ -151,7 +174,8 @@ impl Limiter {
         match action {
             Action::Read(weight) => {
                 // A weight above the bucket's size waits for a full bucket.
-                let weight = nonzero(weight.min(self.weight_capacity));
+                let weight = nonzero(weight.min(self.reads_capacity));
+                self.reads.until_n_ready(weight).await.unwrap_or(());
                 self.weight.until_n_ready(weight).await.unwrap_or(());
             }
             Action::Cancel | Action::Create => {
@@ -198,6 +222,36 @@ mod tests {
         create.await.unwrap();
         cancel.await.unwrap();
         assert_eq!(*order.lock().unwrap(), ["cancel", "create"]);
+    }
+
+    #[tokio::test]
+    async fn reads_cannot_take_the_share_kept_for_cancels() {
+        use futures::FutureExt;
+        let limiter = Limiter::new(RateLimits {
+            weight_per_second: 10,
+            order_actions_per_second: 10,
+            max_wait: Duration::from_secs(5),
+        });
+        // Reads spend their whole share at once (a page hammering venue checks, say).
+        let mut admitted = 0;
+        while limiter.admit(Action::Read(1)).now_or_never().is_some() {
+            admitted += 1;
+        }
+        assert_eq!(admitted, 8, "reads get their share and no more");
+        // A kill's cancel still goes at once.
+        assert!(matches!(limiter.admit(Action::Cancel).now_or_never(), Some(Ok(()))), "the cancel did not wait");
+    }
+
+    #[tokio::test]
+    async fn no_request_waits_longer_than_the_limit_for_room() {
+        let limiter = Limiter::new(RateLimits {
+            weight_per_second: 1,
+            order_actions_per_second: 1,
+            max_wait: Duration::from_millis(50),
+        });
+        limiter.admit(Action::Read(1)).await.unwrap();
+        // The bucket refills in a second; the limit is far shorter: refused, not queued.
+        assert!(matches!(limiter.admit(Action::Read(1)).await, Err(Error::RateLimited { .. })));
     }
 
     #[tokio::test]

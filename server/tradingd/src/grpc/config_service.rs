@@ -92,23 +92,24 @@ impl ConfigService for ConfigApi {
         request: Request<pb::ListPairsRequest>,
     ) -> Result<Response<pb::ListPairsResponse>, Status> {
         let wanted = request.into_inner().exchange;
-        let (name, venue, _) = self
+        let (name, _, _) = self
             .venues
             .get(&wanted)
             .ok_or_else(|| Status::not_found(format!("no exchange '{wanted}' in exchanges.yaml")))?;
         // Not UNAVAILABLE: clients read that as "the daemon is unreachable".
-        let symbols = venue
-            .symbols()
+        let symbols = self
+            .venues
+            .symbols(name)
             .await
             .map_err(|e| Status::failed_precondition(format!("the venue '{name}' did not answer: {e}")))?;
         let pairs = symbols
-            .into_iter()
+            .iter()
             .filter(|s| s.api_trading_allowed)
             .map(|s| pb::PairInfo {
                 pair: s.rules.pair.to_string(),
                 base: s.rules.pair.base().to_owned(),
                 quote: s.rules.pair.quote().to_owned(),
-                symbol: s.symbol,
+                symbol: s.symbol.clone(),
             })
             .collect();
         Ok(Response::new(pb::ListPairsResponse { pairs }))

@@ -67,7 +67,7 @@ impl ExchangeService for ExchangeApi {
                 .filter(|b| b.config.exchange == name)
                 .map(|b| b.config.pair.to_string())
                 .collect();
-            match venue.symbols().await {
+            match self.venues.symbols(name).await {
                 Ok(symbols) => {
                     for s in symbols
                         .iter()

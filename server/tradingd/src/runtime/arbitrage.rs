@@ -28,7 +28,7 @@ use engine::{
 use exchange::{Exchange, types::SymbolInfo};
 use rust_decimal::Decimal;
 use store::{MarkRow, PositionRow, RiskMemoryRow};
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 
 use super::{
     Inner,
@@ -60,6 +60,8 @@ pub(crate) struct ArbitrageTask {
     bot: ArbitrageBot,
     markets: Vec<Market>,
     ledger: Ledger,
+    /// Rung when an account feed has news of its live orders.
+    wake: Arc<Notify>,
 }
 
 /// An arbitrage bot rebuilt from the database, with what reconciling its open order found.
@@ -93,11 +95,12 @@ pub(crate) async fn rebuild(inner: &Arc<Inner>, row: &BotRow, now: Timestamp) ->
     };
     let simulated = row.config.is_dry_run;
     let mut markets = Vec::new();
+    let wake = Arc::new(Notify::new());
     for (name, pair) in &traded {
         let (account, venue, _) =
             inner.venues.get(name).ok_or_else(|| unreconcilable(format!("no venue account named {name:?}")))?;
-        let symbol = inner.symbol(account, &venue, pair).await.map_err(unreconcilable)?;
-        let executor = executor(inner, account, Arc::clone(&venue), symbol.clone(), simulated);
+        let symbol = inner.symbol(account, pair).await.map_err(unreconcilable)?;
+        let executor = executor(inner, account, Arc::clone(&venue), symbol.clone(), simulated, &wake);
         markets.push(Market { account: account.to_owned(), venue, symbol, executor });
     }
     let market_of =
@@ -159,7 +162,7 @@ pub(crate) async fn rebuild(inner: &Arc<Inner>, row: &BotRow, now: Timestamp) ->
         )
     });
     let ledger = Ledger::new(Arc::clone(inner), row.id, simulated, progress);
-    let task = ArbitrageTask { inner: Arc::clone(inner), row: row.clone(), bot, markets, ledger };
+    let task = ArbitrageTask { inner: Arc::clone(inner), row: row.clone(), bot, markets, ledger, wake };
     Ok(Rebuilt { task, reports, interrupted })
 }
 
@@ -223,6 +226,7 @@ impl ArbitrageTask {
                 return;
             }
             let polling = self.polling();
+            let next_read = self.markets.iter().filter_map(|m| m.executor.next_read(clock::now())).min();
             let running = self.bot.status() == BotStatus::Running;
             let time_left = ends_at.map(|end| until(end, clock::now()));
             if running && time_left == Some(Duration::ZERO) && !self.bot.ending() {
@@ -261,7 +265,8 @@ impl ArbitrageTask {
                         self.step(VecDeque::from([ArbitrageInput::Tops(tops)])).await;
                     }
                 }
-                () = tokio::time::sleep(POLL_INTERVAL), if polling => {
+                () = self.wake.notified(), if polling => self.poll().await,
+                () = tokio::time::sleep(next_read.unwrap_or_default()), if next_read.is_some() => {
                     self.poll().await;
                 }
             }

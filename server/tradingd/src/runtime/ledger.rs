@@ -199,6 +199,16 @@ impl Ledger {
                 self.unreadable(&client_order_id, &error).await;
                 Ok(None)
             }
+            Report::CancelUnconfirmed { client_order_id, error } => {
+                let message = format!(
+                    "bot {}: the cancel of order {client_order_id} has not been confirmed for a minute ({error}); \
+                     it keeps being sent until the venue shows the order ended",
+                    self.bot
+                );
+                self.journal.audit(clock::now(), &message).await;
+                self.inner.alert(Some(self.bot), AlertKind::BotError, &message).await;
+                Ok(None)
+            }
             Report::Status { client_order_id, event, venue_id, error } => {
                 self.record_order_event(&client_order_id, event, venue_id, error).await?;
                 Ok(Some(Input::Order { client_order_id, event, fill: None }))

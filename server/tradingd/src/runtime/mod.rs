@@ -7,6 +7,7 @@
 //! cannot be reconciled is paused with an alert and places nothing. A panic in one bot's task
 //! pauses that bot with an alert and leaves the others running.
 
+mod account;
 mod arbitrage;
 mod executor;
 mod hub;
@@ -44,6 +45,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use self::{
+    account::AccountHub,
     hub::{MarketHub, Subscription},
     ledger::Ledger,
     rebuild::RebuildError,
@@ -63,8 +65,9 @@ pub(crate) struct Inner {
     events: EventBus,
     venues: Venues,
     hub: MarketHub,
+    /// Each live account's order updates and fills, shared by its bots.
+    accounts: AccountHub,
     logs_dir: PathBuf,
-    symbols: tokio::sync::Mutex<BTreeMap<String, Arc<Vec<SymbolInfo>>>>,
     tasks: Mutex<BTreeMap<BotId, mpsc::UnboundedSender<Control>>>,
     /// Serialises every bot status change, the bot service's and the runtime's.
     writes: Arc<tokio::sync::Mutex<()>>,
@@ -118,8 +121,8 @@ impl Runtime {
             events,
             venues,
             hub: MarketHub::new(tracker.clone(), shutdown.clone(), market_alerts),
+            accounts: AccountHub::new(tracker.clone(), shutdown.clone()),
             logs_dir,
-            symbols: tokio::sync::Mutex::default(),
             tasks: Mutex::default(),
             writes: Arc::default(),
             notifier,
@@ -236,14 +239,14 @@ impl Runtime {
         }
     }
 
-    /// The venue's rules and fees for `pair` on `account` (read once per account).
+    /// The venue's rules and fees for `pair` on `account` (the venues' shared listing).
     ///
     /// # Errors
     /// A message when the account is unknown or the venue cannot be read.
     pub async fn symbol(&self, account: &str, pair: &Pair) -> Result<SymbolInfo, String> {
-        let (name, venue, _) =
+        let (name, _, _) =
             self.inner.venues.get(account).ok_or_else(|| format!("no venue account named {account:?}"))?;
-        self.inner.symbol(name, &venue, pair).await
+        self.inner.symbol(name, pair).await
     }
 
     /// The adapter of venue account `account`.
@@ -363,6 +366,7 @@ impl Inner {
             row,
             bot,
             executor: rebuilt.executor,
+            wake: rebuilt.wake,
             market,
             marked: None,
         };
@@ -426,18 +430,11 @@ impl Inner {
         }
     }
 
-    /// The venue's rules and fees for `pair`, fetched once per account.
-    async fn symbol(&self, account: &str, venue: &Arc<dyn Exchange>, pair: &Pair) -> Result<SymbolInfo, String> {
-        let mut cache = self.symbols.lock().await;
-        let symbols = match cache.get(account) {
-            Some(symbols) => Arc::clone(symbols),
-            None => {
-                let symbols =
-                    Arc::new(venue.symbols().await.map_err(|e| format!("cannot read the venue's symbols: {e}"))?);
-                cache.insert(account.to_owned(), Arc::clone(&symbols));
-                symbols
-            }
-        };
+    /// The venue's rules and fees for `pair` (the venues' shared, periodically refreshed
+    /// listing).
+    async fn symbol(&self, account: &str, pair: &Pair) -> Result<SymbolInfo, String> {
+        let symbols =
+            self.venues.symbols(account).await.map_err(|e| format!("cannot read the venue's symbols: {e}"))?;
         symbols.iter().find(|s| &s.rules.pair == pair).cloned().ok_or_else(|| format!("{account} does not list {pair}"))
     }
 

@@ -4,6 +4,8 @@
 
 use std::{collections::BTreeMap, sync::Arc};
 
+use tokio::sync::Notify;
+
 use domain::{
     bot::Bot as BotRow,
     money::{Price, Qty, Quote},
@@ -36,6 +38,8 @@ pub(crate) struct Rebuilt {
     pub(crate) bot: Bot,
     /// Its executor, following its open orders.
     pub(crate) executor: Executor,
+    /// Rung when the account's feed has news of its live orders.
+    pub(crate) wake: Arc<Notify>,
     /// What the venue reported about the open orders, still to be recorded.
     pub(crate) reports: Vec<Report>,
     /// Fills so far of the open orders.
@@ -125,13 +129,15 @@ pub(crate) fn executor(
     venue: Arc<dyn Exchange>,
     symbol: SymbolInfo,
     simulated: bool,
+    wake: &Arc<Notify>,
 ) -> Executor {
     if simulated {
         let books = BookSource { hub: inner.hub.clone(), account: account.to_owned(), venue };
         Executor::Paper(Paper::new(books, symbol))
     } else {
         let pair = symbol.rules.pair.clone();
-        Executor::Live(Live::new(venue, pair))
+        let inbox = inner.accounts.join(account, &venue, pair.clone(), Arc::clone(wake));
+        Executor::Live(Live::new(venue, pair, inbox))
     }
 }
 
@@ -208,7 +214,7 @@ pub(crate) async fn rebuild(inner: &Inner, row: &BotRow, now: Timestamp) -> Resu
         .venues
         .get(&row.config.exchange)
         .ok_or_else(|| unreconcilable(format!("no venue account named {:?}", row.config.exchange)))?;
-    let symbol = inner.symbol(account, &venue, &row.config.pair).await.map_err(unreconcilable)?;
+    let symbol = inner.symbol(account, &row.config.pair).await.map_err(unreconcilable)?;
     let simulated = row.config.is_dry_run;
     let store = &inner.store;
     let fills = store.bot_fills(row.id, simulated).await.map_err(unreconcilable)?;
@@ -234,7 +240,8 @@ pub(crate) async fn rebuild(inner: &Inner, row: &BotRow, now: Timestamp) -> Resu
         });
         progress.insert(order.client_order_id.clone(), p);
     }
-    let mut executor = executor(inner, account, venue, symbol.clone(), simulated);
+    let wake = Arc::new(Notify::new());
+    let mut executor = executor(inner, account, venue, symbol.clone(), simulated, &wake);
     let reports = executor.reconcile(&open, &progress, now).await.map_err(unreconcilable)?;
 
     let sales = closed_sales(&fills, &open);
@@ -267,7 +274,7 @@ pub(crate) async fn rebuild(inner: &Inner, row: &BotRow, now: Timestamp) -> Resu
     };
     let bot =
         Bot::from_state(state).map_err(|e| unreconcilable(format!("its open orders do not fit its wallet: {e}")))?;
-    Ok(Rebuilt { bot, executor, reports, progress })
+    Ok(Rebuilt { bot, executor, wake, reports, progress })
 }
 
 #[cfg(test)]

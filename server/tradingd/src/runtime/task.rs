@@ -62,6 +62,8 @@ pub(crate) struct BotTask {
     pub(crate) row: BotRow,
     pub(crate) bot: Bot,
     pub(crate) executor: Executor,
+    /// Rung when the account's feed has news of the bot's live orders.
+    pub(crate) wake: Arc<tokio::sync::Notify>,
     pub(crate) market: Subscription,
     /// The latest external market data.
     pub(crate) external: watch::Receiver<ExternalData>,
@@ -87,6 +89,7 @@ impl BotTask {
             let now = clock::now();
             let wake = self.bot.next_wakeup().map(|at| until(at, now));
             let polling = self.executor.needs_polling();
+            let next_read = self.executor.next_read(now);
             tokio::select! {
                 biased;
                 () = self.inner.shutdown.cancelled() => return,
@@ -134,7 +137,11 @@ impl BotTask {
                 () = tokio::time::sleep(wake.unwrap_or_default()), if wake.is_some() => {
                     self.step(VecDeque::from([Input::Tick])).await;
                 }
-                () = tokio::time::sleep(POLL_INTERVAL), if polling => {
+                () = self.wake.notified(), if polling => {
+                    let reports = self.executor.poll(clock::now()).await;
+                    self.apply(reports).await;
+                }
+                () = tokio::time::sleep(next_read.unwrap_or_default()), if next_read.is_some() => {
                     let reports = self.executor.poll(clock::now()).await;
                     self.apply(reports).await;
                 }

@@ -23,7 +23,7 @@ use store::{StatusChange, Store};
 use super::{Runtime, RuntimeSettings, hub::MarketHub};
 use crate::{bots::Bots, clock, config::Config, events::EventBus, notify::Notifier, venues::Venues};
 
-pub(super) fn repo() -> PathBuf {
+pub(crate) fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
@@ -262,38 +262,114 @@ async fn paper_fills_at_one_moment_share_one_book_request() {
 }
 
 #[tokio::test]
-async fn a_ladder_of_resting_orders_is_followed_with_one_listing_per_poll() {
-    use domain::{money::Qty, order::Side};
+async fn twenty_live_bots_on_one_account_stay_well_within_its_request_budget() {
+    use domain::strategy::RawParam;
+
+    // A frozen market: every bot's ladder rests unchanged.
+    let mut config = SimConfig::demo(&repo().join("server/mexc-sim/data"));
+    config.speed = 0.0;
+    let sim = Simulator::start(config.clone(), tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()).await;
+    // The external data stand-ins are read from another simulator: only the venue is counted.
+    let feeds = Simulator::start(config, tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (store, runtime, bots) = daemon_on(dir.path(), vec![("feeds", &feeds), ("sim", &sim)]).await;
+    let number = |value: &str| RawParam::Number(value.to_owned());
+    let grid = [
+        ("grid_count", number("5")),
+        ("range_mode", RawParam::Text("fixed".to_owned())),
+        ("range_percent", number("5")),
+        ("order_quote_amount", number("10")),
+    ];
+    let mut ids = Vec::new();
+    for n in 0..20 {
+        let input = BotConfigInput {
+            name: Some(format!("ladder {n}")),
+            trading_pair: Some("BTC/USDT".to_owned()),
+            strategy: Some("adaptive_grid".to_owned()),
+            strategy_params: Some(grid.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect()),
+            budget: Some("25".to_owned()),
+            is_dry_run: Some(false),
+            ..BotConfigInput::default()
+        };
+        let bot = bots.create(&input).await.unwrap();
+        bots.command(bot.id, engine::bot::Command::Start, "test").await.unwrap();
+        ids.push(bot.id);
+    }
+    // Every bot lays its two resting buys.
+    for id in &ids {
+        poll_until("the ladders", async || {
+            let open = store.open_orders(*id, false).await.unwrap();
+            (open.len() == 2 && open.iter().all(|o| o.status == domain::order::OrderStatus::Open)).then_some(())
+        })
+        .await;
+    }
+    // Settled: the venue hears only the account's shared reconciliation.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let before = sim.request_count();
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let spent = sim.request_count() - before;
+    // The account allows 20 weight a second: 200 in these ten seconds. Polling, each bot alone
+    // would spend that; shared, the whole account spends a listing or two.
+    assert!(spent <= 5, "{spent} requests in 10 s for 40 resting orders of 20 bots");
+    // A kill still goes out at once and ends every order.
+    bots.command(ids[0], engine::bot::Command::Kill, "test").await.unwrap();
+    poll_until("the kill's cancels", async || store.open_orders(ids[0], false).await.unwrap().is_empty().then_some(()))
+        .await;
+    runtime.shutdown(false).await;
+}
+
+/// A live executor on `venue` whose account feed is the stream of the simulator's demo account.
+fn live_executor(venue: &Arc<dyn Exchange>, pair: &Pair) -> (super::executor::Live, Arc<tokio::sync::Notify>) {
+    let accounts = super::account::AccountHub::new(
+        tokio_util::task::TaskTracker::new(),
+        tokio_util::sync::CancellationToken::new(),
+    );
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let inbox = accounts.join("sim", venue, pair.clone(), Arc::clone(&wake));
+    (super::executor::Live::new(Arc::clone(venue), pair.clone(), inbox), wake)
+}
+
+fn resting_buy(seq: u64, pair: &Pair, price: rust_decimal::Decimal) -> engine::intent::OrderIntent {
     use engine::intent::{Decision, IntentKind, IntentSize, OrderIntent};
+    OrderIntent {
+        client_order_id: domain::order::client_order_id("tb", domain::bot::BotId(9), seq),
+        pair: pair.clone(),
+        side: domain::order::Side::Buy,
+        kind: IntentKind::Limit(domain::money::Price::new(price.round_dp(2))),
+        size: IntentSize::Base(domain::money::Qty::new(rust_decimal::Decimal::new(1, 3))),
+        decision: Decision::default(),
+    }
+}
+
+#[tokio::test]
+async fn resting_orders_cost_no_request_and_the_stream_tells_what_becomes_of_them() {
     use rust_decimal::Decimal;
 
     let (sim, venue) = venue().await;
     let btc: Pair = "BTC/USDT".parse().unwrap();
     let price = venue.ticker(&btc).await.unwrap().last.value();
-    let mut live = super::executor::Live::new(Arc::clone(&venue), btc.clone());
+    let (mut live, wake) = live_executor(&venue, &btc);
+    // Give the account stream a moment to subscribe.
+    tokio::time::sleep(Duration::from_millis(500)).await;
     // Four buys far below the market: they rest.
     for (seq, percent) in (1..=4).zip([50, 55, 60, 65]) {
-        let intent = OrderIntent {
-            client_order_id: domain::order::client_order_id("tb", domain::bot::BotId(9), seq),
-            pair: btc.clone(),
-            side: Side::Buy,
-            kind: IntentKind::Limit(domain::money::Price::new((price * Decimal::new(percent, 2)).round_dp(2))),
-            size: IntentSize::Base(Qty::new(Decimal::new(1, 3))),
-            decision: Decision::default(),
-        };
-        live.place(&intent, clock::now()).await;
+        live.place(&resting_buy(seq, &btc, price * Decimal::new(percent, 2)), clock::now()).await;
     }
+    // Each is read once after the push grace, then rests on the feed alone.
+    let later = domain::time::Timestamp::from_millis(clock::now().millis() + 5_000);
+    assert!(live.poll(later).await.is_empty());
+    assert_eq!(live.next_read(later), None, "nothing left to read while they rest");
     let before = sim.request_count();
-    let reports = live.follow_all(clock::now()).await;
-    assert!(reports.is_empty(), "{reports:?}");
-    assert_eq!(sim.request_count() - before, 1, "one listing tells that all four rest unchanged");
+    assert!(live.poll(later).await.is_empty());
+    assert_eq!(sim.request_count(), before, "resting orders cost no request");
 
-    // One is cancelled on the venue behind the bot's back: only that one is read.
+    // One is cancelled on the venue behind the bot's back: the stream says so.
     let gone = domain::order::client_order_id("tb", domain::bot::BotId(9), 2);
     venue.cancel_order(&btc, &exchange::types::OrderRef::Client(gone.clone())).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(5), wake.notified()).await.expect("the feed rings the bot");
     let before = sim.request_count();
-    let reports = live.follow_all(clock::now()).await;
-    assert_eq!(sim.request_count() - before, 2, "the listing, then the order that left it");
+    let reports = live.poll(later).await;
+    assert_eq!(sim.request_count(), before, "learnt from the stream, not by asking");
     assert!(
         matches!(&reports[..], [super::executor::Report::Status { client_order_id, event: domain::order::OrderEvent::CancelConfirmed, .. }] if *client_order_id == gone),
         "{reports:?}"
@@ -301,41 +377,66 @@ async fn a_ladder_of_resting_orders_is_followed_with_one_listing_per_poll() {
 }
 
 #[tokio::test]
-async fn an_order_the_venue_cannot_tell_about_for_a_minute_is_reported_once() {
-    use domain::{money::Qty, order::Side, time::Timestamp};
-    use engine::intent::{Decision, IntentKind, IntentSize, OrderIntent};
+async fn a_cancel_the_venue_answers_not_found_is_sent_again_until_the_order_ends() {
     use rust_decimal::Decimal;
 
     let (sim, venue) = venue().await;
     let btc: Pair = "BTC/USDT".parse().unwrap();
     let price = venue.ticker(&btc).await.unwrap().last.value();
-    let mut live = super::executor::Live::new(Arc::clone(&venue), btc.clone());
-    let id = domain::order::client_order_id("tb", domain::bot::BotId(9), 1);
-    let intent = OrderIntent {
-        client_order_id: id.clone(),
-        pair: btc.clone(),
-        side: Side::Buy,
-        kind: IntentKind::Limit(domain::money::Price::new((price / Decimal::TWO).round_dp(2))),
-        size: IntentSize::Base(Qty::new(Decimal::new(1, 3))),
-        decision: Decision::default(),
-    };
+    let (mut live, _wake) = live_executor(&venue, &btc);
+    // For a while after its creation the venue does not know the order.
+    sim.set_faults(mexc_sim::Faults { order_not_found_lag_ms: 2_000, ..mexc_sim::Faults::default() });
+    let intent = resting_buy(1, &btc, price / Decimal::TWO);
+    let placed = live.place(&intent, clock::now()).await;
+    assert!(
+        matches!(&placed[..], [super::executor::Report::Status { event: domain::order::OrderEvent::Accepted, .. }]),
+        "{placed:?}"
+    );
+    // Killed at once: the venue answers "unknown order" (its lag).
+    let cancelled = venue.cancel_order(&btc, &exchange::types::OrderRef::Client("tb-9-000001".into())).await;
+    assert!(matches!(cancelled, Err(exchange::Error::NotFound(_))), "the lag: {cancelled:?}");
+    live.cancel(&intent.client_order_id, clock::now()).await;
+    let mut ended = Vec::new();
+    poll_until("the cancel to take", async || {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        ended.extend(live.poll(clock::now()).await);
+        (!live.is_following()).then_some(())
+    })
+    .await;
+    assert!(
+        ended.iter().any(|r| matches!(
+            r,
+            super::executor::Report::Status { event: domain::order::OrderEvent::CancelConfirmed, .. }
+        )),
+        "{ended:?}"
+    );
+    let order = venue.order(&btc, &exchange::types::OrderRef::Client(intent.client_order_id.clone())).await.unwrap();
+    assert_eq!(order.status, exchange::types::VenueOrderStatus::Cancelled, "nothing rests after the kill");
+}
+
+#[tokio::test]
+async fn an_order_the_venue_cannot_tell_about_for_a_minute_is_reported_once() {
+    use domain::time::Timestamp;
+    use rust_decimal::Decimal;
+
+    let (sim, venue) = venue().await;
+    let btc: Pair = "BTC/USDT".parse().unwrap();
+    let price = venue.ticker(&btc).await.unwrap().last.value();
+    let (mut live, _wake) = live_executor(&venue, &btc);
+    let intent = resting_buy(1, &btc, price / Decimal::TWO);
+    let id = intent.client_order_id.clone();
     let start = clock::now();
+    // Every request fails from the create on: its outcome is unknown, and every read fails.
+    sim.set_faults(mexc_sim::Faults { error_5xx_rate: 1.0, ..mexc_sim::Faults::default() });
     live.place(&intent, start).await;
     let at = |seconds: i64| Timestamp::from_millis(start.millis() + seconds * 1000);
-    // Every request fails from now on.
-    sim.set_faults(mexc_sim::Faults { error_5xx_rate: 1.0, ..mexc_sim::Faults::default() });
-    assert!(live.follow_all(at(1)).await.is_empty(), "a failing read is retried quietly at first");
-    let reports = live.follow_all(at(62)).await;
+    assert!(live.poll(at(1)).await.is_empty(), "a failing read is retried quietly at first");
+    let reports = live.poll(at(62)).await;
     assert!(
         matches!(&reports[..], [super::executor::Report::Unreadable { client_order_id, .. }] if *client_order_id == id),
         "{reports:?}"
     );
-    assert!(live.follow_all(at(90)).await.is_empty(), "reported once per spell");
+    assert!(live.poll(at(90)).await.is_empty(), "reported once per spell");
     assert!(live.is_following(), "the order is still followed");
-    // The venue answers again; a later spell is reported again.
-    sim.set_faults(mexc_sim::Faults::default());
-    assert!(live.follow_all(at(100)).await.is_empty());
-    sim.set_faults(mexc_sim::Faults { error_5xx_rate: 1.0, ..mexc_sim::Faults::default() });
-    assert!(live.follow_all(at(110)).await.is_empty());
-    assert_eq!(live.follow_all(at(171)).await.len(), 1);
+    assert!(live.next_read(at(90)).is_some(), "and still read, backing off");
 }

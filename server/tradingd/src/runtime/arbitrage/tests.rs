@@ -228,8 +228,13 @@ async fn a_restart_that_cut_a_cycle_short_pauses_the_bot_with_what_it_holds() {
     assert!(alert.message.contains("interrupted an arbitrage cycle"), "{alert:?}");
     assert!(alert.message.contains("80 USDT, 0.0003999 BTC, 0 ETH"), "{alert:?}");
     assert_eq!(store.bot(bot.id).await.unwrap().status, BotStatus::Paused);
-    let second = store.order(bot.id, true, &order_id(&store, bot.id, 2).await).await.unwrap();
-    assert_eq!(second.status, OrderStatus::Failed, "the leg never sent is settled: {second:?}");
+    // The alert comes first, then what reconciling found is recorded.
+    let second = order_id(&store, bot.id, 2).await;
+    poll_until("the leg never sent to be settled", async || {
+        let order = store.order(bot.id, true, &second).await.unwrap();
+        (order.status == OrderStatus::Failed).then_some(())
+    })
+    .await;
     // Paused, it sends nothing (the prices would make a cycle worth it).
     tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
     assert_eq!(store.orders(bot.id, true, None, 100).await.unwrap().len(), 2);

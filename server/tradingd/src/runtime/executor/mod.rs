@@ -72,6 +72,14 @@ pub(crate) enum Report {
         /// The last error.
         error: String,
     },
+    /// A cancel has gone unconfirmed for a while (reported once; the cancel is still sent at
+    /// every read until the venue shows the order ended).
+    CancelUnconfirmed {
+        /// Which order.
+        client_order_id: String,
+        /// What the venue last said.
+        error: String,
+    },
 }
 
 impl Report {
@@ -129,19 +137,29 @@ impl Executor {
         }
     }
 
-    /// Polls the venue for the open live orders.
+    /// Books what the account's feed told of the open live orders, and reads from the venue
+    /// those due for a read.
     pub(crate) async fn poll(&mut self, now: Timestamp) -> Vec<Report> {
         match self {
-            Self::Live(live) => live.follow_all(now).await,
+            Self::Live(live) => live.poll(now).await,
             Self::Paper(_) => Vec::new(),
         }
     }
 
-    /// Whether open live orders need polling.
+    /// Whether live orders are still followed (the task must not end before they do).
     pub(crate) fn needs_polling(&self) -> bool {
         match self {
             Self::Live(live) => live.is_following(),
             Self::Paper(_) => false,
+        }
+    }
+
+    /// How long until a live order is due for a read from the venue (none: only the account
+    /// feed's notices, which ring the bot's wake, can change anything).
+    pub(crate) fn next_read(&self, now: Timestamp) -> Option<std::time::Duration> {
+        match self {
+            Self::Live(live) => live.next_read(now),
+            Self::Paper(_) => None,
         }
     }
 
