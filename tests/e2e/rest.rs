@@ -194,13 +194,15 @@ async fn candles_are_uploaded_through_the_gateway_and_backtested_by_id() {
 
     // The body is the file itself, as bytes; JSON (or a form) is refused here.
     let csv = std::fs::read(crate::helpers::repo_root().join("server/mexc-sim/data/binance_BTCUSDT_1m.csv")).unwrap();
-    assert_eq!(send(csv.clone(), "application/json").await.unwrap().status(), 415);
-    assert_eq!(send(csv.clone(), "text/plain").await.unwrap().status(), 415);
+    // (Small bodies: a refusal before the body is read closes the connection under a large one.)
+    let head = csv[..200].to_vec();
+    assert_eq!(send(head.clone(), "application/json").await.unwrap().status(), 415);
+    assert_eq!(send(head.clone(), "text/plain").await.unwrap().status(), 415);
     let cross_site = client
         .post(&uploads)
         .header("content-type", "application/octet-stream")
         .header("origin", "https://attacker.example")
-        .body(csv.clone())
+        .body(head)
         .send()
         .await
         .unwrap();

@@ -75,8 +75,17 @@ impl Chunker {
     }
 
     /// What is left at the end of the body.
-    fn finish(self) -> Option<Vec<u8>> {
-        (!self.pending.is_empty()).then_some(self.pending)
+    fn rest(&mut self) -> Option<Vec<u8>> {
+        (!self.pending.is_empty()).then(|| std::mem::take(&mut self.pending))
+    }
+
+    /// Counts bytes read past the daemon's answer, which nobody keeps.
+    ///
+    /// # Errors
+    /// 413 once the body goes past [`MAX_UPLOAD_BYTES`].
+    fn skip(&mut self, len: usize) -> ApiResult<()> {
+        self.total = self.total.saturating_add(u64::try_from(len).unwrap_or(u64::MAX));
+        if self.total > MAX_UPLOAD_BYTES { Err(too_large()) } else { Ok(()) }
     }
 }
 
@@ -93,40 +102,72 @@ pub(crate) async fn upload(
         return Err(too_large());
     }
     let (chunks, received) = mpsc::channel::<pb::CandleChunk>(2);
-    let mut client = client(s);
     let messages = futures::stream::unfold(received, |mut received| async move {
         received.recv().await.map(|chunk| (chunk, received))
     });
+    let mut client = client(s);
     let call = client.upload_candles(messages);
     tokio::pin!(call);
-    let relay = async move {
-        let mut chunker = Chunker::default();
-        let mut frames = body.into_data_stream();
-        while let Some(frame) = frames.next().await {
-            let frame = frame.map_err(|e| {
-                ApiError::new(StatusCode::BAD_REQUEST, "invalid_argument", format!("the upload broke off: {e}"))
-            })?;
-            for data in chunker.push(&frame)? {
-                // A closed channel means the daemon has answered; its answer says why.
-                if chunks.send(pb::CandleChunk { data }).await.is_err() {
-                    return Ok(());
+    let mut frames = body.into_data_stream();
+    let mut counted = Chunker::default();
+    let first = {
+        let relay = relay(&mut frames, &mut counted, chunks);
+        tokio::select! {
+            // The daemon may answer before the body ends (past its own limit, for one).
+            answer = &mut call => First::Answer(answer),
+            relayed = relay => First::Relayed(relayed),
+        }
+    };
+    match first {
+        First::Answer(answer) => {
+            // Read the rest (up to the limit, keeping none of it) so that the client, still
+            // sending, gets the answer rather than a closed connection.
+            while let Some(Ok(frame)) = frames.next().await {
+                if counted.skip(frame.len()).is_err() {
+                    break;
                 }
             }
+            answered(answer)
         }
-        if let Some(data) = chunker.finish() {
-            let _ = chunks.send(pb::CandleChunk { data }).await;
+        // On a failed relay, returning drops the call: the daemon sees the upload cancelled
+        // and keeps nothing of it.
+        First::Relayed(relayed) => {
+            relayed?;
+            answered(call.await)
         }
-        Ok::<(), ApiError>(())
-    };
-    let relayed = tokio::select! {
-        // The daemon may answer before the body ends (past its own limit, for one).
-        answer = &mut call => return answered(answer),
-        relayed = relay => relayed,
-    };
-    // On a failed relay, returning drops the call: the daemon sees the upload cancelled and
-    // keeps nothing of it.
-    relayed?;
-    answered(call.await)
+    }
+}
+
+/// Which finished first: the daemon's answer or the relay of the body.
+enum First {
+    Answer(Result<tonic::Response<pb::CandleUpload>, tonic::Status>),
+    Relayed(ApiResult<()>),
+}
+
+/// Relays the body's frames to the daemon as messages; ends when the body ends (then the
+/// channel closes, which ends the upload) or when the daemon stops listening (it has answered).
+///
+/// # Errors
+/// 413 past [`MAX_UPLOAD_BYTES`]; 400 when the body breaks off.
+async fn relay(
+    frames: &mut axum::body::BodyDataStream,
+    chunker: &mut Chunker,
+    chunks: mpsc::Sender<pb::CandleChunk>,
+) -> ApiResult<()> {
+    while let Some(frame) = frames.next().await {
+        let frame = frame.map_err(|e| {
+            ApiError::new(StatusCode::BAD_REQUEST, "invalid_argument", format!("the upload broke off: {e}"))
+        })?;
+        for data in chunker.push(&frame)? {
+            if chunks.send(pb::CandleChunk { data }).await.is_err() {
+                return Ok(());
+            }
+        }
+    }
+    if let Some(data) = chunker.rest() {
+        let _ = chunks.send(pb::CandleChunk { data }).await;
+    }
+    Ok(())
 }
 
 fn answered(answer: Result<tonic::Response<pb::CandleUpload>, tonic::Status>) -> ApiResult<(StatusCode, Json<Value>)> {
@@ -171,8 +212,8 @@ mod tests {
         let full = chunker.push(&vec![2; 2 * CHUNK + 5]).unwrap();
         assert_eq!(full.iter().map(Vec::len).collect::<Vec<_>>(), [CHUNK, CHUNK]);
         assert_eq!(full[0][..10], [1; 10]);
-        assert_eq!(chunker.finish().map(|rest| rest.len()), Some(15));
-        assert_eq!(Chunker::default().finish(), None);
+        assert_eq!(chunker.rest().map(|rest| rest.len()), Some(15));
+        assert_eq!(chunker.rest(), None);
     }
 
     #[test]
@@ -180,5 +221,7 @@ mod tests {
         let mut chunker = Chunker { pending: Vec::new(), total: MAX_UPLOAD_BYTES - 1 };
         assert!(chunker.push(&[0]).is_ok());
         assert!(chunker.push(&[0]).is_err());
+        let mut skipped = Chunker { pending: Vec::new(), total: MAX_UPLOAD_BYTES - 1 };
+        assert!(skipped.skip(1).is_ok() && skipped.skip(1).is_err());
     }
 }
