@@ -221,7 +221,7 @@ async fn uploaded_candles_are_checked_kept_by_their_hash_and_recognised_again() 
         data_id: hex::encode(Sha256::digest(b"other")),
         ..pb::RunBacktestRequest::default()
     };
-    let refused = client.run_backtest(unknown).await.err().expect("refused");
+    let refused = client.run_backtest(unknown).await.expect_err("refused");
     assert!(refused.message().contains("data_id: no uploaded candles with this id"), "{}", refused.message());
 
     // tradingctl does not send what the daemon holds, even from another path...

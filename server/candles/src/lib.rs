@@ -359,7 +359,7 @@ mod tests {
             format!("open_time_ms,open,high,low,close,volume\n{secret},1,1,1,1,1\n").into_bytes(),
             format!("open_time_ms,open,high,low,close,volume\n60000,{secret},1,1,1,1\n").into_bytes(),
             format!("open_time_ms,open,high,low,close,volume\n60000,1,1,1,1,\"{secret}").into_bytes(),
-            format!("open_time_ms,open,high,low,close,volume\n60000,7,9,8,7,1\n").into_bytes(),
+            b"open_time_ms,open,high,low,close,volume\n60000,7,9,8,7,1\n".to_vec(),
             format!("[[60000, \"{secret}\", 1, 1, 1, 1]]").into_bytes(),
             format!("[[60000, {{\"{secret}\": 1}}, 1, 1, 1, 1]]").into_bytes(),
             format!("[\"{secret}\"]").into_bytes(),

@@ -105,7 +105,7 @@ pub enum CandleStoreError {
 /// divides it, or just "1000 bytes".
 fn limit_text(bytes: u64) -> String {
     for (shift, unit) in [(30, "GiB"), (20, "MiB"), (10, "KiB")] {
-        if bytes >= 1 << shift && bytes % (1 << shift) == 0 {
+        if bytes >= 1 << shift && bytes.is_multiple_of(1 << shift) {
             return format!("{} {unit} ({bytes} bytes)", bytes >> shift);
         }
     }
@@ -262,15 +262,14 @@ impl CandleStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(CandleStoreError::NotHeld),
             Err(e) => return Err(e.into()),
         };
-        let parsed = tokio::task::spawn_blocking(move || {
+        tokio::task::spawn_blocking(move || {
             if CandleId::of(&bytes) != id {
                 return Err(CandleStoreError::Corrupt(format!("the stored file of {id} no longer matches its id")));
             }
             candles::parse(&bytes).map_err(|e| CandleStoreError::Corrupt(format!("the stored file of {id}: {e}")))
         })
         .await
-        .map_err(|e| CandleStoreError::Corrupt(e.to_string()))?;
-        parsed
+        .map_err(|e| CandleStoreError::Corrupt(e.to_string()))?
     }
 }
 
