@@ -345,6 +345,7 @@ pub(crate) struct BacktestArgs {
     #[arg(long)]
     pub(crate) pair: String,
     /// Candle file: CSV `open_time_ms,open,high,low,close,volume` or a freqtrade/ccxt JSON array.
+    /// Read here and uploaded to the daemon (not again once it holds the same content).
     /// Without it, the venue's one-minute candles from --from are used.
     #[arg(long, required_unless_present = "from")]
     pub(crate) data: Option<std::path::PathBuf>,
@@ -362,6 +363,7 @@ pub(crate) struct BacktestArgs {
     pub(crate) params: Vec<(String, String)>,
     /// Arbitrage: the candle file of another market a cycle trades, by pair (triangular,
     /// `BTC/USDT=FILE`) or by second venue account (cross-exchange); repeat for several.
+    /// Uploaded like --data.
     #[arg(long = "market-data", value_name = "KEY=FILE", value_parser = parse_param)]
     pub(crate) market_data: Vec<(String, String)>,
     /// Virtual wallet budget in the quote asset (default 1000).

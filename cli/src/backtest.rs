@@ -1,10 +1,25 @@
-//! `tradingctl backtest`: runs a backtest in the daemon with a progress bar, then prints the
+//! `tradingctl backtest`: uploads the candle files it is given to the daemon (skipping those
+//! the daemon already holds), runs a backtest there with a progress bar, then prints the
 //! report (a summary and the trades, or `--json`) and optionally writes the equity curve.
+//!
+//! The daemon never opens a path it is told: this client reads the user's files and streams
+//! their bytes; a file is known by the SHA-256 of its bytes, so one the daemon already holds is
+//! not sent again.
+
+use std::{
+    collections::BTreeMap,
+    io::Read,
+    path::Path,
+    sync::{Arc, Mutex},
+};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use prost_types::{Struct, Value, value::Kind};
 use serde_json::Value as Json;
-use tonic::transport::Channel;
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncReadExt;
+use tonic::{Code, Status, transport::Channel};
+use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
 use tradingbot_proto::{
     json,
     v1::{self as pb, backtest_service_client::BacktestServiceClient},
@@ -15,19 +30,113 @@ use crate::{args::BacktestArgs, client::Failure, render};
 /// Trades the table lists unless all are asked for.
 const TRADES_SHOWN: usize = 20;
 
-fn request(args: &BacktestArgs) -> Result<pb::RunBacktestRequest, Failure> {
-    // The daemon reads the file, possibly from another working directory.
-    let absolute = |flag: &str, path: &std::path::Path| {
-        std::path::absolute(path)
-            .map(|p| p.display().to_string())
-            .map_err(|e| Failure::Usage(format!("{flag} {}: {e}", path.display())))
+/// Bytes per upload message: well under gRPC's 4 MiB message limit.
+const CHUNK: usize = 1 << 20;
+
+type Client = BacktestServiceClient<Channel>;
+
+/// The id the daemon gives a file: the lowercase hex SHA-256 of its bytes, read in chunks.
+fn file_id(path: &Path) -> std::io::Result<String> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0; CHUNK];
+    loop {
+        let read = file.read(&mut buffer)?;
+        if read == 0 {
+            return Ok(hex::encode(hasher.finalize()));
+        }
+        hasher.update(&buffer[..read]);
+    }
+}
+
+/// The daemon's refusal of an upload, told about the file: each violation of its content
+/// (field `data`) is named after the flag and the file instead.
+fn about_file(status: &Status, named: &str) -> Failure {
+    match status.get_details_bad_request() {
+        Some(bad) if !bad.field_violations.is_empty() => {
+            let violations: Vec<FieldViolation> = bad
+                .field_violations
+                .into_iter()
+                .map(|v| {
+                    let field = if v.field == "data" { named.to_owned() } else { format!("{named}: {}", v.field) };
+                    FieldViolation::new(field, v.description)
+                })
+                .collect();
+            let details = ErrorDetails::with_bad_request(violations);
+            Failure::Rejected(Status::with_error_details(status.code(), status.message(), details))
+        }
+        _ if status.code() == Code::Unavailable => Failure::from(status.clone()),
+        _ => Failure::Rejected(Status::new(status.code(), format!("{named}: {}", status.message()))),
+    }
+}
+
+/// Makes sure the daemon holds the file at `path` and returns its id: asks first, and sends
+/// the bytes only when the daemon lacks them. Says on stderr which it was.
+/// `named` is how messages call the file (its flag and path).
+async fn upload(client: &mut Client, named: &str, path: &Path) -> Result<String, Failure> {
+    let cannot_read = |e: &std::io::Error| Failure::Usage(format!("{named}: cannot read the file: {e}"));
+    let id = {
+        let path = path.to_path_buf();
+        tokio::task::spawn_blocking(move || file_id(&path))
+            .await
+            .map_err(|e| Failure::Usage(format!("{named}: {e}")))?
+            .map_err(|e| cannot_read(&e))?
     };
-    let data = args.data.as_deref().map(|path| absolute("--data", path)).transpose()?.unwrap_or_default();
-    let market_data_paths = args
-        .market_data
-        .iter()
-        .map(|(key, path)| Ok((key.clone(), absolute("--market-data", std::path::Path::new(path))?)))
-        .collect::<Result<_, Failure>>()?;
+    let held = client.has_candles(pb::HasCandlesRequest { data_id: id.clone() }).await?.into_inner().held;
+    if held {
+        eprintln!("{named}: the daemon already holds it (id {id}); not sent again");
+        return Ok(id);
+    }
+    let file = tokio::fs::File::open(path).await.map_err(|e| cannot_read(&e))?;
+    // A read error ends the stream early; it is kept here and reported instead of the answer.
+    let failed: Arc<Mutex<Option<std::io::Error>>> = Arc::default();
+    let seen = Arc::clone(&failed);
+    let chunks = futures::stream::unfold(Some(file), move |file| {
+        let seen = Arc::clone(&seen);
+        async move {
+            let mut file = file?;
+            let mut data = vec![0; CHUNK];
+            let mut filled = 0;
+            while filled < CHUNK {
+                match file.read(&mut data[filled..]).await {
+                    Ok(0) => break,
+                    Ok(read) => filled += read,
+                    Err(e) => {
+                        *seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(e);
+                        return None;
+                    }
+                }
+            }
+            data.truncate(filled);
+            (filled > 0).then(|| (pb::CandleChunk { data }, Some(file)))
+        }
+    });
+    let answer = client.upload_candles(chunks).await;
+    if let Some(e) = failed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take() {
+        return Err(cannot_read(&e));
+    }
+    let summary = answer.map_err(|status| about_file(&status, named))?.into_inner();
+    if summary.data_id != id {
+        return Err(Failure::Usage(format!("{named}: the file changed while it was being sent; try again")));
+    }
+    eprintln!(
+        "{named}: uploaded, {} candles from {} to {} (id {id})",
+        summary.candles, summary.first_candle_at, summary.last_candle_at
+    );
+    Ok(id)
+}
+
+/// Uploads the request's files (as needed) and builds the request naming them by id.
+async fn request(client: &mut Client, args: &BacktestArgs) -> Result<pb::RunBacktestRequest, Failure> {
+    let data_id = match &args.data {
+        Some(path) => upload(client, &format!("--data {}", path.display()), path).await?,
+        None => String::new(),
+    };
+    let mut market_data_ids = BTreeMap::new();
+    for (key, path) in &args.market_data {
+        let id = upload(client, &format!("--market-data {key}={path}"), Path::new(path)).await?;
+        market_data_ids.insert(key.clone(), id);
+    }
     let stop = |value: &Option<String>| value.clone().unwrap_or_default();
     let s = &args.stops;
     let fields =
@@ -38,7 +147,7 @@ fn request(args: &BacktestArgs) -> Result<pb::RunBacktestRequest, Failure> {
         strategy_params: Some(Struct { fields }),
         budget: args.budget.clone().unwrap_or_default(),
         fee: args.fee.clone().unwrap_or_default(),
-        data_path: data,
+        data_id,
         compound: args.compound,
         candle_minutes: args.candle_minutes,
         exchange: args.exchange.clone().unwrap_or_default(),
@@ -51,7 +160,8 @@ fn request(args: &BacktestArgs) -> Result<pb::RunBacktestRequest, Failure> {
         drawdown_limit_absolute: stop(&s.drawdown_limit_absolute),
         daily_loss_limit: stop(&s.daily_loss_limit),
         weekly_loss_limit: stop(&s.weekly_loss_limit),
-        market_data_paths,
+        market_data_ids: market_data_ids.into_iter().collect(),
+        ..pb::RunBacktestRequest::default()
     })
 }
 
@@ -113,7 +223,9 @@ fn trades(report: &Json, all: bool) -> String {
 
 /// Runs the backtest and prints its report.
 pub(crate) async fn run(channel: Channel, args: BacktestArgs, json_output: bool) -> Result<(), Failure> {
-    let mut stream = BacktestServiceClient::new(channel).run_backtest(request(&args)?).await?.into_inner();
+    let mut client = BacktestServiceClient::new(channel);
+    let request = request(&mut client, &args).await?;
+    let mut stream = client.run_backtest(request).await?.into_inner();
     let bar = ProgressBar::new(0);
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} candles ({per_sec}, {eta} left)")
@@ -148,4 +260,31 @@ pub(crate) async fn run(channel: Channel, args: BacktestArgs, json_output: bool)
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_files_id_is_the_sha256_of_its_bytes_read_in_chunks() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("candles.csv");
+        std::fs::write(&path, b"").unwrap();
+        assert_eq!(file_id(&path).unwrap(), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        // Larger than one chunk, so the hash spans reads.
+        let bytes: Vec<u8> = (0..u32::try_from(CHUNK).unwrap() + 10).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &bytes).unwrap();
+        assert_eq!(file_id(&path).unwrap(), hex::encode(Sha256::digest(&bytes)));
+    }
+
+    #[test]
+    fn a_refused_upload_names_the_flag_and_the_file() {
+        let details = ErrorDetails::with_bad_request(vec![FieldViolation::new("data", "line 3: open is not a number")]);
+        let status = Status::with_error_details(Code::InvalidArgument, "invalid request", details);
+        let shown = about_file(&status, "--data bad.csv").to_string();
+        assert_eq!(shown, "invalid request (InvalidArgument)\n  --data bad.csv: line 3: open is not a number");
+        let too_large = about_file(&Status::resource_exhausted("the file is larger than the upload limit"), "--data x");
+        assert_eq!(too_large.to_string(), "--data x: the file is larger than the upload limit (ResourceExhausted)");
+    }
 }

@@ -1,7 +1,7 @@
 //! Request bodies and query strings: JSON → gRPC request messages, with a field error for
 //! every problem. Only shapes are checked here; the daemon validates values.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use prost_types::{ListValue, Struct, Value, value::Kind};
 use serde_json::{Map, Value as Json};
@@ -47,6 +47,20 @@ impl<'a> Fields<'a> {
             _ => {
                 self.problem(name, "expected a decimal number as a string (\"10.5\") or a number");
                 None
+            }
+        }
+    }
+
+    /// An object of names to strings (`null` or absent: empty).
+    fn string_map(&mut self, name: &'static str) -> HashMap<String, String> {
+        match self.get(name) {
+            None | Some(Json::Null) => HashMap::new(),
+            Some(Json::Object(entries)) if entries.values().all(Json::is_string) => {
+                entries.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned())).collect()
+            }
+            Some(_) => {
+                self.problem(name, "expected an object of names to strings");
+                HashMap::new()
             }
         }
     }
@@ -192,6 +206,57 @@ pub(crate) fn signal(body: &Json) -> Result<(String, String), ApiError> {
     Ok((side, note))
 }
 
+/// Reads a backtest request. Candles are named by the id an upload returned (`data_id`,
+/// `market_data_ids`); `data_path` and `market_data_paths` are passed on for the daemon to
+/// refuse with its explanation.
+///
+/// # Errors
+/// 400 listing every field of the wrong type and every unknown field.
+pub(crate) fn backtest_request(body: &Json) -> Result<pb::RunBacktestRequest, ApiError> {
+    let Some(object) = body.as_object() else {
+        return Err(ApiError::invalid(vec![("body".to_owned(), "expected a JSON object".to_owned())]));
+    };
+    let mut f = Fields { object, problems: Vec::new(), known: Vec::new() };
+    let strategy_params = match f.get("strategy_params") {
+        None | Some(Json::Null) => None,
+        Some(Json::Object(params)) => {
+            let fields: BTreeMap<String, Value> = params.iter().map(|(k, v)| (k.clone(), proto_value(v))).collect();
+            Some(Struct { fields })
+        }
+        Some(_) => {
+            f.problem("strategy_params", "expected an object of parameter names to values");
+            None
+        }
+    };
+    let market_data_ids = f.string_map("market_data_ids");
+    let market_data_paths = f.string_map("market_data_paths");
+    let request = pb::RunBacktestRequest {
+        strategy: f.string("strategy").unwrap_or_default(),
+        trading_pair: f.string("trading_pair").unwrap_or_default(),
+        strategy_params,
+        budget: f.decimal("budget", true).unwrap_or_default(),
+        fee: f.decimal("fee", true).unwrap_or_default(),
+        data_path: f.string("data_path").unwrap_or_default(),
+        compound: f.boolean("compound").unwrap_or_default(),
+        candle_minutes: f.count("candle_minutes", Some(0)).unwrap_or_default(),
+        exchange: f.string("exchange").unwrap_or_default(),
+        equity_curve: f.boolean("equity_curve").unwrap_or_default(),
+        from: f.string("from").unwrap_or_default(),
+        to: f.string("to").unwrap_or_default(),
+        stop_loss_percent: f.decimal("stop_loss_percent", true).unwrap_or_default(),
+        stop_loss_absolute: f.decimal("stop_loss_absolute", true).unwrap_or_default(),
+        drawdown_limit_percent: f.decimal("drawdown_limit_percent", true).unwrap_or_default(),
+        drawdown_limit_absolute: f.decimal("drawdown_limit_absolute", true).unwrap_or_default(),
+        daily_loss_limit: f.decimal("daily_loss_limit", true).unwrap_or_default(),
+        weekly_loss_limit: f.decimal("weekly_loss_limit", true).unwrap_or_default(),
+        market_data_paths,
+        data_id: f.string("data_id").unwrap_or_default(),
+        market_data_ids,
+    };
+    f.finish()?;
+    Ok(request)
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -221,6 +286,20 @@ mod tests {
         for field in ["budget", "name", "colour", "max_strategy_rotations"] {
             assert!(text.contains(&format!("\"{field}\"")), "{field} missing in {text}");
         }
+    }
+
+    #[test]
+    fn a_backtest_names_its_candles_by_id() {
+        let request = backtest_request(&json!({
+            "strategy": "arbitrage", "trading_pair": "ETH/USDT", "fee": 0.001, "data_id": "ab",
+            "market_data_ids": {"BTC/USDT": "cd"}, "equity_curve": true
+        }))
+        .unwrap();
+        assert_eq!((request.data_id.as_str(), request.fee.as_str(), request.equity_curve), ("ab", "0.001", true));
+        assert_eq!(request.market_data_ids["BTC/USDT"], "cd");
+        let err = backtest_request(&json!({"market_data_ids": {"BTC/USDT": 1}, "data": "x"})).unwrap_err();
+        let text = format!("{err:?}");
+        assert!(text.contains("\"market_data_ids\"") && text.contains("\"data\""), "{text}");
     }
 
     #[test]

@@ -52,6 +52,8 @@ impl From<tonic::Status> for ApiError {
             Code::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             Code::FailedPrecondition | Code::AlreadyExists | Code::Aborted => (StatusCode::CONFLICT, "conflict"),
             Code::Unimplemented => (StatusCode::NOT_IMPLEMENTED, "not_implemented"),
+            // The daemon's only use: an upload past its size limit.
+            Code::ResourceExhausted => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Code::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "daemon_unavailable"),
             Code::DeadlineExceeded => (StatusCode::GATEWAY_TIMEOUT, "timeout"),
             _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),

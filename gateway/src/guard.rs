@@ -5,7 +5,11 @@
 //! * State-changing requests and WebSocket upgrades with a foreign `Origin` are refused:
 //!   defeats cross-site requests from pages the user happens to visit.
 //! * Mutations must be `application/json`: forms cannot send that without a CORS preflight,
-//!   which this server never grants (it sends no CORS headers at all).
+//!   which this server never grants (it sends no CORS headers at all). The one exception is
+//!   the candle upload ([`UPLOAD_PATH`]), whose body is a file's raw bytes and must be
+//!   `application/octet-stream`: no more a "simple" type than JSON, so a cross-site page
+//!   cannot send it without the same preflight either (and its `Origin` is checked as for any
+//!   mutation).
 
 use std::sync::Arc;
 
@@ -43,6 +47,17 @@ impl AllowedHosts {
     }
 }
 
+/// The one route taking raw bytes (a candle file) instead of JSON.
+pub(crate) const UPLOAD_PATH: &str = "/api/backtests/candles";
+
+/// Whether the `Content-Type` header names `media` (parameters aside).
+fn is_media(headers: &axum::http::HeaderMap, media: &str) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|c| c.to_str().ok())
+        .is_some_and(|c| c.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case(media)))
+}
+
 fn is_mutation(method: &Method) -> bool {
     matches!(*method, Method::POST | Method::PUT | Method::PATCH | Method::DELETE)
 }
@@ -69,18 +84,17 @@ pub(crate) async fn protect(State(hosts): State<AllowedHosts>, request: Request,
             .into_response();
         }
     }
-    let needs_json = matches!(*request.method(), Method::POST | Method::PUT | Method::PATCH);
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|c| c.to_str().ok())
-        .is_some_and(|c| c.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
-    if needs_json && !is_json {
-        return ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "send the request body as JSON with Content-Type: application/json (an empty body is {})",
+    let has_body = matches!(*request.method(), Method::POST | Method::PUT | Method::PATCH);
+    let (media, advice) = if request.uri().path() == UPLOAD_PATH {
+        (
+            "application/octet-stream",
+            "send the candle file's bytes as the body with Content-Type: application/octet-stream",
         )
-        .into_response();
+    } else {
+        ("application/json", "send the request body as JSON with Content-Type: application/json (an empty body is {})")
+    };
+    if has_body && !is_media(headers, media) {
+        return ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", advice).into_response();
     }
     next.run(request).await
 }

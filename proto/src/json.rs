@@ -339,6 +339,20 @@ pub fn backtest_report(r: &pb::BacktestReport) -> Json {
     })
 }
 
+/// What the daemon made of an uploaded candle file: its id (the SHA-256 of its bytes) and a
+/// summary.
+#[must_use]
+pub fn candle_upload(u: &pb::CandleUpload) -> Json {
+    json!({
+        "data_id": u.data_id,
+        "candles": u.candles,
+        "first_candle_at": text(&u.first_candle_at),
+        "last_candle_at": text(&u.last_candle_at),
+        "size": u.size,
+        "already_held": u.already_held,
+    })
+}
+
 /// A live event as `{"type": ..., "at": ..., <type>: ...}`.
 #[must_use]
 pub fn event(e: &pb::Event) -> Json {

@@ -87,6 +87,25 @@ fn only_the_live_executor_sends_orders() {
 }
 
 #[test]
+fn the_daemons_api_and_backtests_open_no_files_but_the_candle_store() {
+    // Requests name no paths the daemon would open: the gRPC services and the backtest service
+    // touch no file system; uploaded candles are read and written by `candle_store` alone, by id.
+    let tradingd = repo_root().join("server/tradingd/src");
+    let mut files = rust_files(&tradingd.join("grpc"));
+    files.push(tradingd.join("backtests.rs"));
+    let mut openers = Vec::new();
+    for path in files {
+        let text = std::fs::read_to_string(&path).unwrap();
+        for banned in ["fs::", "File::", "PathBuf", "OpenOptions"] {
+            if text.contains(banned) {
+                openers.push(format!("{} uses {banned}", path.display()));
+            }
+        }
+    }
+    assert!(openers.is_empty(), "only candle_store may touch files for a request: {openers:?}");
+}
+
+#[test]
 fn the_domain_reads_no_clock_randomness_or_floats() {
     let banned = [
         "SystemTime::now",

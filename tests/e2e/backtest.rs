@@ -1,9 +1,16 @@
-//! `tradingctl backtest` through the daemon, on the bundled real data.
+//! `tradingctl backtest` through the daemon, on the bundled real data; candle files reach the
+//! daemon as uploads, never as paths.
+
+use std::time::Duration;
 
 use rust_decimal::Decimal;
 use serde_json::Value;
+use sha2::{Digest, Sha256};
+use tonic::Code;
+use tonic_types::StatusExt;
+use tradingbot_proto::v1 as pb;
 
-use crate::helpers::{DEMO_SECRET, Daemon, Sim, ctl, free_port, repo_root};
+use crate::helpers::{DEMO_SECRET, Daemon, Sim, ctl, free_port, repo_root, upload_candles};
 
 /// `tradingctl --json backtest` of `strategy` on the bundled BTC/USDT candles at `candles`,
 /// 0.1 % fees and a 1,000 USDT budget.
@@ -95,26 +102,189 @@ fn today() -> String {
 async fn backtest_requests_are_checked_field_by_field() {
     let data = tempfile::tempdir().unwrap();
     let daemon = Daemon::start(&data).await;
-    let out = ctl(
-        &daemon.url,
-        &[
-            "backtest",
-            "--strategy",
-            "mean_reversion",
-            "--pair",
-            "BTC/USDT",
-            "--data",
-            "/nonexistent.csv",
-            "--param",
-            "period=1",
-            "--fee",
-            "0.5",
-        ],
-    );
+    let candles = repo_root().join("server/mexc-sim/data/binance_BTCUSDT_1m.csv").display().to_string();
+    let run = ["backtest", "--strategy", "mean_reversion", "--pair", "BTC/USDT", "--data"];
+    let out = ctl(&daemon.url, &[&run[..], &[candles.as_str(), "--param", "period=1", "--fee", "0.5"]].concat());
     assert_eq!(out.code, 1, "{}", out.stdout);
     assert!(out.stderr.contains("strategy_params.period: 1 is out of range"), "{}", out.stderr);
-    assert!(out.stderr.contains("data_path: cannot read /nonexistent.csv"), "{}", out.stderr);
     assert!(out.stderr.contains("fee: 0.5 is out of range"), "{}", out.stderr);
+    // The client reads the file; one it cannot read never reaches the daemon.
+    let out = ctl(&daemon.url, &[&run[..], &["/nonexistent.csv"]].concat());
+    assert_eq!(out.code, 2, "{}", out.stdout);
+    assert!(out.stderr.contains("--data /nonexistent.csv: cannot read the file"), "{}", out.stderr);
+}
+
+/// A backtest request over gRPC that names `path` as its candle file, the old way.
+fn naming_a_path(path: &str) -> pb::RunBacktestRequest {
+    pb::RunBacktestRequest {
+        strategy: "mean_reversion".to_owned(),
+        trading_pair: "BTC/USDT".to_owned(),
+        data_path: path.to_owned(),
+        ..pb::RunBacktestRequest::default()
+    }
+}
+
+#[tokio::test]
+async fn a_backtest_never_opens_a_path_the_caller_names() {
+    let data = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(&data).await;
+    let mut client = daemon.backtests().await;
+    // A FIFO tells whether anything opened it: opening one to read blocks until a writer comes,
+    // so a daemon that opened it would never answer.
+    let fifo = data.path().join("candles.fifo");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let fifo = fifo.display().to_string();
+    let secret_path = std::env::var("PATH").unwrap_or_default();
+    let arbitrage = pb::RunBacktestRequest {
+        strategy: "arbitrage".to_owned(),
+        trading_pair: "ETH/USDT".to_owned(),
+        market_data_paths: [("BTC/USDT".to_owned(), "/proc/self/environ".to_owned())].into(),
+        ..pb::RunBacktestRequest::default()
+    };
+    // The FIFO first: before the fix the daemon hangs on it here, before it could be asked to
+    // read /dev/zero into memory.
+    for (request, field) in [
+        (naming_a_path(&fifo), "data_path"),
+        (naming_a_path("/proc/self/environ"), "data_path"),
+        (naming_a_path("/dev/zero"), "data_path"),
+        (arbitrage, "market_data_paths"),
+    ] {
+        let named = format!("{:?}", (&request.data_path, &request.market_data_paths));
+        let answer = tokio::time::timeout(Duration::from_secs(20), client.run_backtest(request)).await;
+        let refused = answer.expect("answered at once, without opening anything").expect_err("refused");
+        assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
+        let violations = refused.get_details_bad_request().expect("field violations").field_violations;
+        let violation = violations.iter().find(|v| v.field == field).expect("the path field is named");
+        assert!(violation.description.contains("upload the file"), "{}", violation.description);
+        // Nothing of the file, nor even its name, comes back.
+        let everything = format!("{} {violations:?}", refused.message());
+        for leak in ["PATH=", "/proc", "/dev/zero", "fifo", &secret_path] {
+            assert!(!everything.contains(leak), "{leak} in {everything}");
+        }
+        assert!(!everything.contains('\0'), "{named}: {everything}");
+    }
+    // The FIFO never had a reader: opening it to write without blocking finds none.
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        const O_NONBLOCK: i32 = 0o4000;
+        const ENXIO: i32 = 6;
+        let writer = std::fs::OpenOptions::new().write(true).custom_flags(O_NONBLOCK).open(&fifo);
+        assert_eq!(writer.unwrap_err().raw_os_error(), Some(ENXIO), "nothing holds the FIFO open");
+    }
+}
+
+#[tokio::test]
+async fn uploaded_candles_are_checked_kept_by_their_hash_and_recognised_again() {
+    let data = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(&data).await;
+    let mut client = daemon.backtests().await;
+    let store = data.path().join("candles");
+
+    // A bad file is refused at upload with its line and rule, never its text, and not kept.
+    let bad = b"open_time_ms,open,high,low,close,volume\n1619049600000,1,2,1,2,5\n1619049660000,s3cr3t,2,1,1,0\n";
+    let refused = upload_candles(&mut client, bad, 16).await.unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    let violations = refused.get_details_bad_request().unwrap().field_violations;
+    let found: Vec<(&str, &str)> = violations.iter().map(|v| (v.field.as_str(), v.description.as_str())).collect();
+    assert_eq!(found, [("data", "line 3: open is not a number")]);
+    assert!(!refused.message().contains("s3cr3t"), "{}", refused.message());
+    assert_eq!(std::fs::read_dir(&store).unwrap().count(), 0, "a refused file is not kept");
+
+    // A good one is kept under its SHA-256, with a summary.
+    let bundled = repo_root().join("server/mexc-sim/data/binance_BTCUSDT_1m.csv");
+    let bytes = std::fs::read(&bundled).unwrap();
+    let id = hex::encode(Sha256::digest(&bytes));
+    let first = upload_candles(&mut client, &bytes, 256 << 10).await.unwrap();
+    let summary = (first.data_id.as_str(), first.candles, first.first_candle_at.as_str(), first.already_held);
+    assert_eq!(summary, (id.as_str(), 42_913, "2021-04-20T20:42:00.000Z", false));
+    assert_eq!(first.size, u64::try_from(bytes.len()).unwrap());
+    assert_eq!(std::fs::read(store.join(format!("{id}.candles"))).unwrap(), bytes);
+    // The same content again, cut differently: the same id, recognised as held.
+    let again = upload_candles(&mut client, &bytes, 1 << 20).await.unwrap();
+    assert_eq!((again.data_id.as_str(), again.already_held), (id.as_str(), true));
+    assert_eq!(std::fs::read_dir(&store).unwrap().count(), 1);
+    // A client can ask first; an id is 64 hex digits and nothing else.
+    let has = |data_id: String| {
+        let mut client = client.clone();
+        async move { client.has_candles(pb::HasCandlesRequest { data_id }).await.map(|r| r.into_inner().held) }
+    };
+    assert!(has(id.clone()).await.unwrap());
+    assert!(!has(hex::encode(Sha256::digest(b"other"))).await.unwrap());
+    let refused = has("../tradingbot.db".to_owned()).await.unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    assert_eq!(refused.get_details_bad_request().unwrap().field_violations[0].field, "data_id");
+    // A backtest naming an id the daemon lacks is told to upload.
+    let unknown = pb::RunBacktestRequest {
+        strategy: "mean_reversion".to_owned(),
+        trading_pair: "BTC/USDT".to_owned(),
+        data_id: hex::encode(Sha256::digest(b"other")),
+        ..pb::RunBacktestRequest::default()
+    };
+    let refused = client.run_backtest(unknown).await.expect_err("refused");
+    assert!(refused.message().contains("data_id: no uploaded candles with this id"), "{}", refused.message());
+
+    // tradingctl does not send what the daemon holds, even from another path...
+    let copy = data.path().join("copy.csv");
+    std::fs::copy(&bundled, &copy).unwrap();
+    let copy = copy.display().to_string();
+    let day = ["--from", "2021-04-22", "--to", "2021-04-23"];
+    let run = |file: &str| {
+        let args = ["--json", "backtest", "--strategy", "mean_reversion", "--pair", "BTC/USDT", "--data", file];
+        ctl(&daemon.url, &[&args[..], &day[..]].concat())
+    };
+    let out = run(&copy);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains(&format!("--data {copy}: the daemon already holds it (id {id})")), "{}", out.stderr);
+    let report: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(report["candles"], 1_440);
+    // ...sends what it lacks...
+    let small = data.path().join("small.csv");
+    std::fs::write(&small, "open_time_ms,open,high,low,close,volume\n1619049600000,1,2,1,2,5\n").unwrap();
+    let small = small.display().to_string();
+    let out = run(&small);
+    assert!(out.stderr.contains(&format!("--data {small}: uploaded, 1 candles")), "{}", out.stderr);
+    // ...and names the file and the line of a bad one, without its text.
+    let broken = data.path().join("broken.csv");
+    std::fs::write(&broken, bad).unwrap();
+    let broken = broken.display().to_string();
+    let out = run(&broken);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(out.stderr.contains(&format!("--data {broken}: line 3: open is not a number")), "{}", out.stderr);
+    assert!(!out.stderr.contains("s3cr3t"), "{}", out.stderr);
+}
+
+#[tokio::test]
+async fn an_upload_past_the_cap_is_refused_at_the_cap() {
+    let sim = Sim::start().await;
+    let config = sim.config_dir(DEMO_SECRET);
+    let data = tempfile::tempdir().unwrap();
+    let flags = ["--max-upload-bytes", "1048576"];
+    let daemon = Daemon::start_with_flags(config.path(), data.path(), free_port(), &flags).await;
+    let mut client = daemon.backtests().await;
+    // An endless upload, like /dev/zero: the daemon must stop it at the cap, not wait for an end.
+    let endless = futures::stream::repeat_with(|| pb::CandleChunk { data: vec![b'0'; 64 << 10] });
+    let answer = tokio::time::timeout(Duration::from_secs(60), client.upload_candles(endless)).await;
+    let refused = answer.expect("refused while still receiving").unwrap_err();
+    assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
+    assert!(
+        refused.message().contains("larger than the upload limit of 1 MiB (1048576 bytes)"),
+        "{}",
+        refused.message()
+    );
+    assert_eq!(std::fs::read_dir(data.path().join("candles")).unwrap().count(), 0);
+    // tradingctl says which file; the bundled file is over 2 MiB.
+    let bundled = repo_root().join("server/mexc-sim/data/binance_BTCUSDT_1m.csv").display().to_string();
+    let out = ctl(&daemon.url, &["backtest", "--strategy", "mean_reversion", "--pair", "BTC/USDT", "--data", &bundled]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(
+        out.stderr.contains(&format!("--data {bundled}: the file is larger than the upload limit")),
+        "{}",
+        out.stderr
+    );
+    // Within the cap is fine.
+    let small = b"open_time_ms,open,high,low,close,volume\n60000,1,2,1,2,5\n";
+    assert_eq!(upload_candles(&mut client, small, 1 << 20).await.unwrap().candles, 1);
 }
 
 #[tokio::test]
@@ -142,12 +312,13 @@ async fn an_arbitrage_backtest_replays_the_three_markets_of_its_triangle() {
     assert!(report["trades"][0]["reason"].as_str().unwrap().starts_with("arbitrage leg 1 of 3"));
 
     // Every problem of the request, by field.
-    let out = run(&["--market-data", "LTC/USDT=/nowhere.csv", "--stop-loss-percent", "5"]);
+    let other = format!("LTC/USDT={btc}");
+    let out = run(&["--market-data", &other, "--stop-loss-percent", "5"]);
     assert_eq!(out.code, 1, "{}", out.stdout);
     for expected in [
-        "market_data.LTC/USDT: not a market this arbitrage trades; expected: BTC/USDT, ETH/BTC",
-        "market_data: needs the candles of BTC/USDT",
-        "market_data: needs the candles of ETH/BTC",
+        "market_data_ids.LTC/USDT: not a market this arbitrage trades; expected: BTC/USDT, ETH/BTC",
+        "market_data_ids: needs the uploaded candles of BTC/USDT",
+        "market_data_ids: needs the uploaded candles of ETH/BTC",
         "stops: risk stops do not apply to arbitrage",
     ] {
         assert!(out.stderr.contains(expected), "{expected}\n{}", out.stderr);

@@ -11,7 +11,9 @@ use std::{
 use tokio::process::{Child, Command as AsyncCommand};
 use tonic::transport::Channel;
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
-use tradingbot_proto::v1::{self as pb, bot_service_client::BotServiceClient};
+use tradingbot_proto::v1::{
+    self as pb, backtest_service_client::BacktestServiceClient, bot_service_client::BotServiceClient,
+};
 
 /// The workspace root.
 pub(crate) fn repo_root() -> PathBuf {
@@ -230,6 +232,11 @@ impl Daemon {
         BotServiceClient::new(self.channel().await)
     }
 
+    /// A backtest client.
+    pub(crate) async fn backtests(&self) -> BacktestServiceClient<Channel> {
+        BacktestServiceClient::new(self.channel().await)
+    }
+
     /// Sends SIGTERM and waits for the exit code.
     pub(crate) async fn terminate(mut self) -> i32 {
         let pid = self.child.id().expect("still running").to_string();
@@ -318,6 +325,16 @@ pub(crate) fn ctl(addr: &str, args: &[&str]) -> CtlOutput {
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
+}
+
+/// Uploads `bytes` as a candle file through `UploadCandles`, in chunks of `chunk` bytes.
+pub(crate) async fn upload_candles(
+    client: &mut BacktestServiceClient<Channel>,
+    bytes: &[u8],
+    chunk: usize,
+) -> Result<pb::CandleUpload, tonic::Status> {
+    let chunks: Vec<pb::CandleChunk> = bytes.chunks(chunk).map(|c| pb::CandleChunk { data: c.to_vec() }).collect();
+    client.upload_candles(futures::stream::iter(chunks)).await.map(tonic::Response::into_inner)
 }
 
 /// Creates a dry-run DCA bot on BTC/USDT through gRPC.

@@ -176,3 +176,85 @@ async fn serves_the_web_ui_with_client_side_routes() {
         assert!(page.text().await.unwrap().contains("<title>tradingbot</title>"));
     }
 }
+
+#[tokio::test]
+async fn candles_are_uploaded_through_the_gateway_and_backtested_by_id() {
+    // A daemon whose upload limit (4 MiB) is below the gateway's, so that both show.
+    let sim = crate::helpers::Sim::start().await;
+    let config = sim.config_dir(crate::helpers::DEMO_SECRET);
+    let data = tempfile::tempdir().unwrap();
+    let flags = ["--max-upload-bytes", "4194304"];
+    let daemon = Daemon::start_with_flags(config.path(), data.path(), crate::helpers::free_port(), &flags).await;
+    let gateway = Gateway::start(&daemon.url, None).await;
+    let uploads = format!("{}/api/backtests/candles", gateway.url);
+    let client = reqwest::Client::new();
+    let send = |body: Vec<u8>, content_type: &'static str| {
+        client.post(&uploads).header("content-type", content_type).body(body).send()
+    };
+
+    // The body is the file itself, as bytes; JSON (or a form) is refused here.
+    let csv = std::fs::read(crate::helpers::repo_root().join("server/mexc-sim/data/binance_BTCUSDT_1m.csv")).unwrap();
+    // (Small bodies: a refusal before the body is read closes the connection under a large one.)
+    let head = csv[..200].to_vec();
+    assert_eq!(send(head.clone(), "application/json").await.unwrap().status(), 415);
+    assert_eq!(send(head.clone(), "text/plain").await.unwrap().status(), 415);
+    let cross_site = client
+        .post(&uploads)
+        .header("content-type", "application/octet-stream")
+        .header("origin", "https://attacker.example")
+        .body(head)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross_site.status(), 403);
+
+    // A bad file: its line and rule, not its text.
+    let bad = b"open_time_ms,open,high,low,close,volume\n1619049600000,1,2,1,2,5\n1619049660000,1,2,s3cr3t,1,0\n";
+    let refused = send(bad.to_vec(), "application/octet-stream").await.unwrap();
+    assert_eq!(refused.status(), 400);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["violations"], json!([{"field": "data", "description": "line 3: low is not a number"}]));
+    assert!(!body.to_string().contains("s3cr3t"), "{body}");
+
+    // A good one, then the same again.
+    let created = send(csv.clone(), "application/octet-stream").await.unwrap();
+    assert_eq!(created.status(), 201);
+    let upload: Value = created.json().await.unwrap();
+    assert_eq!((upload["candles"].as_u64(), upload["already_held"].as_bool()), (Some(42_913), Some(false)));
+    let id = upload["data_id"].as_str().unwrap().to_owned();
+    let again = send(csv.clone(), "application/octet-stream").await.unwrap();
+    assert_eq!(again.status(), 200);
+    assert_eq!(again.json::<Value>().await.unwrap()["data_id"], id.as_str());
+    let held: Value = reqwest::get(format!("{uploads}/{id}")).await.unwrap().json().await.unwrap();
+    assert_eq!(held, json!({"data_id": id, "held": true}));
+
+    // Past the daemon's limit: 413, stating it.
+    let oversized = send(vec![b'0'; 5 << 20], "application/octet-stream").await.unwrap();
+    assert_eq!(oversized.status(), 413);
+    let body: Value = oversized.json().await.unwrap();
+    assert!(body["error"]["message"].as_str().unwrap().contains("upload limit of 4 MiB"), "{body}");
+
+    // The backtest names the id; a path is refused with the way to go instead.
+    let backtests = format!("{}/api/backtests", gateway.url);
+    let day = json!({
+        "strategy": "mean_reversion", "trading_pair": "BTC/USDT", "fee": "0.001", "data_id": id,
+        "from": "2021-04-22", "to": "2021-04-23"
+    });
+    let report = post(&backtests, day).await;
+    assert_eq!(report.status(), 200);
+    let report: Value = report.json().await.unwrap();
+    assert_eq!(
+        (report["candles"].as_u64(), report["first_candle_at"].as_str()),
+        (Some(1_440), Some("2021-04-22T00:00:00.000Z"))
+    );
+    let by_path = post(
+        &backtests,
+        json!({"strategy": "mean_reversion", "trading_pair": "BTC/USDT", "data_path": "/proc/self/environ"}),
+    )
+    .await;
+    assert_eq!(by_path.status(), 400);
+    let body: Value = by_path.json().await.unwrap();
+    assert_eq!(body["error"]["field"], "data_path");
+    assert!(body.to_string().contains("upload the file"), "{body}");
+    assert!(!body.to_string().contains("PATH="), "{body}");
+}

@@ -44,4 +44,16 @@ describe('api client', () => {
     expect(new Headers(init?.headers).get('Content-Type')).toBe('application/json');
     expect(init?.body).toBe('{}');
   });
+
+  it('uploads a candle file as its raw bytes', async () => {
+    const fetchMock = stubFetch({
+      'POST /api/backtests/candles': { status: 200, body: { data_id: 'ab', candles: 2, already_held: true } },
+    });
+    const file = new Blob(['open_time_ms,open,high,low,close,volume\n']);
+
+    await expect(api.uploadCandles(file)).resolves.toMatchObject({ data_id: 'ab', already_held: true });
+    const [, init] = fetchMock.mock.calls[0];
+    expect(new Headers(init?.headers).get('Content-Type')).toBe('application/octet-stream');
+    expect(init?.body).toBe(file);
+  });
 });

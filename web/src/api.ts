@@ -59,6 +59,54 @@ export interface KillAllResult {
   killed: number;
 }
 
+/** What the daemon made of an uploaded candle file (POST /api/backtests/candles). */
+export interface CandleUpload {
+  /** The file's id: the lowercase hex SHA-256 of its bytes. */
+  data_id: string;
+  candles: number;
+  first_candle_at: string | null;
+  last_candle_at: string | null;
+  size: number;
+  /** The daemon already held this content. */
+  already_held: boolean;
+}
+
+/** Body of POST /api/backtests: candles are named by an upload's `data_id`, never by a path. */
+export interface BacktestRequest {
+  strategy: string;
+  trading_pair: string;
+  data_id: string;
+  strategy_params?: Record<string, unknown>;
+  budget?: string;
+  fee?: string;
+  from?: string;
+  to?: string;
+}
+
+export interface BacktestTrade {
+  at: string;
+  side: string;
+  price: string;
+  amount: string;
+  fee: string;
+  realized_pnl: string | null;
+  reason: string;
+}
+
+export interface BacktestReport {
+  candles: number;
+  first_candle_at: string;
+  last_candle_at: string;
+  trade_count: number;
+  trades: BacktestTrade[];
+  fees: string;
+  realized_pnl: string;
+  total_pnl: string;
+  final_equity: string;
+  max_drawdown: string;
+  win_rate: string | null;
+}
+
 export interface Violation {
   field: string;
   description: string;
@@ -87,7 +135,10 @@ async function request<T>(method: Method, path: string, body?: unknown): Promise
     init.headers = { ...init.headers, 'Content-Type': 'application/json' };
     init.body = JSON.stringify(body ?? {});
   }
-  const res = await fetch(path, init);
+  return answer<T>(await fetch(path, init));
+}
+
+async function answer<T>(res: Response): Promise<T> {
   const text = await res.text();
   const json: unknown = text ? parseJson(text) : undefined;
   if (!res.ok) throw toApiError(res, json);
@@ -119,6 +170,19 @@ export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/**
+ * Sends a candle file's bytes as the body (the daemon never opens a path, so the file itself
+ * goes); the gateway relays them to the daemon, which checks and keeps them by content hash.
+ */
+async function uploadCandles(file: Blob): Promise<CandleUpload> {
+  const res = await fetch('/api/backtests/candles', {
+    method: 'POST',
+    headers: { Accept: 'application/json', 'Content-Type': 'application/octet-stream' },
+    body: file,
+  });
+  return answer<CandleUpload>(res);
+}
+
 export type BotAction = 'start' | 'pause' | 'kill' | 'go-live' | 'copy';
 
 export const api = {
@@ -133,4 +197,6 @@ export const api = {
   killAll: () => request<KillAllResult>('POST', '/api/kill-all'),
   stats: () => request<Stats>('GET', '/api/stats'),
   pnl: () => request<PnlPoint[]>('GET', '/api/pnl'),
+  uploadCandles,
+  runBacktest: (req: BacktestRequest) => request<BacktestReport>('POST', '/api/backtests', req),
 };

@@ -1,5 +1,6 @@
 //! Route table of the REST API (paths as in the spec).
 
+mod backtests;
 mod bots;
 mod config;
 mod reports;
@@ -18,7 +19,7 @@ use serde_json::json;
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
 use tower_http::services::{ServeDir, ServeFile};
 
-use crate::AppState;
+use crate::{AppState, guard};
 
 pub(crate) fn router(state: AppState, web: Option<PathBuf>) -> Router {
     let api = Router::new()
@@ -35,6 +36,9 @@ pub(crate) fn router(state: AppState, web: Option<PathBuf>) -> Router {
         .route("/api/bots/{id}/orders", get(bots::orders))
         .route("/api/bots/{id}/positions", get(bots::positions))
         .route("/api/kill-all", post(bots::kill_all))
+        .route("/api/backtests", post(backtests::run))
+        .route(guard::UPLOAD_PATH, post(backtests::upload))
+        .route("/api/backtests/candles/{id}", get(backtests::has))
         .route("/api/stats", get(reports::stats))
         .route("/api/pnl", get(reports::pnl_series))
         .route("/api/reports/pnl", get(reports::pnl))

@@ -1,9 +1,12 @@
 //! Backtests: the application service behind `BacktestService`. Validates a request (every
-//! problem listed), reads the venue's symbol rules and fees, loads the candle file (and, for
-//! arbitrage, those of the other markets it trades), and runs the engine's backtest driver on
-//! a blocking thread, reporting progress as it goes.
+//! problem listed), reads the venue's symbol rules and fees, loads the uploaded candles it
+//! names (and, for arbitrage, those of the other markets it trades) from the candle store, and
+//! runs the engine's backtest driver on a blocking thread, reporting progress as it goes.
+//!
+//! **Invariant:** candles come from the daemon's candle store (by id) or from a venue, never
+//! from a path a caller names.
 
-use std::{collections::BTreeMap, path::PathBuf};
+use std::collections::BTreeMap;
 
 use domain::{
     bot::{MAX_BUDGET, RiskLimits, StopTexts, ValidationContext, risk_stops},
@@ -30,7 +33,11 @@ use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use tokio::sync::mpsc;
 
-use crate::{clock, runtime::Runtime};
+use crate::{
+    candle_store::{CandleId, CandleStore, CandleStoreError},
+    clock,
+    runtime::Runtime,
+};
 
 /// Budget when the request names none.
 const DEFAULT_BUDGET: Decimal = dec!(1000);
@@ -56,8 +63,8 @@ pub struct BacktestRequest {
     pub budget: String,
     /// Fee per side as a fraction; empty for the venue's taker fee.
     pub fee: String,
-    /// Candle file on this machine.
-    pub data_path: String,
+    /// Id of uploaded candles in the candle store; empty for the venue's history.
+    pub data_id: String,
     /// Add realised profits to the budget.
     pub compound: bool,
     /// Candle length in minutes; 0 for one minute.
@@ -72,8 +79,8 @@ pub struct BacktestRequest {
     pub to: Option<Timestamp>,
     /// Risk stops given (stop loss, drawdown, daily and weekly loss limits), as text.
     pub stops: [Option<String>; 6],
-    /// Arbitrage: candle files of the other markets, by pair (triangular) or by second venue
-    /// account (cross-exchange).
+    /// Arbitrage: ids of the uploaded candles of the other markets, by pair (triangular) or by
+    /// second venue account (cross-exchange).
     pub market_data: BTreeMap<String, String>,
 }
 
@@ -86,6 +93,9 @@ pub enum BacktestError {
     /// The venue's symbol rules could not be read.
     #[error("{0}")]
     Unavailable(String),
+    /// The candle store failed (not the request's fault).
+    #[error(transparent)]
+    Store(CandleStoreError),
 }
 
 /// A validated backtest, ready to run.
@@ -171,20 +181,29 @@ fn within(candles: Vec<Candle>, from: Option<Timestamp>, to: Option<Timestamp>) 
 pub struct Backtests {
     runtime: Runtime,
     ctx: ValidationContext,
+    candles: CandleStore,
 }
 
 impl Backtests {
-    /// Backtests validated with `ctx`, using the venues of `runtime` for symbol rules.
+    /// Backtests validated with `ctx`, using the venues of `runtime` for symbol rules and
+    /// history, and `candles` for uploaded files.
     #[must_use]
-    pub const fn new(runtime: Runtime, ctx: ValidationContext) -> Self {
-        Self { runtime, ctx }
+    pub const fn new(runtime: Runtime, ctx: ValidationContext, candles: CandleStore) -> Self {
+        Self { runtime, ctx, candles }
+    }
+
+    /// The store of uploaded candle files.
+    #[must_use]
+    pub const fn candles(&self) -> &CandleStore {
+        &self.candles
     }
 
     /// Validates `request`, reads the symbol rules and loads the candles.
     ///
     /// # Errors
     /// [`BacktestError::Invalid`] listing every problem; [`BacktestError::Unavailable`] when
-    /// the venue cannot say what the pair's rules are.
+    /// the venue cannot say what the pair's rules are; [`BacktestError::Store`] when the candle
+    /// store cannot be read.
     pub async fn prepare(&self, request: &BacktestRequest) -> Result<Job, BacktestError> {
         let mut v = Violations::default();
         let strategy = v.check("strategy", request.strategy.parse::<StrategyId>());
@@ -262,26 +281,26 @@ impl Backtests {
         {
             v.add("to", "must be after from");
         }
-        let candles = match (request.data_path.trim().is_empty(), &pair, request.from) {
+        let candles = match (request.data_id.trim().is_empty(), &pair, request.from) {
             (false, _, _) => {
-                self.load("data_path", &request.data_path, &mut v).await.map(|c| within(c, request.from, request.to))
+                self.load("data_id", &request.data_id, &mut v).await?.map(|c| within(c, request.from, request.to))
             }
             (true, _, Some(_)) if minutes != 1 => {
-                v.add("candle_minutes", "the venue's history is one-minute candles; use 1, or a candle file");
+                v.add("candle_minutes", "the venue's history is one-minute candles; use 1, or uploaded candles");
                 None
             }
             (true, Some(pair), Some(from)) if v.is_empty() => {
                 self.fetch(&account, pair, from, request.to).await.map_err(|e| v.add("from", e)).ok()
             }
             (true, _, None) => {
-                v.add("data_path", "required unless from is given (then the venue's candles are used)");
+                v.add("data_id", "required unless from is given (then the venue's candles are used)");
                 None
             }
             _ => None,
         };
         let candles = candles.filter(|c| {
             if c.is_empty() {
-                v.add("data_path", "no candles in the requested period");
+                v.add("data_id", "no candles in the requested period");
             }
             !c.is_empty()
         });
@@ -363,7 +382,7 @@ impl Backtests {
             if !wanted.iter().any(|(name, ..)| matches(key, name)) {
                 let expected: Vec<&str> = wanted.iter().map(|(name, ..)| name.as_str()).collect();
                 v.add(
-                    format!("market_data.{key}"),
+                    format!("market_data_ids.{key}"),
                     format!("not a market this arbitrage trades; expected: {}", expected.join(", ")),
                 );
             }
@@ -374,14 +393,20 @@ impl Backtests {
                 // Already reported (`exchange`).
                 continue;
             }
-            let file = request.market_data.iter().find(|(key, _)| matches(key, &name)).map(|(_, path)| path);
-            let candles = match (file, request.from) {
-                (Some(path), _) => self.load("market_data", path, v).await.map(|c| within(c, request.from, request.to)),
+            let upload = request.market_data.iter().find(|(key, _)| matches(key, &name));
+            let candles = match (upload, request.from) {
+                (Some((key, id)), _) => self
+                    .load(&format!("market_data_ids.{key}"), id, v)
+                    .await?
+                    .map(|c| within(c, request.from, request.to)),
                 (None, Some(from)) => {
                     self.fetch(&venue, &market, from, request.to).await.map_err(|e| v.add("from", e)).ok()
                 }
                 (None, None) => {
-                    v.add("market_data", format!("needs the candles of {market} on {venue}: {name}=FILE"));
+                    v.add(
+                        "market_data_ids",
+                        format!("needs the uploaded candles of {market} on {venue}, keyed {name}"),
+                    );
                     None
                 }
             };
@@ -421,37 +446,21 @@ impl Backtests {
         Ok(candles)
     }
 
-    /// Reads and parses the candle file, recording what is wrong with it under `field`.
-    async fn load(&self, field: &str, path: &str, v: &mut Violations) -> Option<Vec<Candle>> {
-        if path.trim().is_empty() {
-            v.add(
-                field,
-                "required: a candle file (CSV open_time_ms,open,high,low,close,volume, or freqtrade/ccxt JSON)",
-            );
-            return None;
-        }
-        let bytes = match tokio::fs::read(PathBuf::from(path)).await {
-            Ok(bytes) => bytes,
-            Err(e) => {
-                v.add(field, format!("cannot read {path}: {e}"));
-                return None;
-            }
+    /// The uploaded candles of the id `text`, recording what is wrong with the id under `field`.
+    ///
+    /// # Errors
+    /// [`BacktestError::Store`] when the store fails (a missing file is the request's problem).
+    async fn load(&self, field: &str, text: &str, v: &mut Violations) -> Result<Option<Vec<Candle>>, BacktestError> {
+        let Some(id) = v.check(field, text.trim().parse::<CandleId>().map_err(|e| e.to_string())) else {
+            return Ok(None);
         };
-        let parsed = tokio::task::spawn_blocking(move || candles::parse(&bytes)).await;
-        match parsed {
-            Ok(Ok(candles)) if candles.is_empty() => {
-                v.add(field, format!("{path} holds no candles"));
-                None
+        match self.candles.load(id).await {
+            Ok(candles) => Ok(Some(candles)),
+            Err(e @ CandleStoreError::NotHeld) => {
+                v.add(field, e.to_string());
+                Ok(None)
             }
-            Ok(Ok(candles)) => Some(candles),
-            Ok(Err(e)) => {
-                v.add(field, format!("{path}: {e}"));
-                None
-            }
-            Err(e) => {
-                v.add(field, format!("{path}: {e}"));
-                None
-            }
+            Err(e) => Err(BacktestError::Store(e)),
         }
     }
 }

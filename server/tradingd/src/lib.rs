@@ -9,6 +9,7 @@
 
 pub mod backtests;
 pub mod bots;
+pub mod candle_store;
 mod clock;
 pub mod config;
 pub mod events;
@@ -37,11 +38,14 @@ const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 pub struct Daemon {
     /// The validated configuration.
     pub config: Config,
-    /// Directory holding the database and `logs/`.
+    /// Directory holding the database, `logs/` and uploaded candle files (`candles/`).
     pub data_dir: PathBuf,
     /// Cancel every bot's open orders when shutting down (bots keep their status and resume
     /// at the next start).
     pub cancel_on_shutdown: bool,
+    /// Largest candle file accepted by `UploadCandles`, in bytes
+    /// ([`candle_store::DEFAULT_MAX_UPLOAD_BYTES`] unless told otherwise).
+    pub max_upload_bytes: u64,
 }
 
 /// Runs the daemon on `listener` until `shutdown` is cancelled: opens (and migrates) the
@@ -74,7 +78,10 @@ pub async fn run(daemon: Daemon, listener: TcpListener, shutdown: CancellationTo
     let runtime = Runtime::new(store.clone(), events.clone(), venues.clone(), settings);
     runtime.resume().await?;
     let bots = Arc::new(Bots::new(store.clone(), events.clone(), config.validation_context(), runtime.clone()));
-    let backtests = backtests::Backtests::new(runtime.clone(), config.validation_context());
+    let candles = candle_store::CandleStore::open(&daemon.data_dir, daemon.max_upload_bytes).with_context(|| {
+        format!("cannot open the candle store in {}", daemon.data_dir.join(candle_store::DIRECTORY).display())
+    })?;
+    let backtests = backtests::Backtests::new(runtime.clone(), config.validation_context(), candles);
     let services = grpc::Services { bots, store: store.clone(), config, events, venues, backtests, mailer };
     let address: SocketAddr = listener.local_addr()?;
     tracing::info!(%address, data_dir = %daemon.data_dir.display(), "tradingd serving gRPC (and gRPC-Web)");

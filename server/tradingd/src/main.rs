@@ -22,6 +22,10 @@ struct Args {
     /// On shutdown, cancel every bot's open orders first (bots resume at the next start).
     #[arg(long)]
     cancel_on_shutdown: bool,
+    /// Largest candle file a client may upload for backtests, in bytes (default 1 GiB). The
+    /// whole file is held in memory while it is checked.
+    #[arg(long, default_value_t = tradingd::candle_store::DEFAULT_MAX_UPLOAD_BYTES, value_parser = clap::value_parser!(u64).range(1..))]
+    max_upload_bytes: u64,
 }
 
 /// Exit code for an invalid configuration (as distinct from a runtime failure).
@@ -67,7 +71,12 @@ async fn serve(config: Config, args: Args) -> anyhow::Result<()> {
         tracing::info!("shutdown requested");
         signal.cancel();
     });
-    let daemon = Daemon { config, data_dir: args.data_dir, cancel_on_shutdown: args.cancel_on_shutdown };
+    let daemon = Daemon {
+        config,
+        data_dir: args.data_dir,
+        cancel_on_shutdown: args.cancel_on_shutdown,
+        max_upload_bytes: args.max_upload_bytes,
+    };
     tradingd::run(daemon, listener, shutdown).await
 }
 

@@ -3,6 +3,7 @@ import { NavLink } from 'react-router-dom';
 const LINKS = [
   { to: '/', label: 'Dashboard' },
   { to: '/bots', label: 'Bots' },
+  { to: '/backtest', label: 'Backtest' },
   { to: '/reports', label: 'Reports' },
   { to: '/settings', label: 'Settings' },
 ];

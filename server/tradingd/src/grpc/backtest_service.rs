@@ -1,6 +1,7 @@
-//! `tradingbot.v1.BacktestService`: backtests run in the daemon, streamed back.
+//! `tradingbot.v1.BacktestService`: candle files uploaded into the daemon's store, and
+//! backtests run in the daemon over them, streamed back.
 
-use std::pin::Pin;
+use std::{pin::Pin, time::Duration};
 
 use domain::{time::Timestamp, validation::Violations};
 use engine::backtest::Report;
@@ -8,13 +9,24 @@ use futures::Stream;
 use rust_decimal::Decimal;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::{Request, Response, Status};
+use tonic::{Request, Response, Status, Streaming};
 use tradingbot_proto::v1::{self as pb, backtest_service_server::BacktestService};
 
 use super::{convert, status};
-use crate::backtests::{BacktestError, BacktestRequest, Backtests};
+use crate::{
+    backtests::{BacktestRequest, Backtests},
+    candle_store::{CandleId, Summary},
+};
 
-/// Serves `RunBacktest`.
+/// How long an upload may go without a chunk before it is abandoned (uploads go one at a
+/// time, so a stalled one would hold up the next).
+const UPLOAD_IDLE: Duration = Duration::from_secs(60);
+
+/// Why a request naming a path is refused.
+const NO_PATHS: &str = "the daemon never opens a path a caller names: upload the file (BacktestService.UploadCandles; \
+                        tradingctl backtest --data FILE and POST /api/backtests/candles do) and pass its id";
+
+/// Serves `UploadCandles`, `HasCandles` and `RunBacktest`.
 #[derive(Debug)]
 pub(crate) struct BacktestApi {
     pub(crate) backtests: Backtests,
@@ -22,6 +34,13 @@ pub(crate) struct BacktestApi {
 
 fn request(r: pb::RunBacktestRequest) -> Result<BacktestRequest, Violations> {
     let mut violations = Violations::default();
+    // Refused before anything else is looked at: nothing in the daemon opens these.
+    if !r.data_path.is_empty() {
+        violations.add("data_path", format!("{NO_PATHS} as data_id"));
+    }
+    if !r.market_data_paths.is_empty() {
+        violations.add("market_data_paths", format!("{NO_PATHS} in market_data_ids"));
+    }
     let params = r.strategy_params.map(|s| convert::raw_params(&s, &mut violations)).unwrap_or_default();
     let from = violations.check("from", convert::parse_timestamp(&r.from)).flatten();
     let to = violations.check("to", convert::parse_timestamp(&r.to)).flatten();
@@ -40,7 +59,7 @@ fn request(r: pb::RunBacktestRequest) -> Result<BacktestRequest, Violations> {
         params,
         budget: r.budget,
         fee: r.fee,
-        data_path: r.data_path,
+        data_id: r.data_id,
         compound: r.compound,
         candle_minutes: r.candle_minutes,
         exchange: r.exchange,
@@ -48,8 +67,19 @@ fn request(r: pb::RunBacktestRequest) -> Result<BacktestRequest, Violations> {
         from,
         to,
         stops,
-        market_data: r.market_data_paths.into_iter().collect(),
+        market_data: r.market_data_ids.into_iter().collect(),
     })
+}
+
+fn upload(s: &Summary) -> pb::CandleUpload {
+    pb::CandleUpload {
+        data_id: s.id.to_string(),
+        candles: s.candles,
+        first_candle_at: convert::timestamp(s.first),
+        last_candle_at: convert::timestamp(s.last),
+        size: s.size,
+        already_held: s.already_held,
+    }
 }
 
 fn report(r: &Report, first: Timestamp, last: Timestamp, budget: Decimal, fee_rate: Decimal) -> pb::BacktestReport {
@@ -102,15 +132,44 @@ type UpdateStream = Pin<Box<dyn Stream<Item = Result<pb::BacktestUpdate, Status>
 impl BacktestService for BacktestApi {
     type RunBacktestStream = UpdateStream;
 
+    async fn upload_candles(
+        &self,
+        request: Request<Streaming<pb::CandleChunk>>,
+    ) -> Result<Response<pb::CandleUpload>, Status> {
+        let mut chunks = request.into_inner();
+        let store = self.backtests.candles();
+        let mut upload = store.begin().await?;
+        loop {
+            let next = tokio::time::timeout(UPLOAD_IDLE, chunks.message()).await.map_err(|_| {
+                Status::deadline_exceeded(format!("no data for {} s; the upload is abandoned", UPLOAD_IDLE.as_secs()))
+            })?;
+            let Some(chunk) = next? else { break };
+            // Checked before the chunk is kept: the cap is never exceeded in memory.
+            upload.push(&chunk.data)?;
+        }
+        let summary = store.finish(upload).await?;
+        tracing::info!(id = %summary.id, size = summary.size, candles = summary.candles, already_held = summary.already_held, "candles uploaded");
+        Ok(Response::new(self::upload(&summary)))
+    }
+
+    async fn has_candles(
+        &self,
+        request: Request<pb::HasCandlesRequest>,
+    ) -> Result<Response<pb::HasCandlesResponse>, Status> {
+        let mut violations = Violations::default();
+        let id = violations
+            .check("data_id", request.into_inner().data_id.trim().parse::<CandleId>().map_err(|e| e.to_string()));
+        let Some(id) = id else { return Err(status::invalid(&violations)) };
+        let held = self.backtests.candles().holds(id).await?;
+        Ok(Response::new(pb::HasCandlesResponse { held }))
+    }
+
     async fn run_backtest(
         &self,
         request: Request<pb::RunBacktestRequest>,
     ) -> Result<Response<Self::RunBacktestStream>, Status> {
         let request = self::request(request.into_inner()).map_err(|v| status::invalid(&v))?;
-        let job = self.backtests.prepare(&request).await.map_err(|e| match e {
-            BacktestError::Invalid(v) => status::invalid(&v),
-            BacktestError::Unavailable(message) => Status::failed_precondition(message),
-        })?;
+        let job = self.backtests.prepare(&request).await?;
         let (first, last) = match (job.candles().first(), job.candles().last()) {
             (Some(f), Some(l)) => (f.open_time, l.open_time),
             _ => return Err(Status::invalid_argument("the candle file holds no candles")),

@@ -4,7 +4,7 @@ use domain::validation::Violations;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
 
-use crate::bots::BotError;
+use crate::{backtests::BacktestError, bots::BotError, candle_store::CandleStoreError};
 
 /// INVALID_ARGUMENT listing every violation, in the message and as a `BadRequest` detail.
 pub(crate) fn invalid(violations: &Violations) -> Status {
@@ -31,6 +31,31 @@ impl From<BotError> for Status {
             BotError::NotFound(id) => Self::not_found(format!("bot {id} not found")),
             BotError::Conflict(message) => Self::failed_precondition(message),
             BotError::Store(e) => internal(&e),
+        }
+    }
+}
+
+impl From<BacktestError> for Status {
+    fn from(error: BacktestError) -> Self {
+        match error {
+            BacktestError::Invalid(violations) => invalid(&violations),
+            BacktestError::Unavailable(message) => Self::failed_precondition(message),
+            BacktestError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// An upload's problems are the file's (field `data`) or its size; the store's own are hidden.
+impl From<CandleStoreError> for Status {
+    fn from(error: CandleStoreError) -> Self {
+        match error {
+            CandleStoreError::TooLarge { .. } => Self::resource_exhausted(error.to_string()),
+            CandleStoreError::Invalid(_) | CandleStoreError::NoCandles | CandleStoreError::NotHeld => {
+                let mut violations = Violations::default();
+                violations.add("data", error.to_string());
+                invalid(&violations)
+            }
+            CandleStoreError::Io(_) | CandleStoreError::Corrupt(_) => internal(&error),
         }
     }
 }
