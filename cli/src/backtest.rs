@@ -4,13 +4,16 @@
 use indicatif::{ProgressBar, ProgressStyle};
 use prost_types::{Struct, Value, value::Kind};
 use serde_json::Value as Json;
-use tonic::transport::Channel;
 use tradingbot_proto::{
     json,
     v1::{self as pb, backtest_service_client::BacktestServiceClient},
 };
 
-use crate::{args::BacktestArgs, client::Failure, render};
+use crate::{
+    args::BacktestArgs,
+    client::{Daemon, Failure},
+    render,
+};
 
 /// Trades the table lists unless all are asked for.
 const TRADES_SHOWN: usize = 20;
@@ -112,7 +115,7 @@ fn trades(report: &Json, all: bool) -> String {
 }
 
 /// Runs the backtest and prints its report.
-pub(crate) async fn run(channel: Channel, args: BacktestArgs, json_output: bool) -> Result<(), Failure> {
+pub(crate) async fn run(channel: Daemon, args: BacktestArgs, json_output: bool) -> Result<(), Failure> {
     let mut stream = BacktestServiceClient::new(channel).run_backtest(request(&args)?).await?.into_inner();
     let bar = ProgressBar::new(0);
     bar.set_style(
