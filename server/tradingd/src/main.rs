@@ -51,8 +51,8 @@ async fn main() -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    for file in config.exposed_secret_files(&args.config) {
-        tracing::warn!(file = %args.config.join(&file).display(), "file holds secrets and is readable by other users; run chmod 600 on it");
+    for file in config.exposed_secret_files() {
+        tracing::warn!(file = %file.display(), "file holds secrets and is readable by other users; run chmod 600 on it");
     }
     let access = match access(&args) {
         Ok(access) => access,
