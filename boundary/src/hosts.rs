@@ -47,8 +47,8 @@ impl Authority {
                 Some((host, port)) => (host, Some(port)),
                 None => (text.as_str(), None),
             };
-            let name_like = !host.is_empty()
-                && host.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_');
+            let name_like =
+                !host.is_empty() && host.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_');
             if !name_like {
                 return None;
             }
@@ -149,7 +149,7 @@ impl AllowedHosts {
     /// Whether `authority` names an allowed host (any port).
     #[must_use]
     pub fn allows(&self, authority: &Authority) -> bool {
-        self.0.iter().any(|allowed| *allowed == authority.host)
+        self.0.contains(&authority.host)
     }
 
     fn check(&self, raw: &[u8]) -> Result<Authority, Refusal> {

@@ -2,8 +2,8 @@
 
 use std::{net::SocketAddr, path::PathBuf};
 
-use clap::Parser;
 use boundary::{AllowedHosts, BearerInterceptor, Token};
+use clap::Parser;
 use gateway::{Access, AppState, app};
 use tonic::{service::interceptor::InterceptedService, transport::Channel};
 

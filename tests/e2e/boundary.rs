@@ -10,8 +10,7 @@ use tonic::Code;
 use tradingbot_proto::v1::{self as pb, bot_service_client::BotServiceClient};
 
 use crate::helpers::{
-    DEMO_SECRET, Daemon, Gateway, Sim, bin, clean_env, create_bot, ctl, ctl_with_env, eventually, free_port,
-    repo_root,
+    DEMO_SECRET, Daemon, Gateway, Sim, bin, clean_env, create_bot, ctl, ctl_with_env, eventually, free_port, repo_root,
 };
 
 const TOKEN: &str = "e2e-token-0123456789abcdef";
@@ -33,7 +32,11 @@ async fn grpc_web(url: &str, headers: &[(&str, &str)]) -> (u16, String, reqwest:
     let body = String::from_utf8_lossy(&response.bytes().await.unwrap()).into_owned();
     let grpc_status = match headers.get("grpc-status") {
         Some(value) => value.to_str().unwrap().to_owned(),
-        None => body.split("grpc-status:").nth(1).map(|s| s.trim().chars().take_while(char::is_ascii_digit).collect()).unwrap_or_default(),
+        None => body
+            .split("grpc-status:")
+            .nth(1)
+            .map(|s| s.trim().chars().take_while(char::is_ascii_digit).collect())
+            .unwrap_or_default(),
     };
     (status, grpc_status, headers)
 }

@@ -142,7 +142,6 @@ impl EmailConfig {
         Some(Self { enabled, smtp, from, to, alerts })
     }
 
-
     pub(super) fn redacted(&self) -> serde_json::Value {
         let smtp = self.smtp.as_ref().map(|s| {
             json!({

@@ -150,7 +150,6 @@ impl ExchangesConfig {
         Some(Self { default: default?, accounts })
     }
 
-
     pub(super) fn redacted(&self) -> serde_json::Value {
         let venues: serde_json::Map<String, serde_json::Value> = self
             .accounts

@@ -265,10 +265,17 @@ mod tests {
         let env = |name: &str| vec![(name.to_owned(), "v".to_owned())];
         let mut doc = yaml("venues:\n  my-mexc:\n    kind: mexc\n");
         let mut origins = Origins::new();
-        let problems = apply_env("exchanges.yaml", &mut doc, &env("TRADINGBOT_EXCHANGES__MY_MEXC__API_SECRET"), &mut origins);
+        let problems =
+            apply_env("exchanges.yaml", &mut doc, &env("TRADINGBOT_EXCHANGES__MY_MEXC__API_SECRET"), &mut origins);
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(doc, yaml("venues:\n  my-mexc:\n    kind: mexc\n    api_secret: v\n"));
-        assert_eq!(origins[0], ("venues.my-mexc.api_secret".into(), "environment variable TRADINGBOT_EXCHANGES__MY_MEXC__API_SECRET".into()));
+        assert_eq!(
+            origins[0],
+            (
+                "venues.my-mexc.api_secret".into(),
+                "environment variable TRADINGBOT_EXCHANGES__MY_MEXC__API_SECRET".into()
+            )
+        );
 
         for wrong in ["TRADINGBOT_EXCHANGES__OTHER__API_KEY", "TRADINGBOT_EXCHANGES__MY_MEXC__REST_URL"] {
             let problems = apply_env("exchanges.yaml", &mut doc, &env(wrong), &mut Origins::new());
@@ -276,7 +283,10 @@ mod tests {
             assert!(problems[0].file.contains(wrong));
         }
         let mut email = yaml("enabled: false\n");
-        assert!(apply_env("email.yaml", &mut email, &env("TRADINGBOT_EMAIL__SMTP__PASSWORD"), &mut Origins::new()).is_empty());
+        assert!(
+            apply_env("email.yaml", &mut email, &env("TRADINGBOT_EMAIL__SMTP__PASSWORD"), &mut Origins::new())
+                .is_empty()
+        );
         assert_eq!(email, yaml("enabled: false\nsmtp:\n  password: v\n"));
         assert_eq!(unknown_env(&env("TRADINGBOT_EXCHANGE__X__API_KEY")).len(), 1);
         assert!(unknown_env(&env("TRADINGBOT_EMAIL__SMTP__HOST")).is_empty(), "reported by the email file instead");

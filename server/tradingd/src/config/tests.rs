@@ -157,7 +157,8 @@ fn a_readable_override_holding_a_secret_is_flagged_by_name() {
 #[test]
 fn problems_in_an_override_or_the_environment_name_where_they_come_from() {
     let dir = with_file("email.yaml", "enabled: false\n");
-    fs::write(dir.path().join("exchanges.local.yaml"), "venues:\n  sim:\n    api_secert: x\n    recv_window_ms: 0\n").unwrap();
+    fs::write(dir.path().join("exchanges.local.yaml"), "venues:\n  sim:\n    api_secert: x\n    recv_window_ms: 0\n")
+        .unwrap();
     fs::write(dir.path().join("data_sources.local.yaml"), "- a list\n").unwrap();
     let found = problems_with_env(
         &dir,
