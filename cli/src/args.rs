@@ -11,6 +11,10 @@ pub(crate) struct Cli {
     /// Daemon address.
     #[arg(long, global = true, default_value = "http://127.0.0.1:50051", env = "TRADINGCTL_ADDR")]
     pub(crate) addr: String,
+    /// File holding the daemon's bearer token (instead of the TRADINGD_TOKEN variable), for a
+    /// daemon started with one.
+    #[arg(long, global = true)]
+    pub(crate) token_file: Option<std::path::PathBuf>,
     /// Print JSON (the same documents as the REST API) instead of tables.
     #[arg(long, global = true)]
     pub(crate) json: bool,

@@ -18,14 +18,18 @@ use prost_types::{Struct, Value, value::Kind};
 use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
-use tonic::{Code, Status, transport::Channel};
+use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
 use tradingbot_proto::{
     json,
     v1::{self as pb, backtest_service_client::BacktestServiceClient},
 };
 
-use crate::{args::BacktestArgs, client::Failure, render};
+use crate::{
+    args::BacktestArgs,
+    client::{Daemon, Failure},
+    render,
+};
 
 /// Trades the table lists unless all are asked for.
 const TRADES_SHOWN: usize = 20;
@@ -33,7 +37,7 @@ const TRADES_SHOWN: usize = 20;
 /// Bytes per upload message: well under gRPC's 4 MiB message limit.
 const CHUNK: usize = 1 << 20;
 
-type Client = BacktestServiceClient<Channel>;
+type Client = BacktestServiceClient<Daemon>;
 
 /// The id the daemon gives a file: the lowercase hex SHA-256 of its bytes, read in chunks.
 fn file_id(path: &Path) -> std::io::Result<String> {
@@ -222,7 +226,7 @@ fn trades(report: &Json, all: bool) -> String {
 }
 
 /// Runs the backtest and prints its report.
-pub(crate) async fn run(channel: Channel, args: BacktestArgs, json_output: bool) -> Result<(), Failure> {
+pub(crate) async fn run(channel: Daemon, args: BacktestArgs, json_output: bool) -> Result<(), Failure> {
     let mut client = BacktestServiceClient::new(channel);
     let request = request(&mut client, &args).await?;
     let mut stream = client.run_backtest(request).await?.into_inner();

@@ -2,7 +2,10 @@
 
 use std::fmt;
 
-use tonic::{Code, Status, transport::Channel};
+use std::path::Path;
+
+use boundary::{BearerInterceptor, Token};
+use tonic::{Code, Status, service::interceptor::InterceptedService, transport::Channel};
 use tonic_types::StatusExt;
 
 /// Why a command failed, and so which exit code it returns.
@@ -63,9 +66,15 @@ impl fmt::Display for Failure {
     }
 }
 
-/// Opens a channel to the daemon at `addr`.
-pub(crate) async fn connect(addr: &str) -> Result<Channel, Failure> {
+/// A connection to the daemon that carries the token, when one is set, on every call.
+pub(crate) type Daemon = InterceptedService<Channel, BearerInterceptor>;
+
+/// Opens a channel to the daemon at `addr`, sending the token of `TRADINGD_TOKEN` or
+/// `token_file` (at most one of them) with every request.
+pub(crate) async fn connect(addr: &str, token_file: Option<&Path>) -> Result<Daemon, Failure> {
+    let token = Token::from_env_or_file(token_file).map_err(|e| Failure::Usage(e.to_string()))?;
     let endpoint = Channel::from_shared(addr.to_owned())
         .map_err(|e| Failure::Usage(format!("--addr '{addr}' is not a URL: {e}")))?;
-    endpoint.connect().await.map_err(|e| Failure::Unreachable(format!("{addr}: {e}")))
+    let channel = endpoint.connect().await.map_err(|e| Failure::Unreachable(format!("{addr}: {e}")))?;
+    Ok(InterceptedService::new(channel, BearerInterceptor::new(token.as_ref())))
 }

@@ -6,7 +6,6 @@ use clap::CommandFactory;
 use futures::StreamExt;
 use prost_types::{Struct, Value, value::Kind};
 use serde_json::Value as Json;
-use tonic::transport::Channel;
 use tradingbot_proto::{
     json,
     v1::{
@@ -18,7 +17,7 @@ use tradingbot_proto::{
 
 use crate::{
     args::{Cli, Command, ConfigArgs, ExchangeCommand, FilterArgs, GroupBy, OrderStatusArg, ReportCommand, StatusArg},
-    client::{Failure, connect},
+    client::{Daemon, Failure, connect},
     render,
 };
 
@@ -144,7 +143,7 @@ pub(crate) async fn run(cli: Cli) -> Result<(), Failure> {
         clap_complete::generate(shell, &mut Cli::command(), "tradingctl", &mut std::io::stdout());
         return Ok(());
     }
-    let channel = connect(&cli.addr).await?;
+    let channel = connect(&cli.addr, cli.token_file.as_deref()).await?;
     match cli.command {
         Command::Report(report) => run_report(channel, report, out).await,
         Command::Strategies | Command::Pairs { .. } | Command::Settings => run_config(channel, cli.command, out).await,
@@ -173,7 +172,7 @@ pub(crate) async fn run(cli: Cli) -> Result<(), Failure> {
     }
 }
 
-async fn run_bot(channel: Channel, command: Command, out: Out) -> Result<(), Failure> {
+async fn run_bot(channel: Daemon, command: Command, out: Out) -> Result<(), Failure> {
     let mut bots = BotServiceClient::new(channel);
     let bot = match command {
         Command::List { status } => {
@@ -266,7 +265,7 @@ async fn run_bot(channel: Channel, command: Command, out: Out) -> Result<(), Fai
     Ok(())
 }
 
-async fn run_stats(channel: Channel, command: Command, out: Out) -> Result<(), Failure> {
+async fn run_stats(channel: Daemon, command: Command, out: Out) -> Result<(), Failure> {
     let mut reports = ReportServiceClient::new(channel);
     if let Command::Pnl { bot, from, to } = command {
         let request = pb::GetPnlSeriesRequest { bot_id: bot.unwrap_or(0), range: Some(pb::TimeRange { from, to }) };
@@ -281,7 +280,7 @@ async fn run_stats(channel: Channel, command: Command, out: Out) -> Result<(), F
     Ok(())
 }
 
-async fn run_report(channel: Channel, report: ReportCommand, out: Out) -> Result<(), Failure> {
+async fn run_report(channel: Daemon, report: ReportCommand, out: Out) -> Result<(), Failure> {
     let mut reports = ReportServiceClient::new(channel);
     match report {
         ReportCommand::Pnl { group_by, filter: f } => {
@@ -338,7 +337,7 @@ async fn run_report(channel: Channel, report: ReportCommand, out: Out) -> Result
     Ok(())
 }
 
-async fn run_config(channel: Channel, command: Command, out: Out) -> Result<(), Failure> {
+async fn run_config(channel: Daemon, command: Command, out: Out) -> Result<(), Failure> {
     let mut config = ConfigServiceClient::new(channel);
     match command {
         Command::Strategies => {
@@ -404,7 +403,7 @@ async fn run_config(channel: Channel, command: Command, out: Out) -> Result<(), 
     Ok(())
 }
 
-async fn check_exchange(channel: Channel, exchange: String, out: Out) -> Result<(), Failure> {
+async fn check_exchange(channel: Daemon, exchange: String, out: Out) -> Result<(), Failure> {
     let request = pb::CheckExchangeRequest { exchange };
     let check = ExchangeServiceClient::new(channel).check_exchange(request).await?.into_inner();
     let healthy = check.reachable && check.keys_valid && check.problems.is_empty();
@@ -436,7 +435,7 @@ async fn check_exchange(channel: Channel, exchange: String, out: Out) -> Result<
     if healthy { Ok(()) } else { Err(Failure::CheckFailed(check.problems.len())) }
 }
 
-async fn watch(channel: Channel, bot: Option<i64>, out: Out) -> Result<(), Failure> {
+async fn watch(channel: Daemon, bot: Option<i64>, out: Out) -> Result<(), Failure> {
     let mut events = EventServiceClient::new(channel);
     let mut stream = events.watch_events(pb::WatchEventsRequest { bot_id: bot.unwrap_or(0) }).await?.into_inner();
     while let Some(event) = stream.next().await {

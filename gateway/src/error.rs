@@ -56,10 +56,20 @@ impl From<tonic::Status> for ApiError {
             Code::ResourceExhausted => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Code::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "daemon_unavailable"),
             Code::DeadlineExceeded => (StatusCode::GATEWAY_TIMEOUT, "timeout"),
+            // The daemon refused the gateway itself (its token or host), not the browser.
+            Code::Unauthenticated | Code::PermissionDenied => (StatusCode::BAD_GATEWAY, "daemon_refused_gateway"),
             _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };
         let message = match http {
             StatusCode::SERVICE_UNAVAILABLE => "the trading daemon is not reachable; is tradingd running?".to_owned(),
+            StatusCode::BAD_GATEWAY => {
+                tracing::error!(code = ?status.code(), message = status.message(), "the daemon refused the gateway");
+                format!(
+                    "the trading daemon refused the gateway ({}); start the gateway with the daemon's token \
+                     (TRADINGD_TOKEN or --token-file) and --daemon naming an allowed host",
+                    status.message()
+                )
+            }
             StatusCode::INTERNAL_SERVER_ERROR => {
                 tracing::error!(code = ?status.code(), message = status.message(), "daemon call failed");
                 "internal error; see the gateway and daemon logs".to_owned()

@@ -2,15 +2,17 @@
 
 use std::{net::SocketAddr, path::PathBuf};
 
+use boundary::{AllowedHosts, BearerInterceptor, Token};
 use clap::Parser;
-use gateway::{AllowedHosts, AppState, app};
-use tonic::transport::Channel;
+use gateway::{Access, AppState, app};
+use tonic::{service::interceptor::InterceptedService, transport::Channel};
 
 /// REST + WebSocket gateway of tradingbot, serving the web UI.
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Args {
-    /// Address to listen on. Anything but loopback exposes trading control to the network.
+    /// Address to listen on. Anything but loopback exposes trading control to the network, so
+    /// it requires a token.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
     /// gRPC address of tradingd.
@@ -19,9 +21,14 @@ struct Args {
     /// Directory of the built web UI (web/dist).
     #[arg(long)]
     web: Option<PathBuf>,
-    /// Extra host name the gateway answers to besides localhost (repeatable).
+    /// Extra host name the gateway answers to besides localhost and the bound address
+    /// (repeatable).
     #[arg(long = "allow-host")]
     allow_hosts: Vec<String>,
+    /// File holding the token (instead of TRADINGD_TOKEN): sent to the daemon and required from
+    /// every client of the gateway.
+    #[arg(long)]
+    token_file: Option<PathBuf>,
 }
 
 #[tokio::main]
@@ -30,10 +37,17 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
     let args = Args::parse();
-    if !args.listen.ip().is_loopback() {
-        tracing::warn!(address = %args.listen, "gateway bound beyond loopback: anyone who can reach it controls trading");
+    let hosts = AllowedHosts::new(args.listen, &args.allow_hosts)?;
+    let token = Token::from_env_or_file(args.token_file.as_deref())?;
+    boundary::require_token("the gateway", args.listen, token.as_ref())?;
+    if let Some(file) = args.token_file.as_deref().filter(|f| boundary::readable_by_others(f)) {
+        tracing::warn!(file = %file.display(), "the token file is readable by other users; run chmod 600 on it");
     }
-    let daemon = Channel::from_shared(args.daemon.clone())?.connect_lazy();
+    if !args.listen.ip().is_loopback() {
+        tracing::warn!(address = %args.listen, "gateway bound beyond loopback: anyone who can reach it and holds the token controls trading, and plain HTTP carries the token unencrypted");
+    }
+    let channel = Channel::from_shared(args.daemon.clone())?.connect_lazy();
+    let daemon = InterceptedService::new(channel, BearerInterceptor::new(token.as_ref()));
     let web = args.web.filter(|dir| {
         let built = dir.join("index.html").is_file();
         if !built {
@@ -41,7 +55,7 @@ async fn main() -> anyhow::Result<()> {
         }
         built
     });
-    let router = app(AppState { daemon }, AllowedHosts::new(&args.allow_hosts), web);
+    let router = app(AppState { daemon }, Access::new(hosts, token), web);
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     tracing::info!(url = %format!("http://{}", listener.local_addr()?), daemon = %args.daemon, "gateway listening");
     axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await?;

@@ -10,15 +10,16 @@ use crate::helpers::repo_root;
 const ALLOWED: &[(&str, &[&str])] = &[
     ("domain", &[]),
     ("tradingbot-proto", &[]),
+    ("boundary", &[]),
     ("store", &["domain"]),
     ("engine", &["domain"]),
     ("candles", &["domain"]),
     ("feeds", &["domain"]),
     ("exchange", &["domain"]),
     ("mexc-sim", &["domain"]),
-    ("tradingd", &["domain", "store", "engine", "candles", "feeds", "exchange", "tradingbot-proto"]),
-    ("tradingctl", &["domain", "tradingbot-proto"]),
-    ("gateway", &["tradingbot-proto"]),
+    ("tradingd", &["domain", "store", "engine", "candles", "feeds", "exchange", "tradingbot-proto", "boundary"]),
+    ("tradingctl", &["domain", "tradingbot-proto", "boundary"]),
+    ("gateway", &["tradingbot-proto", "boundary"]),
 ];
 
 /// External crates the pure domain may use.

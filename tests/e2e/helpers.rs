@@ -176,8 +176,23 @@ impl Daemon {
 
     /// Like [`Self::start_with`], with extra command-line flags.
     pub(crate) async fn start_with_flags(config_dir: &Path, data_dir: &Path, port: u16, flags: &[&str]) -> Self {
-        let log = std::fs::File::create(data_dir.join(format!("tradingd-{port}.log"))).expect("log file");
-        let child = AsyncCommand::new(bin("tradingd"))
+        Self::start_custom(config_dir, data_dir, port, flags, &[], None).await
+    }
+
+    /// Like [`Self::start_with_flags`], with extra environment variables, and `token` sent with
+    /// the health check (for a daemon that requires one).
+    pub(crate) async fn start_custom(
+        config_dir: &Path,
+        data_dir: &Path,
+        port: u16,
+        flags: &[&str],
+        envs: &[(&str, &str)],
+        token: Option<&str>,
+    ) -> Self {
+        std::fs::create_dir_all(data_dir).expect("data dir");
+        let log = std::fs::File::create(Self::log_path_in(data_dir, port)).expect("log file");
+        let child = clean_env(&mut AsyncCommand::new(bin("tradingd")))
+            .envs(envs.iter().copied())
             .arg("--config")
             .arg(config_dir)
             .arg("--data-dir")
@@ -198,18 +213,27 @@ impl Daemon {
             port,
             venue: None,
         };
-        daemon.wait_healthy().await;
+        daemon.wait_healthy(token).await;
         daemon
     }
 
-    async fn wait_healthy(&self) {
+    /// The file the daemon started on `port` in `data_dir` logs to.
+    pub(crate) fn log_path_in(data_dir: &Path, port: u16) -> PathBuf {
+        data_dir.join(format!("tradingd-{port}.log"))
+    }
+
+    async fn wait_healthy(&self, token: Option<&str>) {
         let url = self.url.clone();
+        let token = token.map(|t| format!("Bearer {t}"));
         eventually("tradingd to serve", Duration::from_secs(30), || {
-            let url = url.clone();
+            let (url, token) = (url.clone(), token.clone());
             async move {
                 let channel = Channel::from_shared(url).ok()?.connect().await.ok()?;
-                let reply =
-                    HealthClient::new(channel).check(HealthCheckRequest { service: String::new() }).await.ok()?;
+                let mut request = tonic::Request::new(HealthCheckRequest { service: String::new() });
+                if let Some(token) = token {
+                    request.metadata_mut().insert("authorization", token.parse().ok()?);
+                }
+                let reply = HealthClient::new(channel).check(request).await.ok()?;
                 (reply.into_inner().status() == ServingStatus::Serving).then_some(())
             }
         })
@@ -281,8 +305,20 @@ pub(crate) struct Gateway {
 impl Gateway {
     /// Starts the gateway for `daemon_url`, serving `web` when given, and waits until it answers.
     pub(crate) async fn start(daemon_url: &str, web: Option<&Path>) -> Self {
+        Self::start_custom(daemon_url, web, &[], None).await
+    }
+
+    /// Like [`Self::start`], with extra environment variables; `token` (its own, and the
+    /// daemon's) is sent with the health check.
+    pub(crate) async fn start_custom(
+        daemon_url: &str,
+        web: Option<&Path>,
+        envs: &[(&str, &str)],
+        token: Option<&str>,
+    ) -> Self {
         let port = free_port();
         let mut command = AsyncCommand::new(bin("gateway"));
+        clean_env(&mut command).envs(envs.iter().copied());
         command.args(["--listen", &format!("127.0.0.1:{port}"), "--daemon", daemon_url]);
         if let Some(dir) = web {
             command.arg("--web").arg(dir);
@@ -291,13 +327,37 @@ impl Gateway {
             command.stdout(Stdio::null()).stderr(Stdio::null()).kill_on_drop(true).spawn().expect("gateway starts");
         let gateway = Self { _child: child, url: format!("http://127.0.0.1:{port}") };
         let health = format!("{}/api/health", gateway.url);
+        let token = token.map(|t| format!("Bearer {t}"));
         eventually("gateway to answer", Duration::from_secs(30), || {
-            let health = health.clone();
-            async move { reqwest::get(&health).await.ok().filter(|r| r.status().is_success()).map(|_| ()) }
+            let (health, token) = (health.clone(), token.clone());
+            async move {
+                let mut request = reqwest::Client::new().get(&health);
+                if let Some(token) = token {
+                    request = request.header("authorization", token);
+                }
+                // Up and serving, or up and refused by the daemon (a gateway without the token).
+                request.send().await.ok().filter(|r| r.status().is_success() || r.status() == 502).map(|_| ())
+            }
         })
         .await;
         gateway
     }
+}
+
+/// Whether an environment variable is one our binaries read (the token, configuration
+/// secrets), which a test must not inherit from the shell that runs it.
+fn is_ours(name: &std::ffi::OsStr) -> bool {
+    name.to_str().is_some_and(|n| n == "TRADINGD_TOKEN" || n.starts_with("TRADINGBOT_"))
+}
+
+/// Removes from `command` every variable [`is_ours`] from the test's own environment.
+pub(crate) fn clean_env(command: &mut AsyncCommand) -> &mut AsyncCommand {
+    for (name, _) in std::env::vars_os() {
+        if is_ours(&name) {
+            command.env_remove(name);
+        }
+    }
+    command
 }
 
 /// Output of one `tradingctl` run.
@@ -313,7 +373,19 @@ pub(crate) struct CtlOutput {
 
 /// Runs `tradingctl --addr <addr> <args>` with no terminal on stdin.
 pub(crate) fn ctl(addr: &str, args: &[&str]) -> CtlOutput {
-    let output = Command::new(bin("tradingctl"))
+    ctl_with_env(addr, args, &[])
+}
+
+/// Like [`ctl`], with extra environment variables.
+pub(crate) fn ctl_with_env(addr: &str, args: &[&str], envs: &[(&str, &str)]) -> CtlOutput {
+    let mut command = Command::new(bin("tradingctl"));
+    for (name, _) in std::env::vars_os() {
+        if is_ours(&name) {
+            command.env_remove(name);
+        }
+    }
+    let output = command
+        .envs(envs.iter().copied())
         .arg("--addr")
         .arg(addr)
         .args(args)

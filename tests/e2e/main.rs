@@ -6,6 +6,7 @@
 mod alerts;
 mod architecture;
 mod backtest;
+mod boundary;
 mod cli;
 mod config;
 mod daemon;

@@ -14,7 +14,6 @@ use axum::{
 use futures::StreamExt;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
-use tonic::transport::Channel;
 use tradingbot_proto::{
     json,
     v1::{self as pb, backtest_service_client::BacktestServiceClient},
@@ -33,7 +32,7 @@ pub(crate) const MAX_UPLOAD_BYTES: u64 = 1 << 30;
 /// Bytes per message to the daemon: well under gRPC's 4 MiB message limit.
 const CHUNK: usize = 1 << 20;
 
-fn client(state: AppState) -> BacktestServiceClient<Channel> {
+fn client(state: AppState) -> BacktestServiceClient<crate::Daemon> {
     BacktestServiceClient::new(state.daemon)
 }
 

@@ -14,7 +14,7 @@ use crate::{
     extract::{Json as Body, Path, Query},
 };
 
-fn client(state: AppState) -> BotServiceClient<tonic::transport::Channel> {
+fn client(state: AppState) -> BotServiceClient<crate::Daemon> {
     BotServiceClient::new(state.daemon)
 }
 

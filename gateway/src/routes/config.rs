@@ -17,7 +17,7 @@ use crate::{
     extract::{Path, Query},
 };
 
-fn client(state: AppState) -> ConfigServiceClient<tonic::transport::Channel> {
+fn client(state: AppState) -> ConfigServiceClient<crate::Daemon> {
     ConfigServiceClient::new(state.daemon)
 }
 

@@ -16,6 +16,7 @@ use axum::{
     routing::{get, post},
 };
 use serde_json::json;
+use tonic::Code;
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
 use tower_http::services::{ServeDir, ServeFile};
 
@@ -64,7 +65,8 @@ pub(crate) fn router(state: AppState, web: Option<PathBuf>) -> Router {
     }
 }
 
-/// `GET /api/health`: the gateway is up; reports whether the daemon answers its health check.
+/// `GET /api/health`: the gateway is up; reports whether the daemon answers its health check
+/// (502 when the daemon refuses the gateway: its token or its host).
 async fn health(State(state): State<AppState>) -> impl IntoResponse {
     let check = HealthClient::new(state.daemon).check(HealthCheckRequest { service: String::new() }).await;
     match check.map(|r| r.into_inner().status()) {
@@ -72,6 +74,10 @@ async fn health(State(state): State<AppState>) -> impl IntoResponse {
         Ok(other) => (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(json!({ "status": "degraded", "daemon": other.as_str_name().to_ascii_lowercase() })),
+        ),
+        Err(status) if matches!(status.code(), Code::Unauthenticated | Code::PermissionDenied) => (
+            StatusCode::BAD_GATEWAY,
+            Json(json!({ "status": "degraded", "daemon": "refuses_gateway", "message": status.message() })),
         ),
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "degraded", "daemon": "unreachable" }))),
     }

@@ -19,7 +19,7 @@ use crate::{
     extract::Query,
 };
 
-fn client(state: AppState) -> ReportServiceClient<tonic::transport::Channel> {
+fn client(state: AppState) -> ReportServiceClient<crate::Daemon> {
     ReportServiceClient::new(state.daemon)
 }
 

@@ -8,8 +8,8 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{FeedError, coingecko, fear_greed, http};
 
-/// A source to poll.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A source to poll. Its `Debug` masks the API key.
+#[derive(Clone, PartialEq, Eq)]
 pub enum Source {
     /// alternative.me's Fear & Greed index.
     FearGreed {
@@ -23,6 +23,18 @@ pub enum Source {
         /// API key (empty for none).
         api_key: String,
     },
+}
+
+impl std::fmt::Debug for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::FearGreed { base_url } => f.debug_struct("FearGreed").field("base_url", base_url).finish(),
+            Self::CoinGeckoTrending { base_url, api_key } => {
+                let key = if api_key.is_empty() { "" } else { "********" };
+                f.debug_struct("CoinGeckoTrending").field("base_url", base_url).field("api_key", &key).finish()
+            }
+        }
+    }
 }
 
 impl Source {
@@ -128,5 +140,22 @@ async fn poll(
             () = shutdown.cancelled() => return,
             () = tokio::time::sleep(every) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_source_and_the_settings_never_print_the_api_key() {
+        let key = "CG-very-secret-demo-key";
+        let settings = Settings {
+            poll_every: Duration::from_secs(60),
+            sources: vec![Source::CoinGeckoTrending { base_url: "http://127.0.0.1:1".into(), api_key: key.into() }],
+        };
+        let shown = format!("{settings:?} {settings:#?}");
+        assert!(!shown.contains(key), "{shown}");
+        assert!(shown.contains("********") && shown.contains("http://127.0.0.1:1"), "{shown}");
     }
 }

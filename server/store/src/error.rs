@@ -6,6 +6,14 @@ pub enum Error {
     /// SQLite or the pool failed.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The database file could not be created or its permissions set.
+    #[error("cannot make the database file {path} private: {source}")]
+    Permissions {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
     /// Migrations could not be applied.
     #[error("database migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),

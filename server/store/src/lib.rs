@@ -3,6 +3,8 @@
 //! Owns the connection pool (WAL, `synchronous=FULL`, foreign keys, busy timeout), the
 //! embedded migrations of `migrations/`, and one repository module per concern. Every state
 //! change is a single transaction. Money is stored as TEXT and read back exactly.
+//! The database file is readable by its owner only (`0600`), and so are its `-wal` and
+//! `-shm` files, which SQLite creates with the database's permissions.
 //!
 //! **Architecture Invariant:** only `tradingd` uses this crate, so SQLite has one writer.
 //! **Architecture Invariant:** nothing here decides business rules; callers validate first.
@@ -43,6 +45,7 @@ impl Store {
     /// [`Error::Database`] when the file cannot be opened, [`Error::Migration`] when the
     /// schema cannot be brought up to date.
     pub async fn open(path: &Path) -> Result<Self, Error> {
+        make_private(path).map_err(|source| Error::Permissions { path: path.display().to_string(), source })?;
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -59,6 +62,31 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Creates the database file empty (which SQLite takes for a new database) with mode `0600`
+/// when missing, so it is never readable by others even for a moment, and takes group and
+/// others' access from an existing one and its `-wal` and `-shm` files. SQLite gives the
+/// files it creates beside the database the database's own permissions.
+#[cfg(unix)]
+fn make_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path)?;
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let file = Path::new(&name);
+        if file.exists() {
+            std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    Ok(())
+}
+
+/// Permissions are left to the system off Unix.
+#[cfg(not(unix))]
+fn make_private(_path: &Path) -> std::io::Result<()> {
+    Ok(())
 }
 
 #[cfg(test)]
@@ -105,5 +133,25 @@ pub(crate) mod tests {
                 .execute(&mut *conn)
                 .await;
         assert!(orphan.is_err(), "foreign keys are enforced");
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn the_database_and_its_wal_files_are_readable_by_their_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let store = Store::open(&path).await.unwrap();
+        bot(&store, true).await;
+        for file in ["t.db", "t.db-wal", "t.db-shm"] {
+            assert_eq!(mode(&dir.path().join(file)), 0o600, "{file}");
+        }
+        store.close().await;
+        // A database made readable by others (by an older version, or by hand) is closed again.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let store = Store::open(&path).await.unwrap();
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(store.bots(crate::BotFilter::default()).await.unwrap().len(), 1, "the data is kept");
     }
 }

@@ -13,6 +13,7 @@ pub mod candle_store;
 mod clock;
 pub mod config;
 pub mod events;
+mod files;
 mod grpc;
 pub mod notify;
 pub mod runtime;
@@ -33,11 +34,22 @@ pub const DATABASE_FILE: &str = "tradingbot.db";
 /// How long shutdown waits for open client connections before closing anyway.
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// Who may talk to the daemon: the rules of the `boundary` crate, applied to every request.
+#[derive(Debug, Clone)]
+pub struct Access {
+    /// Host names the API answers to (DNS rebinding protection).
+    pub hosts: boundary::AllowedHosts,
+    /// The bearer token every request must carry, if one is set.
+    pub token: Option<boundary::Token>,
+}
+
 /// Everything [`run`] needs besides the listener and the shutdown signal.
 #[derive(Debug)]
 pub struct Daemon {
     /// The validated configuration.
     pub config: Config,
+    /// Who may use the API.
+    pub access: Access,
     /// Directory holding the database, `logs/` and uploaded candle files (`candles/`).
     pub data_dir: PathBuf,
     /// Cancel every bot's open orders when shutting down (bots keep their status and resume
@@ -54,8 +66,11 @@ pub struct Daemon {
 /// # Errors
 /// When the data directory or database cannot be opened, or the server fails.
 pub async fn run(daemon: Daemon, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
-    std::fs::create_dir_all(daemon.data_dir.join("logs"))
+    let logs_dir = daemon.data_dir.join("logs");
+    files::create_private_dir(&logs_dir)
         .with_context(|| format!("cannot create the data directory {}", daemon.data_dir.display()))?;
+    files::make_private_tree(&logs_dir)
+        .with_context(|| format!("cannot make the bot logs under {} private", logs_dir.display()))?;
     let db_path = daemon.data_dir.join(DATABASE_FILE);
     let store =
         Store::open(&db_path).await.with_context(|| format!("cannot open the database {}", db_path.display()))?;
@@ -70,7 +85,7 @@ pub async fn run(daemon: Daemon, listener: TcpListener, shutdown: CancellationTo
         notify::Notifier::start(m, store.clone(), notify::RetryPolicy::default())
     });
     let settings = runtime::RuntimeSettings {
-        logs_dir: daemon.data_dir.join("logs"),
+        logs_dir,
         notifier,
         strategy_defaults: config.validation_context().strategy_defaults,
         feeds: config.data_sources.feeds(),
@@ -85,7 +100,7 @@ pub async fn run(daemon: Daemon, listener: TcpListener, shutdown: CancellationTo
     let services = grpc::Services { bots, store: store.clone(), config, events, venues, backtests, mailer };
     let address: SocketAddr = listener.local_addr()?;
     tracing::info!(%address, data_dir = %daemon.data_dir.display(), "tradingd serving gRPC (and gRPC-Web)");
-    let server = grpc::serve(listener, services, shutdown.clone());
+    let server = grpc::serve(listener, services, daemon.access, shutdown.clone());
     tokio::pin!(server);
     let grace = async {
         shutdown.cancelled().await;

@@ -4,7 +4,7 @@ use std::{net::SocketAddr, path::PathBuf, process::ExitCode};
 
 use clap::Parser;
 use tokio_util::sync::CancellationToken;
-use tradingd::{Daemon, config::Config};
+use tradingd::{Access, Daemon, config::Config};
 
 /// The tradingbot daemon: runs the bots and serves the gRPC API.
 #[derive(Debug, Parser)]
@@ -16,9 +16,17 @@ struct Args {
     /// Directory for the database and the per-bot logs.
     #[arg(long, default_value = "data")]
     data_dir: PathBuf,
-    /// Address of the gRPC API. Binding anything but loopback exposes trading control.
+    /// Address of the gRPC API. Binding anything but loopback exposes trading control, so it
+    /// requires a token.
     #[arg(long, default_value = "127.0.0.1:50051")]
     grpc: SocketAddr,
+    /// Extra host name the API answers to besides localhost and the bound address (repeatable),
+    /// for clients that reach the daemon by a name of this machine.
+    #[arg(long = "allow-host")]
+    allow_hosts: Vec<String>,
+    /// File holding the bearer token every request must carry (instead of TRADINGD_TOKEN).
+    #[arg(long)]
+    token_file: Option<PathBuf>,
     /// On shutdown, cancel every bot's open orders first (bots resume at the next start).
     #[arg(long)]
     cancel_on_shutdown: bool,
@@ -47,13 +55,17 @@ async fn main() -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    for file in config.exposed_secret_files(&args.config) {
-        tracing::warn!(file = %args.config.join(&file).display(), "file holds secrets and is readable by other users; run chmod 600 on it");
+    for file in config.exposed_secret_files() {
+        tracing::warn!(file = %file.display(), "file holds secrets and is readable by other users; run chmod 600 on it");
     }
-    if !args.grpc.ip().is_loopback() {
-        tracing::warn!(address = %args.grpc, "gRPC API bound beyond loopback: anyone who can reach it controls trading");
-    }
-    match serve(config, args).await {
+    let access = match access(&args) {
+        Ok(access) => access,
+        Err(e) => {
+            eprintln!("tradingd: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    match serve(config, access, args).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("tradingd: {e:#}");
@@ -62,7 +74,25 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn serve(config: Config, args: Args) -> anyhow::Result<()> {
+/// The boundary from the flags and the environment: allowed hosts and the token, required
+/// beyond loopback.
+fn access(args: &Args) -> anyhow::Result<Access> {
+    let hosts = boundary::AllowedHosts::new(args.grpc, &args.allow_hosts)?;
+    let token = boundary::Token::from_env_or_file(args.token_file.as_deref())?;
+    boundary::require_token("tradingd", args.grpc, token.as_ref())?;
+    if let Some(file) = args.token_file.as_deref().filter(|f| boundary::readable_by_others(f)) {
+        tracing::warn!(file = %file.display(), "the token file is readable by other users; run chmod 600 on it");
+    }
+    if !args.grpc.ip().is_loopback() {
+        tracing::warn!(address = %args.grpc, "gRPC API bound beyond loopback: anyone who can reach it and holds the token controls trading, and plain HTTP/2 carries the token unencrypted");
+    }
+    if args.grpc.ip().is_unspecified() {
+        tracing::info!(hosts = %hosts.names().join(", "), "bound to every interface: clients must name one of these hosts (more with --allow-host)");
+    }
+    Ok(Access { hosts, token })
+}
+
+async fn serve(config: Config, access: Access, args: Args) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.grpc).await?;
     let shutdown = CancellationToken::new();
     let signal = shutdown.clone();
@@ -73,6 +103,7 @@ async fn serve(config: Config, args: Args) -> anyhow::Result<()> {
     });
     let daemon = Daemon {
         config,
+        access,
         data_dir: args.data_dir,
         cancel_on_shutdown: args.cancel_on_shutdown,
         max_upload_bytes: args.max_upload_bytes,

@@ -218,4 +218,16 @@ mod tests {
         assert_eq!(mailer.recipients(), ["me@example.com", "you@example.com"]);
         assert!(Mailer::new(&config(false)).unwrap().is_none());
     }
+
+    #[test]
+    fn neither_the_settings_nor_the_mailer_print_the_smtp_password() {
+        let mut settings = config(true);
+        if let Some(smtp) = settings.smtp.as_mut() {
+            smtp.username = Some("bot@example.com".into());
+            smtp.password = Secret::new("smtp-password-never-shown".into());
+        }
+        let mailer = Mailer::new(&settings).unwrap().unwrap();
+        let shown = format!("{settings:?} {mailer:?} {mailer:#?}");
+        assert!(!shown.contains("smtp-password-never-shown"), "{shown}");
+    }
 }

@@ -125,10 +125,6 @@ impl DataSourcesConfig {
         feeds::Settings { poll_every: std::time::Duration::from_secs(self.poll_interval_seconds.into()), sources }
     }
 
-    pub(super) fn has_secrets(&self) -> bool {
-        self.sources.values().any(|s| s.api_key.is_set())
-    }
-
     pub(super) fn redacted(&self) -> serde_json::Value {
         let sources: serde_json::Map<String, serde_json::Value> = self
             .sources

@@ -142,10 +142,6 @@ impl EmailConfig {
         Some(Self { enabled, smtp, from, to, alerts })
     }
 
-    pub(super) fn has_secrets(&self) -> bool {
-        self.smtp.as_ref().is_some_and(|s| s.password.is_set())
-    }
-
     pub(super) fn redacted(&self) -> serde_json::Value {
         let smtp = self.smtp.as_ref().map(|s| {
             json!({

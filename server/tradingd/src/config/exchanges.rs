@@ -150,11 +150,6 @@ impl ExchangesConfig {
         Some(Self { default: default?, accounts })
     }
 
-    /// Whether any account holds credentials.
-    pub(super) fn has_secrets(&self) -> bool {
-        self.accounts.values().any(|a| a.api_key.is_set())
-    }
-
     pub(super) fn redacted(&self) -> serde_json::Value {
         let venues: serde_json::Map<String, serde_json::Value> = self
             .accounts

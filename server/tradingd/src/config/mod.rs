@@ -3,15 +3,21 @@
 //! Every file is checked completely and every problem is reported at once with file, key
 //! path, what is wrong and what is expected; the daemon refuses to start on any problem.
 //! Unknown keys are problems too, so a typo never silently falls back to a default.
+//! Each file may be completed by an untracked `<name>.local.yaml` and its secrets by
+//! environment variables (`layers`), so real keys never need to sit in tracked files.
 
 mod data_sources;
 mod defaults;
 mod email;
 mod exchanges;
+mod layers;
 mod reader;
 mod secret;
 
-use std::{fmt, fs, path::Path};
+use std::{
+    fmt, fs,
+    path::{Path, PathBuf},
+};
 
 use domain::bot::ValidationContext;
 
@@ -36,6 +42,8 @@ pub struct Config {
     pub data_sources: DataSourcesConfig,
     /// `defaults.yaml`: defaults for new bots and strategy parameters.
     pub defaults: DefaultsConfig,
+    /// The files read (tracked and override) that hold a secret, for the permission warning.
+    pub secret_files: Vec<PathBuf>,
 }
 
 /// Every problem found in the configuration directory.
@@ -52,39 +60,99 @@ impl fmt::Display for ConfigErrors {
     }
 }
 
-/// Reads and parses one file; a missing or unreadable file is a problem.
-fn read_file(dir: &Path, name: &str, parse: impl FnOnce(&mut Reader, &serde_yaml::Value)) -> Vec<ConfigProblem> {
-    let mut reader = Reader::new(name);
-    match fs::read_to_string(dir.join(name)) {
-        Ok(text) => {
-            if let Some(value) = reader.parse(&text) {
-                parse(&mut reader, &value);
-            }
+/// Reads and parses one YAML file; a missing or unreadable file is a problem of `reader`.
+fn parse_file(reader: &mut Reader, path: &Path) -> Option<serde_yaml::Value> {
+    match fs::read_to_string(path) {
+        Ok(text) => reader.parse(&text),
+        Err(e) => {
+            reader.problem("", format!("cannot read {}: {e}", path.display()), "a readable YAML file");
+            None
         }
-        Err(e) => reader.problem("", format!("cannot read {}: {e}", dir.join(name).display()), "a readable YAML file"),
     }
-    reader.into_problems()
+}
+
+/// What reading one file gave: its problems, and the files among its layers holding secrets.
+struct FileRead {
+    problems: Vec<ConfigProblem>,
+    secret_files: Vec<PathBuf>,
+}
+
+/// Reads `name` with its override file and environment variables merged in, and parses the
+/// result; a missing or unreadable file is a problem.
+fn read_file(
+    dir: &Path,
+    name: &str,
+    env: &[(String, String)],
+    parse: impl FnOnce(&mut Reader, &serde_yaml::Value),
+) -> FileRead {
+    let mut reader = Reader::new(name);
+    let mut secret_files = Vec::new();
+    let Some(mut document) = parse_file(&mut reader, &dir.join(name)) else {
+        return FileRead { problems: reader.into_problems(), secret_files };
+    };
+    if layers::holds_secret(&document) {
+        secret_files.push(dir.join(name));
+    }
+    let mut origins = layers::Origins::new();
+    let mut problems = Vec::new();
+    if let Some(path) = layers::local_file(dir, name) {
+        let local_name = layers::local_name(name);
+        let mut local_reader = Reader::new(&local_name);
+        match parse_file(&mut local_reader, &path) {
+            Some(serde_yaml::Value::Null) | None => {}
+            Some(local @ serde_yaml::Value::Mapping(_)) => {
+                if layers::holds_secret(&local) {
+                    secret_files.push(path);
+                }
+                layers::merge(&mut document, local, "", &local_name, &mut origins);
+            }
+            Some(_) => local_reader.problem("", "not a mapping", "keys of the file it overrides, as a mapping"),
+        }
+        problems.extend(local_reader.into_problems());
+    }
+    problems.extend(layers::apply_env(name, &mut document, env, &mut origins));
+    reader.set_origins(origins);
+    parse(&mut reader, &document);
+    problems.extend(reader.into_problems());
+    FileRead { problems, secret_files }
 }
 
 impl Config {
     /// Loads and validates `exchanges.yaml`, `email.yaml`, `data_sources.yaml` and
-    /// `defaults.yaml` from `dir`.
+    /// `defaults.yaml` from `dir`, each with its `*.local.yaml` override and the secrets of
+    /// this process's `TRADINGBOT_` environment variables.
     ///
     /// # Errors
     /// [`ConfigErrors`] with every problem in every file.
     pub fn load(dir: &Path) -> Result<Self, ConfigErrors> {
+        Self::load_with_env(dir, &layers::process_env())
+    }
+
+    /// Like [`Self::load`], with `env` as the environment (name, value).
+    ///
+    /// # Errors
+    /// [`ConfigErrors`] with every problem in every file and variable.
+    pub fn load_with_env(dir: &Path, env: &[(String, String)]) -> Result<Self, ConfigErrors> {
         let mut exchanges = None;
         let mut email = None;
         let mut data_sources = None;
         let mut defaults = None;
         let mut problems = Vec::new();
-        problems.extend(read_file(dir, "exchanges.yaml", |r, v| exchanges = ExchangesConfig::read(r, v)));
-        problems.extend(read_file(dir, "email.yaml", |r, v| email = EmailConfig::read(r, v)));
-        problems.extend(read_file(dir, "data_sources.yaml", |r, v| data_sources = DataSourcesConfig::read(r, v)));
-        problems.extend(read_file(dir, "defaults.yaml", |r, v| defaults = DefaultsConfig::read(r, v)));
+        let mut secret_files = Vec::new();
+        let reads = [
+            read_file(dir, "exchanges.yaml", env, |r, v| exchanges = ExchangesConfig::read(r, v)),
+            read_file(dir, "email.yaml", env, |r, v| email = EmailConfig::read(r, v)),
+            read_file(dir, "data_sources.yaml", env, |r, v| data_sources = DataSourcesConfig::read(r, v)),
+            read_file(dir, "defaults.yaml", env, |r, v| defaults = DefaultsConfig::read(r, v)),
+        ];
+        for read in reads {
+            problems.extend(read.problems);
+            secret_files.extend(read.secret_files);
+        }
+        problems.extend(layers::unknown_env(env));
         match (exchanges, email, data_sources, defaults) {
             (Some(exchanges), Some(email), Some(data_sources), Some(defaults)) if problems.is_empty() => {
-                Ok(Self { exchanges, email, data_sources, defaults })
+                Ok(Self { exchanges, email, data_sources, defaults, secret_files })
             }
             _ => Err(ConfigErrors(problems)),
         }
@@ -103,17 +171,8 @@ impl Config {
 
     /// Files holding secrets that other users of the machine can read, for a startup warning.
     #[must_use]
-    pub fn exposed_secret_files(&self, dir: &Path) -> Vec<String> {
-        let with_secrets = [
-            ("exchanges.yaml", self.exchanges.has_secrets()),
-            ("email.yaml", self.email.has_secrets()),
-            ("data_sources.yaml", self.data_sources.has_secrets()),
-        ];
-        with_secrets
-            .into_iter()
-            .filter(|(name, has)| *has && secret::readable_by_others(&dir.join(name)))
-            .map(|(name, _)| name.to_owned())
-            .collect()
+    pub fn exposed_secret_files(&self) -> Vec<&Path> {
+        self.secret_files.iter().map(PathBuf::as_path).filter(|f| boundary::readable_by_others(f)).collect()
     }
 
     /// The configuration as JSON documents, one per file, with every secret masked.

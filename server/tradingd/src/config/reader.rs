@@ -10,7 +10,7 @@ use domain::{money::DecimalRange, strategy::RawParam};
 use rust_decimal::Decimal;
 use serde_yaml::{Mapping, Value};
 
-use super::secret::Secret;
+use super::{layers::Origins, secret::Secret};
 
 /// One problem found in a configuration file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +36,9 @@ impl fmt::Display for ConfigProblem {
 #[derive(Debug)]
 pub(crate) struct Reader {
     file: String,
+    /// Key paths set by another layer than `file` (an override file, the environment), so a
+    /// problem names the place to fix.
+    origins: Origins,
     problems: Vec<ConfigProblem>,
 }
 
@@ -74,7 +77,25 @@ impl Map<'_> {
 impl Reader {
     /// A reader for `file`.
     pub(crate) fn new(file: &str) -> Self {
-        Self { file: file.to_owned(), problems: Vec::new() }
+        Self { file: file.to_owned(), origins: Origins::new(), problems: Vec::new() }
+    }
+
+    /// Names `origins`' layers instead of the file in problems under their paths.
+    pub(crate) fn set_origins(&mut self, origins: Origins) {
+        self.origins = origins;
+    }
+
+    /// The layer that set `path`: the longest origin covering it, else the file.
+    fn layer_of(&self, path: &str) -> &str {
+        let covers = |origin: &str| {
+            path == origin
+                || path.strip_prefix(origin).is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
+        };
+        self.origins
+            .iter()
+            .filter(|(origin, _)| covers(origin))
+            .max_by_key(|(origin, _)| origin.len())
+            .map_or(&self.file, |(_, layer)| layer)
     }
 
     /// The problems found so far.
@@ -85,7 +106,7 @@ impl Reader {
     /// Records a problem at `path`.
     pub(crate) fn problem(&mut self, path: &str, problem: impl Into<String>, expected: impl Into<String>) {
         self.problems.push(ConfigProblem {
-            file: self.file.clone(),
+            file: self.layer_of(path).to_owned(),
             path: path.to_owned(),
             problem: problem.into(),
             expected: expected.into(),

@@ -1,6 +1,6 @@
 //! Secrets (API keys, passwords) that must never be printed.
 
-use std::{fmt, path::Path};
+use std::fmt;
 
 /// A secret value. `Debug` and `Display` print a mask, so a secret cannot reach a log line,
 /// an API response or an email by accident; [`Secret::expose`] is the one way in.
@@ -46,17 +46,4 @@ impl fmt::Display for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.masked())
     }
-}
-
-/// Whether group or others may read the file (Unix permissions).
-#[cfg(unix)]
-pub(crate) fn readable_by_others(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o044 != 0)
-}
-
-/// Permissions are not checked off Unix.
-#[cfg(not(unix))]
-pub(crate) fn readable_by_others(_path: &Path) -> bool {
-    false
 }

@@ -1,5 +1,5 @@
 //! The gRPC control plane: every service of `tradingbot.v1`, plus health and reflection,
-//! accepting gRPC-Web too.
+//! accepting gRPC-Web too, every request through the boundary's checks (`guard`).
 //!
 //! **API Boundary:** wire types (`tradingbot_proto::v1`) exist only in this module; they
 //! are converted to domain types in `convert` on the way in and out.
@@ -11,6 +11,7 @@ mod config_service;
 mod convert;
 mod event_service;
 mod exchange_service;
+mod guard;
 mod report_service;
 mod status;
 
@@ -27,7 +28,7 @@ use tradingbot_proto::v1::{
     report_service_server::ReportServiceServer,
 };
 
-use crate::{backtests::Backtests, bots::Bots, config::Config, events::EventBus, venues::Venues};
+use crate::{Access, backtests::Backtests, bots::Bots, config::Config, events::EventBus, venues::Venues};
 
 /// What the services need.
 #[derive(Debug, Clone)]
@@ -41,14 +42,15 @@ pub(crate) struct Services {
     pub(crate) mailer: Option<crate::notify::Mailer>,
 }
 
-/// Serves the API on `listener` until `shutdown` is cancelled, then finishes the requests
-/// in flight (event streams end at once).
+/// Serves the API on `listener` to the clients `access` lets in until `shutdown` is
+/// cancelled, then finishes the requests in flight (event streams end at once).
 ///
 /// # Errors
 /// When reflection cannot be set up or the server fails.
 pub(crate) async fn serve(
     listener: TcpListener,
     services: Services,
+    access: Access,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let (health, health_service) = tonic_health::server::health_reporter();
@@ -66,7 +68,9 @@ pub(crate) async fn serve(
     };
     Server::builder()
         .accept_http1(true)
+        // The first layer is the outermost: gRPC-Web is translated, then the guard checks.
         .layer(tonic_web::GrpcWebLayer::new())
+        .layer(guard::GuardLayer::new(access.hosts, access.token))
         .add_service(health_service)
         .add_service(reflection().build_v1()?)
         .add_service(reflection().build_v1alpha()?)

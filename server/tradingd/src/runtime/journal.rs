@@ -5,6 +5,8 @@
 //!   for a tax return.
 //!
 //! The database stays the record of truth; these files are for people and accountants.
+//! They tell what the bot traded, so they are its owner's only: directories `0700`, files
+//! `0600`, whatever the umask.
 
 use std::path::{Path, PathBuf};
 
@@ -43,8 +45,20 @@ pub(crate) struct Journal {
     dir: PathBuf,
 }
 
+/// Permissions of a log directory this module creates.
+#[cfg(unix)]
+const PRIVATE_DIR: u32 = 0o700;
+
+/// Permissions of a log file this module creates.
+#[cfg(unix)]
+const PRIVATE_FILE: u32 = 0o600;
+
 async fn append(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut file = tokio::fs::OpenOptions::new().create(true).append(true).open(path).await?;
+    let mut options = tokio::fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    options.mode(PRIVATE_FILE);
+    let mut file = options.open(path).await?;
     file.write_all(bytes).await?;
     file.flush().await
 }
@@ -57,7 +71,11 @@ impl Journal {
 
     async fn write(&self, file: &str, bytes: &[u8]) {
         let path = self.dir.join(file);
-        let written = match tokio::fs::create_dir_all(&self.dir).await {
+        let mut dirs = tokio::fs::DirBuilder::new();
+        dirs.recursive(true);
+        #[cfg(unix)]
+        dirs.mode(PRIVATE_DIR);
+        let written = match dirs.create(&self.dir).await {
             Ok(()) => append(&path, bytes).await,
             Err(e) => Err(e),
         };
@@ -121,5 +139,18 @@ mod tests {
         );
         let log = std::fs::read_to_string(dir.path().join("3/orders.log")).unwrap();
         assert_eq!(log, "1970-01-01T00:00:01.000Z tb-3-000001 placed\n");
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn log_directories_and_files_are_their_owners_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        let dir = tempfile::tempdir().unwrap();
+        let logs = dir.path().join("logs");
+        Journal::new(&logs, BotId(4)).audit(Timestamp::from_millis(0), "tb-4-000001 placed").await;
+        assert_eq!(mode(&logs), 0o700);
+        assert_eq!(mode(&logs.join("4")), 0o700);
+        assert_eq!(mode(&logs.join("4/orders.log")), 0o600);
     }
 }
