@@ -6,9 +6,14 @@ pause, global stats, a deliberately invalid request, and stop.
 
     pip install -r requirements.txt
     python tradingbot_client.py --addr 127.0.0.1:50051
+
+A daemon started with a token (TRADINGD_TOKEN or --token-file) wants it with every call:
+this script sends the token of TRADINGD_TOKEN, or of the file given with --token-file.
 """
 import argparse
+import collections
 import importlib
+import os
 import pathlib
 import sys
 import tempfile
@@ -38,25 +43,71 @@ def load_protos(proto_dir: pathlib.Path, out_dir: str):
     return mod("bots_pb2"), mod("bots_pb2_grpc"), mod("reports_pb2"), mod("reports_pb2_grpc")
 
 
+class _CallDetails(collections.namedtuple(
+        "_CallDetails", ("method", "timeout", "metadata", "credentials", "wait_for_ready", "compression")),
+        grpc.ClientCallDetails):
+    pass
+
+
+class BearerToken(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor):
+    """Adds `authorization: Bearer <token>` to every call."""
+
+    def __init__(self, token: str):
+        self._header = ("authorization", f"Bearer {token}")
+
+    def _with_token(self, details):
+        metadata = list(details.metadata or []) + [self._header]
+        return _CallDetails(details.method, details.timeout, metadata, details.credentials,
+                            details.wait_for_ready, details.compression)
+
+    def intercept_unary_unary(self, continuation, details, request):
+        return continuation(self._with_token(details), request)
+
+    def intercept_unary_stream(self, continuation, details, request):
+        return continuation(self._with_token(details), request)
+
+
+def read_token(token_file):
+    """The token of --token-file, else of TRADINGD_TOKEN, else none."""
+    if token_file is not None:
+        try:
+            return token_file.read_text().strip()
+        except OSError as err:
+            sys.exit(f"error: cannot read the token file {token_file}: {err.strerror}")
+    return os.environ.get("TRADINGD_TOKEN", "").strip() or None
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--addr", default="127.0.0.1:50051", help="tradingd gRPC address")
     parser.add_argument("--proto-dir", type=pathlib.Path, default=DEFAULT_PROTO_DIR,
                         help="proto root containing tradingbot/v1/*.proto")
+    parser.add_argument("--token-file", type=pathlib.Path,
+                        help="file holding the daemon's token (default: TRADINGD_TOKEN)")
     args = parser.parse_args()
+    token = read_token(args.token_file)
 
     with tempfile.TemporaryDirectory() as gen_dir:
         bots_pb2, bots_grpc, reports_pb2, reports_grpc = load_protos(args.proto_dir, gen_dir)
         channel = grpc.insecure_channel(args.addr)
+        if token is not None:
+            channel = grpc.intercept_channel(channel, BearerToken(token))
 
         # 1. Health: wait briefly for the channel, then ask for the overall status ("").
         try:
             grpc.channel_ready_future(channel).result(timeout=5)
             health = health_pb2_grpc.HealthStub(channel).Check(
                 health_pb2.HealthCheckRequest(service=""), timeout=5)
-        except (grpc.FutureTimeoutError, grpc.RpcError) as err:
-            why = err.details() if isinstance(err, grpc.RpcError) else "no connection within 5 s"
-            print(f"error: tradingd is not reachable at {args.addr} ({why}); is it running?",
+        except grpc.RpcError as err:
+            if err.code() == grpc.StatusCode.UNAUTHENTICATED:
+                print(f"error: tradingd wants its token ({err.details()}); set TRADINGD_TOKEN or pass "
+                      "--token-file", file=sys.stderr)
+                return 2
+            print(f"error: tradingd at {args.addr} did not answer the health check ({err.details()})",
+                  file=sys.stderr)
+            return 2
+        except grpc.FutureTimeoutError:
+            print(f"error: tradingd is not reachable at {args.addr} (no connection within 5 s); is it running?",
                   file=sys.stderr)
             return 2
         status = health_pb2.HealthCheckResponse.ServingStatus.Name(health.status)

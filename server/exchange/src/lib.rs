@@ -74,5 +74,5 @@ pub trait Exchange: Send + Sync {
     ///
     /// # Errors
     /// [`Error::Auth`] when the account has no API key.
-    fn account_stream(self: Arc<Self>) -> Result<mpsc::Receiver<AccountEvent>>;
+    fn account_stream(self: Arc<Self>) -> Result<mpsc::UnboundedReceiver<AccountEvent>>;
 }

@@ -448,7 +448,7 @@ impl Exchange for Mexc {
         ws::market(self, pair.clone())
     }
 
-    fn account_stream(self: Arc<Self>) -> Result<mpsc::Receiver<AccountEvent>> {
+    fn account_stream(self: Arc<Self>) -> Result<mpsc::UnboundedReceiver<AccountEvent>> {
         ws::account(self)
     }
 }

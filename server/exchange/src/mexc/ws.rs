@@ -361,8 +361,10 @@ async fn backfill(mexc: &Mexc, pair: &Pair, seen: &mut Seen, tx: &mpsc::Sender<M
     count
 }
 
-/// Streams the account's order updates, fills and balances through a listen key.
-pub(super) fn account(mexc: Arc<Mexc>) -> Result<mpsc::Receiver<AccountEvent>> {
+/// Streams the account's order updates, fills and balances through a listen key. The channel
+/// is unbounded: an order update or a fill is never dropped for want of room (the market
+/// stream, which only needs the latest price, may drop).
+pub(super) fn account(mexc: Arc<Mexc>) -> Result<mpsc::UnboundedReceiver<AccountEvent>> {
     if !mexc.has_credentials {
         return Err(Error::Auth(VenueError {
             http_status: 0,
@@ -370,7 +372,7 @@ pub(super) fn account(mexc: Arc<Mexc>) -> Result<mpsc::Receiver<AccountEvent>> {
             message: "an API key is needed for the account stream".to_owned(),
         }));
     }
-    let (tx, rx) = mpsc::channel(4096);
+    let (tx, rx) = mpsc::unbounded_channel();
     tokio::spawn(async move {
         let channels = vec![
             "spot@private.orders.v3.api.pb".to_owned(),
@@ -382,6 +384,9 @@ pub(super) fn account(mexc: Arc<Mexc>) -> Result<mpsc::Receiver<AccountEvent>> {
             let key = match mexc.listen_key().await {
                 Ok(key) => key,
                 Err(e) => {
+                    if tx.is_closed() {
+                        return;
+                    }
                     tracing::warn!(error = %e, "cannot get a listen key; retrying");
                     backoff(mexc.streams, attempt).await;
                     attempt += 1;
@@ -393,7 +398,7 @@ pub(super) fn account(mexc: Arc<Mexc>) -> Result<mpsc::Receiver<AccountEvent>> {
             let ended = tokio::select! {
                 ended = session(&url, &channels, mexc.streams, |wrapper| {
                     attempt = 0;
-                    account_events(wrapper).into_iter().all(|e| tx.try_send(e).is_ok() || !tx.is_closed())
+                    account_events(wrapper).into_iter().all(|e| tx.send(e).is_ok())
                 }) => ended,
                 () = keepalive => Ended::Reconnect("listen key expired".to_owned()),
             };
@@ -406,7 +411,7 @@ pub(super) fn account(mexc: Arc<Mexc>) -> Result<mpsc::Receiver<AccountEvent>> {
             }
             backoff(mexc.streams, attempt).await;
             attempt += 1;
-            if tx.send(AccountEvent::Reconnected).await.is_err() {
+            if tx.send(AccountEvent::Reconnected).is_err() {
                 return;
             }
         }

@@ -1,6 +1,15 @@
 //! `tradingbot.v1.ExchangeService`: read-only connectivity checks of venue accounts.
+//!
+//! A check costs the account about half a second of its request budget (the clock and the
+//! balances; the symbols come from the venues' shared listing), so a check made within
+//! [`CHECK_MAX_AGE`] of the last one of the same account is answered with that one: no caller,
+//! not a page or a script in a loop, can spend the budget the bots trade with.
 
-use std::collections::BTreeSet;
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use exchange::Error;
 use store::{BotFilter, Store};
@@ -10,11 +19,16 @@ use tradingbot_proto::v1::{self as pb, exchange_service_server::ExchangeService}
 use super::status::internal;
 use crate::venues::Venues;
 
+/// How long a check answers for its account.
+pub(crate) const CHECK_MAX_AGE: Duration = Duration::from_secs(10);
+
 /// Serves `ExchangeService` from the configured venue adapters.
 #[derive(Debug)]
 pub(crate) struct ExchangeApi {
     pub(crate) venues: Venues,
     pub(crate) store: Store,
+    /// The last check of each account and when it was made; callers checking at once share one.
+    pub(crate) recent: Arc<tokio::sync::Mutex<BTreeMap<String, (Instant, pb::ExchangeCheck)>>>,
 }
 
 /// Most symbols listed when no bot narrows the check down.
@@ -44,6 +58,12 @@ impl ExchangeService for ExchangeApi {
                 known.join(", ")
             )));
         };
+        let mut recent = self.recent.lock().await;
+        if let Some((at, check)) = recent.get(name)
+            && at.elapsed() < CHECK_MAX_AGE
+        {
+            return Ok(Response::new(check.clone()));
+        }
         let mut check = pb::ExchangeCheck { exchange: name.to_owned(), rest_url: url.to_owned(), ..Default::default() };
         match venue.sync_clock().await {
             Ok(offset) => {
@@ -108,6 +128,41 @@ impl ExchangeService for ExchangeApi {
                 Err(e) => check.problems.push(explain("balances", &e)),
             }
         }
+        recent.insert(name.to_owned(), (Instant::now(), check.clone()));
         Ok(Response::new(check))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use mexc_sim::{SimConfig, Simulator};
+
+    use super::*;
+    use crate::{config::Config, runtime::tests::repo};
+
+    #[tokio::test]
+    async fn checks_in_a_row_cost_the_venue_one_check() {
+        let sim = Simulator::start(
+            SimConfig::demo(&repo().join("server/mexc-sim/data")),
+            tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        )
+        .await;
+        let mut config = Config::load(&repo().join("config")).unwrap();
+        let account = config.exchanges.accounts.get_mut("sim").unwrap();
+        (account.rest_url, account.ws_url) = (sim.rest_url(), sim.ws_url());
+        let dir = tempfile::tempdir().unwrap();
+        let api = ExchangeApi {
+            venues: Venues::new(&config.exchanges).unwrap(),
+            store: Store::open(&dir.path().join("t.db")).await.unwrap(),
+            recent: Arc::default(),
+        };
+        let ask = || Request::new(pb::CheckExchangeRequest { exchange: "sim".to_owned() });
+        let first = api.check_exchange(ask()).await.unwrap().into_inner();
+        assert!(first.reachable && first.keys_valid, "{first:?}");
+        let spent = sim.request_count();
+        for _ in 0..20 {
+            assert_eq!(api.check_exchange(ask()).await.unwrap().into_inner(), first);
+        }
+        assert_eq!(sim.request_count(), spent, "twenty checks in a row cost nothing more");
     }
 }

@@ -81,6 +81,7 @@ pub(crate) async fn serve(
             venues: services.venues.clone(),
         }))
         .add_service(ExchangeServiceServer::new(exchange_service::ExchangeApi {
+            recent: std::sync::Arc::default(),
             venues: services.venues,
             store: services.store.clone(),
         }))
