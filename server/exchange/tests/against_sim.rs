@@ -379,14 +379,17 @@ async fn a_silent_stream_and_an_old_connection_are_replaced() {
             break;
         }
     }
+    // Silent for longer than the stall timeout (2 s here): the adapter gives up on the
+    // connection; it is back once the venue talks again.
     sim.set_faults(Faults { ws_stall: true, ..Faults::default() });
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    sim.set_faults(Faults::default());
     loop {
         match tokio::time::timeout(Duration::from_secs(15), events.recv()).await.unwrap().unwrap() {
             MarketEvent::Reconnected { .. } => break,
             _ => continue,
         }
     }
-    sim.set_faults(Faults::default());
 
     // A connection older than its lifetime is replaced before the venue's 24 h cut.
     let mut config = MexcConfig::new(&sim.rest_url(), &sim.ws_url(), DEMO_API_KEY, DEMO_API_SECRET);

@@ -235,23 +235,66 @@ fn account_events(wrapper: push::PushDataV3ApiWrapper) -> Vec<AccountEvent> {
     }
 }
 
-/// Runs one connection: subscribe, then relay until it ends. `deliver` gets each push and
+/// A subscribed connection, with the pushes that came before the venue's acknowledgement.
+struct Subscribed {
+    socket: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    early: Vec<push::PushDataV3ApiWrapper>,
+    connected: Instant,
+}
+
+/// Connects and subscribes to `channels`, waiting (at most the stall timeout) for the venue to
+/// acknowledge: once this returns, every later event is pushed, so a REST backfill read now
+/// leaves no gap.
+async fn subscribe(url: &str, channels: &[String], settings: StreamSettings) -> std::result::Result<Subscribed, Ended> {
+    let (mut socket, _) = match tokio_tungstenite::connect_async(url).await {
+        Ok(pair) => pair,
+        Err(e) => return Err(Ended::Reconnect(format!("connect failed: {e}"))),
+    };
+    let connected = Instant::now();
+    let subscribe = serde_json::json!({ "method": "SUBSCRIPTION", "params": channels }).to_string();
+    if let Err(e) = socket.send(Message::Text(subscribe.into())).await {
+        return Err(Ended::Reconnect(format!("subscribe failed: {e}")));
+    }
+    let mut early = Vec::new();
+    let deadline = connected + settings.stall_timeout;
+    loop {
+        match tokio::time::timeout_at(deadline, socket.next()).await {
+            Err(_) => return Err(Ended::Reconnect("the subscription was never acknowledged".to_owned())),
+            Ok(Some(Ok(Message::Text(text)))) => {
+                let reply: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+                if reply["code"].as_i64().is_some_and(|c| c != 0) {
+                    tracing::warn!(reply = %text, "venue refused a stream request");
+                }
+                return Ok(Subscribed { socket, early, connected });
+            }
+            Ok(Some(Ok(Message::Binary(bytes)))) => {
+                if let Ok(wrapper) = push::PushDataV3ApiWrapper::decode(bytes.as_ref()) {
+                    early.push(wrapper);
+                }
+            }
+            Ok(Some(Ok(Message::Close(frame)))) => {
+                return Err(Ended::Reconnect(format!("closed by the venue: {frame:?}")));
+            }
+            Ok(Some(Ok(_))) => {}
+            Ok(Some(Err(e))) => return Err(Ended::Reconnect(format!("read failed: {e}"))),
+            Ok(None) => return Err(Ended::Reconnect("connection ended".to_owned())),
+        }
+    }
+}
+
+/// Relays a subscribed connection's pushes until it ends. `deliver` gets each push and
 /// returns false once the consumer is gone.
-async fn session(
-    url: &str,
-    channels: &[String],
+async fn relay(
+    subscribed: Subscribed,
     settings: StreamSettings,
     mut deliver: impl FnMut(push::PushDataV3ApiWrapper) -> bool,
 ) -> Ended {
-    let (mut socket, _) = match tokio_tungstenite::connect_async(url).await {
-        Ok(pair) => pair,
-        Err(e) => return Ended::Reconnect(format!("connect failed: {e}")),
-    };
-    let subscribe = serde_json::json!({ "method": "SUBSCRIPTION", "params": channels }).to_string();
-    if let Err(e) = socket.send(Message::Text(subscribe.into())).await {
-        return Ended::Reconnect(format!("subscribe failed: {e}"));
+    let Subscribed { mut socket, early, connected } = subscribed;
+    for wrapper in early {
+        if !deliver(wrapper) {
+            return Ended::ConsumerGone;
+        }
     }
-    let connected = Instant::now();
     let mut last_message = Instant::now();
     let mut ping = tokio::time::interval(settings.ping_interval);
     loop {
@@ -311,19 +354,32 @@ pub(super) fn market(mexc: Arc<Mexc>, pair: Pair) -> mpsc::Receiver<MarketEvent>
         ];
         let mut seen = Seen::default();
         let mut attempt = 0;
+        let mut reconnecting = false;
         loop {
-            let ended = session(&mexc.ws_url, &channels, mexc.streams, |wrapper| {
-                attempt = 0;
-                market_events(wrapper).into_iter().all(|event| {
-                    if let MarketEvent::Trade(trade) = &event
-                        && !seen.insert(trade)
-                    {
-                        return true;
+            let ended = match subscribe(&mexc.ws_url, &channels, mexc.streams).await {
+                Err(ended) => ended,
+                Ok(subscribed) => {
+                    if reconnecting {
+                        // Subscribed: what was missed is on REST now, and the rest will be pushed.
+                        let backfilled = backfill(&mexc, &pair, &mut seen, &tx).await;
+                        if tx.send(MarketEvent::Reconnected { backfilled }).await.is_err() {
+                            return;
+                        }
                     }
-                    tx.try_send(event).is_ok() || !tx.is_closed()
-                })
-            })
-            .await;
+                    relay(subscribed, mexc.streams, |wrapper| {
+                        attempt = 0;
+                        market_events(wrapper).into_iter().all(|event| {
+                            if let MarketEvent::Trade(trade) = &event
+                                && !seen.insert(trade)
+                            {
+                                return true;
+                            }
+                            tx.try_send(event).is_ok() || !tx.is_closed()
+                        })
+                    })
+                    .await
+                }
+            };
             match ended {
                 Ended::ConsumerGone => return,
                 Ended::Reconnect(reason) => tracing::warn!(%symbol, %reason, "market stream reconnecting"),
@@ -331,12 +387,9 @@ pub(super) fn market(mexc: Arc<Mexc>, pair: Pair) -> mpsc::Receiver<MarketEvent>
             if tx.is_closed() {
                 return;
             }
+            reconnecting = true;
             backoff(mexc.streams, attempt).await;
             attempt += 1;
-            let backfilled = backfill(&mexc, &pair, &mut seen, &tx).await;
-            if tx.send(MarketEvent::Reconnected { backfilled }).await.is_err() {
-                return;
-            }
         }
     });
     rx
@@ -380,6 +433,7 @@ pub(super) fn account(mexc: Arc<Mexc>) -> Result<mpsc::UnboundedReceiver<Account
             "spot@private.account.v3.api.pb".to_owned(),
         ];
         let mut attempt = 0;
+        let mut reconnecting = false;
         loop {
             let key = match mexc.listen_key().await {
                 Ok(key) => key,
@@ -395,11 +449,20 @@ pub(super) fn account(mexc: Arc<Mexc>) -> Result<mpsc::UnboundedReceiver<Account
             };
             let url = format!("{}?listenKey={key}", mexc.ws_url);
             let keepalive = mexc.keep_listen_key_alive(key);
-            let ended = tokio::select! {
-                ended = session(&url, &channels, mexc.streams, |wrapper| {
+            let streamed = async {
+                let subscribed = subscribe(&url, &channels, mexc.streams).await?;
+                // Subscribed: a reconciliation from REST now leaves no gap.
+                if reconnecting && tx.send(AccountEvent::Reconnected).is_err() {
+                    return Err(Ended::ConsumerGone);
+                }
+                Ok(relay(subscribed, mexc.streams, |wrapper| {
                     attempt = 0;
                     account_events(wrapper).into_iter().all(|e| tx.send(e).is_ok())
-                }) => ended,
+                })
+                .await)
+            };
+            let ended = tokio::select! {
+                ended = streamed => ended.unwrap_or_else(|ended| ended),
                 () = keepalive => Ended::Reconnect("listen key expired".to_owned()),
             };
             match ended {
@@ -409,11 +472,9 @@ pub(super) fn account(mexc: Arc<Mexc>) -> Result<mpsc::UnboundedReceiver<Account
             if tx.is_closed() {
                 return;
             }
+            reconnecting = true;
             backoff(mexc.streams, attempt).await;
             attempt += 1;
-            if tx.send(AccountEvent::Reconnected).is_err() {
-                return;
-            }
         }
     });
     Ok(rx)
