@@ -60,6 +60,9 @@ impl Access {
     }
 }
 
+/// The header in which browsers say which site a request comes from.
+const SEC_FETCH_SITE: &str = "sec-fetch-site";
+
 /// The one route taking raw bytes (a candle file) instead of JSON.
 pub(crate) const UPLOAD_PATH: &str = "/api/backtests/candles";
 
@@ -80,6 +83,15 @@ pub(crate) async fn protect(State(access): State<Access>, request: Request, next
             _ => "forbidden_host",
         };
         return ApiError::new(StatusCode::FORBIDDEN, code, refusal.to_string()).into_response();
+    }
+    // A page elsewhere can make the browser fetch an API address without an `Origin` (an
+    // image, say); the browser still says where the request comes from. Every API call costs
+    // the daemon, and some the venue's request budget: none from another site.
+    if request.uri().path().starts_with("/api/")
+        && headers.get(SEC_FETCH_SITE).is_some_and(|site| site.as_bytes().eq_ignore_ascii_case(b"cross-site"))
+    {
+        return ApiError::new(StatusCode::FORBIDDEN, "forbidden_origin", "a page of another site may not call the API")
+            .into_response();
     }
     if let Some(token) = &access.0.token {
         if request.uri().path() == AUTH_PATH {

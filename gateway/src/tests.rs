@@ -29,6 +29,23 @@ fn get(uri: &str, headers: &[(&str, &str)]) -> Request<Body> {
 }
 
 #[tokio::test]
+async fn another_sites_page_cannot_make_a_browser_call_the_api() {
+    let status = async |uri: &str, site: &str| {
+        router(false, None).oneshot(get(uri, &[("sec-fetch-site", site)])).await.unwrap().status()
+    };
+    // An image or a link on another site costs the venue nothing.
+    assert_eq!(status("/api/exchanges/sim/check", "cross-site").await, StatusCode::FORBIDDEN);
+    assert_eq!(status("/api/config/pairs", "Cross-Site").await, StatusCode::FORBIDDEN);
+    // The UI's own calls, and a person typing the address, go through (to the daemon, here
+    // absent: 503).
+    for site in ["same-origin", "none"] {
+        assert_eq!(status("/api/config/pairs", site).await, StatusCode::SERVICE_UNAVAILABLE, "{site}");
+    }
+    // A link from elsewhere still opens the UI.
+    assert_ne!(status("/", "cross-site").await, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
 async fn every_answer_forbids_framing_and_sniffing() {
     let web = tempfile::tempdir().unwrap();
     std::fs::write(web.path().join("index.html"), "<!doctype html>").unwrap();
