@@ -53,6 +53,19 @@ fn price(value: &Value, what: &str) -> Result<Price, Error> {
     }
 }
 
+/// A quantity or amount of one of our own fills: present and not negative (a missing one is an
+/// unreadable answer, never zero).
+fn amount(value: &Value, what: &str) -> Result<Decimal, Error> {
+    match value {
+        Value::Null => Err(decode_error(what, "missing")),
+        Value::String(s) if s.is_empty() => Err(decode_error(what, "empty")),
+        _ => match decimal(value, what)? {
+            amount if amount >= Decimal::ZERO => Ok(amount),
+            other => Err(decode_error(what, format!("{other} is negative"))),
+        },
+    }
+}
+
 /// An integer sent as a number or a string.
 fn integer(value: &Value, what: &str) -> Result<i64, Error> {
     match value {
@@ -250,8 +263,9 @@ pub(crate) fn order(body: &Value, pair: &Pair) -> Result<VenueOrder, Error> {
         kind: kind(&body["type"]).ok_or_else(|| decode_error("order type", &body["type"]))?,
         price: (price > Decimal::ZERO).then_some(Price::new(price)),
         orig_qty: (orig_qty > Decimal::ZERO).then_some(Qty::new(orig_qty)),
-        executed_qty: Qty::new(decimal(&body["executedQty"], "executedQty")?),
-        cumulative_quote: Quote::new(decimal(&body["cummulativeQuoteQty"], "cummulativeQuoteQty")?),
+        // What it executed decides when it has ended with all its fills: never guessed as zero.
+        executed_qty: Qty::new(amount(&body["executedQty"], "executedQty")?),
+        cumulative_quote: Quote::new(amount(&body["cummulativeQuoteQty"], "cummulativeQuoteQty")?),
         status: status(&body["status"])?,
         created_at: Timestamp::from_millis(integer(&body["time"], "time").unwrap_or_default()),
     })
@@ -273,11 +287,15 @@ pub(crate) fn account_trades(body: &Value, pair: &Pair) -> Result<Vec<AccountTra
                 order_id: text(&t["orderId"]).ok_or_else(|| decode_error("myTrades", "no orderId"))?,
                 client_order_id: text(&t["clientOrderId"]),
                 pair: pair.clone(),
-                side: if t["isBuyer"].as_bool().unwrap_or(false) { Side::Buy } else { Side::Sell },
-                price: Price::new(decimal(&t["price"], "price")?),
-                qty: Qty::new(decimal(&t["qty"], "qty")?),
-                quote_qty: Quote::new(decimal(&t["quoteQty"], "quoteQty")?),
-                fee: Qty::new(decimal(&t["commission"], "commission")?),
+                side: match t["isBuyer"].as_bool() {
+                    Some(true) => Side::Buy,
+                    Some(false) => Side::Sell,
+                    None => return Err(decode_error("myTrades", "no isBuyer")),
+                },
+                price: price(&t["price"], "price")?,
+                qty: Qty::new(amount(&t["qty"], "qty")?),
+                quote_qty: Quote::new(amount(&t["quoteQty"], "quoteQty")?),
+                fee: Qty::new(amount(&t["commission"], "commission")?),
                 fee_asset: t["commissionAsset"].as_str().unwrap_or_default().to_owned(),
                 is_maker: t["isMaker"].as_bool().unwrap_or(false),
                 time: Timestamp::from_millis(integer(&t["time"], "time")?),
@@ -330,6 +348,21 @@ mod tests {
         assert!(public_trades(&trades).is_err());
         let klines = serde_json::json!([[0, "1", "2", "", "1.5", "10"]]);
         assert!(candles(&klines).is_err());
+        let fill = |field: &str, value: serde_json::Value| {
+            let mut trade = serde_json::json!({"id": "1", "orderId": "o", "isBuyer": true, "price": "100",
+                "qty": "0.1", "quoteQty": "10", "commission": "0.0001", "commissionAsset": "BTC", "time": 1});
+            trade[field] = value;
+            account_trades(&serde_json::json!([trade]), &btc())
+        };
+        assert!(fill("time", serde_json::json!(1)).is_ok());
+        for (field, value) in [("qty", ""), ("quoteQty", ""), ("price", "0"), ("commission", "-1")] {
+            assert!(fill(field, serde_json::json!(value)).is_err(), "{field} {value:?} is not read as a number");
+        }
+        assert!(fill("isBuyer", serde_json::Value::Null).is_err(), "a fill of no side is never a sale");
+        let mut filled = example("order_query");
+        assert!(order(&filled, &btc()).is_ok());
+        filled["executedQty"] = serde_json::json!("");
+        assert!(order(&filled, &btc()).is_err(), "an order whose execution is unreadable never ends early");
     }
 
     #[test]

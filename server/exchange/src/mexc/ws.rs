@@ -195,34 +195,66 @@ fn order_status(status: i32) -> VenueOrderStatus {
     }
 }
 
+/// A quantity or amount pushed as text: present, readable and not negative.
+fn amount(text: &str, what: &str) -> std::result::Result<Decimal, String> {
+    match text.parse::<Decimal>() {
+        Ok(value) if value >= Decimal::ZERO => Ok(value),
+        Ok(value) => Err(format!("{what} {value} is negative")),
+        Err(_) => Err(format!("{what} {text:?} cannot be read")),
+    }
+}
+
+fn order_update(o: push::PrivateOrdersV3Api) -> std::result::Result<OrderUpdate, String> {
+    Ok(OrderUpdate {
+        executed_qty: Qty::new(amount(&o.cumulative_quantity, "cumulative quantity")?),
+        cumulative_quote: Quote::new(amount(&o.cumulative_amount, "cumulative amount")?),
+        status: order_status(o.status),
+        client_order_id: (!o.client_id.is_empty()).then_some(o.client_id),
+        venue_id: o.id,
+    })
+}
+
+fn fill(symbol: &str, d: push::PrivateDealsV3Api) -> std::result::Result<AccountTrade, String> {
+    let pair = symbol.parse::<Pair>().map_err(|_| format!("symbol {symbol:?} cannot be read"))?;
+    let side = match d.trade_type {
+        1 => Side::Buy,
+        2 => Side::Sell,
+        other => return Err(format!("trade type {other} is neither a buy nor a sell")),
+    };
+    Ok(AccountTrade {
+        price: price(&d.price, "fill price")?,
+        qty: Qty::new(amount(&d.quantity, "fill quantity")?),
+        quote_qty: Quote::new(amount(&d.amount, "fill amount")?),
+        fee: Qty::new(amount(&d.fee_amount, "fee")?),
+        trade_id: d.trade_id,
+        order_id: d.order_id,
+        client_order_id: (!d.client_order_id.is_empty()).then_some(d.client_order_id),
+        pair,
+        side,
+        fee_asset: d.fee_currency,
+        is_maker: d.is_maker,
+        time: Timestamp::from_millis(d.time),
+    })
+}
+
 fn account_events(wrapper: push::PushDataV3ApiWrapper) -> Vec<AccountEvent> {
     use push::push_data_v3_api_wrapper::Body;
     let symbol = wrapper.symbol.unwrap_or_default();
     match wrapper.body {
-        Some(Body::PrivateOrders(o)) => vec![AccountEvent::Order(OrderUpdate {
-            venue_id: o.id,
-            client_order_id: (!o.client_id.is_empty()).then_some(o.client_id),
-            status: order_status(o.status),
-            executed_qty: Qty::new(dec(&o.cumulative_quantity)),
-            cumulative_quote: Quote::new(dec(&o.cumulative_amount)),
-        })],
-        Some(Body::PrivateDeals(d)) => match symbol.parse::<Pair>() {
-            Ok(pair) => vec![AccountEvent::Fill(AccountTrade {
-                trade_id: d.trade_id,
-                order_id: d.order_id,
-                client_order_id: (!d.client_order_id.is_empty()).then_some(d.client_order_id),
-                pair,
-                side: side_of(d.trade_type),
-                price: Price::new(dec(&d.price)),
-                qty: Qty::new(dec(&d.quantity)),
-                quote_qty: Quote::new(dec(&d.amount)),
-                fee: Qty::new(dec(&d.fee_amount)),
-                fee_asset: d.fee_currency,
-                is_maker: d.is_maker,
-                time: Timestamp::from_millis(d.time),
-            })],
-            Err(_) => {
-                tracing::warn!(%symbol, "fill push for a symbol we cannot read; reconcile from REST");
+        // An update or a fill that cannot be read whole is never guessed at (a zero executed
+        // quantity would end an order early, a zero amount book a free fill): the consumer is
+        // asked to reconcile from REST instead.
+        Some(Body::PrivateOrders(o)) => match order_update(o) {
+            Ok(update) => vec![AccountEvent::Order(update)],
+            Err(reason) => {
+                tracing::warn!(%symbol, %reason, "unreadable order push; reconcile from REST");
+                vec![AccountEvent::Reconnected]
+            }
+        },
+        Some(Body::PrivateDeals(d)) => match fill(&symbol, d) {
+            Ok(trade) => vec![AccountEvent::Fill(trade)],
+            Err(reason) => {
+                tracing::warn!(%symbol, %reason, "unreadable fill push; reconcile from REST");
                 vec![AccountEvent::Reconnected]
             }
         },
@@ -612,6 +644,50 @@ mod tests {
             ..Default::default()
         });
         assert!(matches!(&top[..], [MarketEvent::Dropped { reason }] if reason.contains("best bid")), "{top:?}");
+    }
+
+    #[test]
+    fn an_unreadable_fill_or_order_push_asks_for_a_reconciliation_never_a_guess() {
+        use push::push_data_v3_api_wrapper::Body;
+        let good = push::PrivateDealsV3Api {
+            price: "93220.5".to_owned(),
+            quantity: "0.01".to_owned(),
+            amount: "932.205".to_owned(),
+            trade_type: 1,
+            trade_id: "t1".to_owned(),
+            order_id: "o1".to_owned(),
+            fee_amount: "0.00001".to_owned(),
+            fee_currency: "BTC".to_owned(),
+            time: 1,
+            ..Default::default()
+        };
+        let push = |body: Body| push::PushDataV3ApiWrapper {
+            symbol: Some("BTCUSDT".to_owned()),
+            body: Some(body),
+            ..Default::default()
+        };
+        assert!(matches!(&account_events(push(Body::PrivateDeals(good.clone())))[..], [AccountEvent::Fill(_)]));
+        let broken = [
+            push::PrivateDealsV3Api { price: String::new(), ..good.clone() },
+            push::PrivateDealsV3Api { amount: String::new(), ..good.clone() },
+            push::PrivateDealsV3Api { quantity: "n/a".to_owned(), ..good.clone() },
+            push::PrivateDealsV3Api { trade_type: 0, ..good.clone() },
+        ];
+        for deal in broken {
+            assert_eq!(account_events(push(Body::PrivateDeals(deal))), [AccountEvent::Reconnected]);
+        }
+        let order = push::PrivateOrdersV3Api {
+            id: "o1".to_owned(),
+            status: 2,
+            cumulative_quantity: String::new(),
+            cumulative_amount: "10".to_owned(),
+            ..Default::default()
+        };
+        assert_eq!(
+            account_events(push(Body::PrivateOrders(order))),
+            [AccountEvent::Reconnected],
+            "never filled with 0"
+        );
     }
 
     #[test]
