@@ -438,3 +438,78 @@ pub(crate) enum GroupBy {
     Week,
     Month,
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser, error::ErrorKind};
+
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("tradingctl").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_create_takes_its_fields_parameters_and_running_time() {
+        let cli = parse(&[
+            "create",
+            "--pair",
+            "BTC/USDT",
+            "--strategy",
+            "dca_accumulator",
+            "--budget",
+            "100",
+            "--param",
+            "quote_amount = 5",
+            "--param",
+            "levels=1,2,3",
+            "--running-time",
+            "3d",
+            "--json",
+        ])
+        .unwrap();
+        assert!(cli.json);
+        assert_eq!(cli.addr, "http://127.0.0.1:50051");
+        let Command::Create(config) = cli.command else { panic!("not a create: {:?}", cli.command) };
+        assert_eq!(config.pair.as_deref(), Some("BTC/USDT"));
+        assert_eq!(config.budget.as_deref(), Some("100"));
+        assert_eq!(config.params, [("quote_amount".to_owned(), "5".to_owned()), ("levels".into(), "1,2,3".into())]);
+        assert_eq!(config.running_time, Some(72), "three days in hours");
+        let forever = parse(&["create", "--running-time", "forever"]).unwrap();
+        assert!(matches!(forever.command, Command::Create(ConfigArgs { running_time: Some(0), .. })));
+    }
+
+    #[test]
+    fn bad_usage_is_refused_with_what_was_wrong() {
+        let refused = |args: &[&str], needle: &str| {
+            let error = parse(args).unwrap_err();
+            assert!(error.to_string().contains(needle), "{args:?}: {error}");
+            error.kind()
+        };
+        refused(&["create", "--param", "no-equals-sign"], "'no-equals-sign' is not NAME=VALUE");
+        refused(&["create", "--param", "=5"], "is not NAME=VALUE");
+        refused(&["create", "--running-time", "soon"], "soon");
+        assert_eq!(refused(&["orders", "1", "--limit", "0"], "0"), ErrorKind::ValueValidation);
+        assert_eq!(refused(&["orders", "1", "--limit", "1001"], "1001"), ErrorKind::ValueValidation);
+        assert_eq!(
+            refused(&["stop", "1", "--cancel-pending", "--keep-pending"], "cannot be used"),
+            ErrorKind::ArgumentConflict
+        );
+        assert_eq!(refused(&["signal", "1", "--side", "hold"], "hold"), ErrorKind::InvalidValue);
+        assert_eq!(refused(&["get", "one"], "one"), ErrorKind::ValueValidation);
+    }
+
+    #[test]
+    fn negative_values_reach_the_daemon_to_be_refused_there_with_their_range() {
+        let cli = parse(&["update", "3", "--budget", "-1", "--stop-loss-percent", ""]).unwrap();
+        let Command::Update { id, config } = cli.command else { panic!("not an update") };
+        assert_eq!(id, 3);
+        assert_eq!(config.budget.as_deref(), Some("-1"));
+        assert_eq!(config.stop_loss_percent.as_deref(), Some(""), "an empty value clears the stop");
+    }
+}

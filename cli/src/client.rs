@@ -78,3 +78,35 @@ pub(crate) async fn connect(addr: &str, token_file: Option<&Path>) -> Result<Dae
     let channel = endpoint.connect().await.map_err(|e| Failure::Unreachable(format!("{addr}: {e}")))?;
     Ok(InterceptedService::new(channel, BearerInterceptor::new(token.as_ref())))
 }
+
+#[cfg(test)]
+mod tests {
+    use tonic_types::{ErrorDetails, StatusExt};
+
+    use super::*;
+
+    #[test]
+    fn exit_codes_tell_a_refusal_a_usage_error_and_an_absent_daemon_apart() {
+        assert_eq!(Failure::from(Status::invalid_argument("no")).exit_code(), 1);
+        assert_eq!(Failure::from(Status::failed_precondition("running")).exit_code(), 1);
+        assert_eq!(Failure::from(Status::not_found("bot 9")).exit_code(), 1);
+        assert_eq!(Failure::CheckFailed(2).exit_code(), 1);
+        assert_eq!(Failure::Usage("--addr".into()).exit_code(), 2);
+        let gone = Failure::from(Status::unavailable("connection refused"));
+        assert_eq!(gone.exit_code(), 3, "UNAVAILABLE means the daemon is not there");
+        assert!(gone.to_string().contains("is tradingd running?"), "{gone}");
+    }
+
+    #[test]
+    fn every_field_violation_is_printed_on_its_own_line() {
+        let mut details = ErrorDetails::new();
+        details.add_bad_request_violation("budget", "must be greater than 0 (got -1)");
+        details.add_bad_request_violation("strategy_params.quote_amount", "must be between 1 and 100000");
+        let status = Status::with_error_details(tonic::Code::InvalidArgument, "invalid bot", details);
+        let shown = Failure::from(status).to_string();
+        let lines: Vec<&str> = shown.lines().collect();
+        assert_eq!(lines.len(), 3, "{shown}");
+        assert_eq!(lines[1], "  budget: must be greater than 0 (got -1)");
+        assert_eq!(lines[2], "  strategy_params.quote_amount: must be between 1 and 100000");
+    }
+}
