@@ -3,7 +3,12 @@
 // Test code: a failed unwrap is a failed test with its location.
 #![allow(clippy::unwrap_used)]
 
-use std::{collections::BTreeMap, path::PathBuf, sync::Arc, time::Duration};
+use std::{
+    collections::BTreeMap,
+    path::PathBuf,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use domain::{
     money::{Price, Qty, Quote},
@@ -302,22 +307,35 @@ async fn retry_after_is_obeyed() {
     let sim = sim().await;
     let mexc = adapter(&sim);
     mexc.ticker(&btc()).await.unwrap();
+    // What one ticker costs in requests, unfaulted.
+    let start = sim.request_count();
+    mexc.ticker(&btc()).await.unwrap();
+    let per_ticker = sim.request_count() - start;
     sim.set_faults(Faults {
         rate_limit: Some(RateLimitFault { max_requests: 0, window_ms: 1000, retry_after_secs: 2, status: 429 }),
         ..Faults::default()
     });
+    let before = sim.request_count();
     let err = mexc.order_book(&btc(), 5).await;
+    let answered = Instant::now();
     sim.set_faults(Faults::default());
     let after_429 = sim.request_count();
-    // The next call waits out the back-off: nothing reaches the venue during it.
-    let call = tokio::spawn({
-        let mexc = Arc::clone(&mexc);
-        async move { mexc.ticker(&btc()).await }
-    });
-    tokio::time::sleep(Duration::from_millis(1000)).await;
-    assert_eq!(sim.request_count(), after_429, "a request was sent before Retry-After expired");
-    assert!(call.await.unwrap().is_ok(), "the call succeeds once the back-off has passed");
-    assert!(err.is_ok() || matches!(err, Err(Error::RateLimited { .. })));
+    // Every request is refused: the venue's 429 is what the caller gets, with its Retry-After,
+    // and it was the venue's answer to a request actually sent, not a refusal of our own.
+    match &err {
+        Err(Error::RateLimited { retry_after }) => assert_eq!(*retry_after, Duration::from_secs(2), "{err:?}"),
+        other => panic!("a 100 % rate limit answered {other:?}"),
+    }
+    assert!(after_429 > before, "the 429 came from the venue: no request reached it");
+    // The next call waits out the back-off and then sends what a ticker sends, once. Only a lower
+    // bound on its time is asserted (a slow machine makes it longer, never shorter): the 2 s
+    // started at the last 429, just before `answered`, so an adapter that ignored it would
+    // answer in milliseconds.
+    let ticker = mexc.ticker(&btc()).await;
+    assert!(ticker.is_ok(), "the call succeeds once the back-off has passed: {ticker:?}");
+    let waited = answered.elapsed();
+    assert!(waited >= Duration::from_millis(1500), "a request was sent {waited:?} into a 2 s Retry-After");
+    assert_eq!(sim.request_count(), after_429 + per_ticker, "the ticker's requests once the back-off passed, no more");
 }
 
 #[tokio::test]
