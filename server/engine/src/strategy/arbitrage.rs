@@ -570,7 +570,8 @@ mod tests {
     /// quarters fails the test, so a change that stops finding cycles cannot pass unexercised.
     #[test]
     fn a_cycle_never_overspends_and_always_clears_its_edge() {
-        let config = ProptestConfig::default();
+        // `source_file` keeps the regression seeds, as `proptest!` does.
+        let config = ProptestConfig { source_file: Some(file!()), ..ProptestConfig::default() };
         let (cases, cycles) = (std::cell::Cell::new(0u32), std::cell::Cell::new(0u32));
         let inputs =
             (20_000u32..60_000, 30_000u32..90_000, 1_000u32..4_000, 0u32..30, 1u32..2_000, 1u32..5_000, 1u32..100);
