@@ -211,29 +211,39 @@ async fn account_stream_delivers_order_updates_fills_and_balances() {
     let sim = sim().await;
     let mexc = adapter(&sim);
     let mut events = Arc::clone(&mexc).account_stream().unwrap();
-    // Give the stream a moment to subscribe before trading.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let order = NewOrder {
-        pair: btc(),
-        side: Side::Buy,
-        kind: OrderKind::Market,
-        price: None,
-        size: OrderSize::Quote(Quote::new(dec!(25))),
-        client_order_id: "it-stream-1".into(),
-    };
-    let placed = mexc.place_order(&order).await.unwrap();
-    let (mut fill, mut update, mut balance) = (false, false, false);
-    while !(fill && update && balance) {
-        match tokio::time::timeout(Duration::from_secs(10), events.recv()).await.unwrap().unwrap() {
-            exchange::types::AccountEvent::Fill(t) => {
-                assert_eq!(t.order_id, placed.venue_id);
-                fill = true;
+    // When the stream has subscribed is not observable: orders are placed until one's fill
+    // comes through (each waits up to 5 s; ten bound the whole), instead of a guessed sleep.
+    let mut placed = Vec::new();
+    let (mut fill, mut update, mut balance) = (None, false, false);
+    'placing: for i in 0..10 {
+        let order = NewOrder {
+            pair: btc(),
+            side: Side::Buy,
+            kind: OrderKind::Market,
+            price: None,
+            size: OrderSize::Quote(Quote::new(dec!(25))),
+            client_order_id: format!("it-stream-{i}"),
+        };
+        placed.push(mexc.place_order(&order).await.unwrap().venue_id);
+        loop {
+            let Ok(event) = tokio::time::timeout(Duration::from_secs(5), events.recv()).await else {
+                continue 'placing;
+            };
+            match event.unwrap() {
+                exchange::types::AccountEvent::Fill(t) => {
+                    assert!(placed.contains(&t.order_id), "a fill of an order never placed: {t:?}");
+                    fill = Some(t.order_id);
+                }
+                exchange::types::AccountEvent::Order(o) => update |= placed.contains(&o.venue_id),
+                exchange::types::AccountEvent::Balance(_) => balance = true,
+                exchange::types::AccountEvent::Reconnected => {}
             }
-            exchange::types::AccountEvent::Order(o) => update |= o.venue_id == placed.venue_id,
-            exchange::types::AccountEvent::Balance(_) => balance = true,
-            exchange::types::AccountEvent::Reconnected => {}
+            if fill.is_some() && update && balance {
+                break 'placing;
+            }
         }
     }
+    assert!(fill.is_some() && update && balance, "fill {fill:?}, order update {update}, balance {balance}");
 }
 
 #[tokio::test]
