@@ -1,6 +1,10 @@
 //! The daemon refuses to start on an invalid configuration and lists every problem.
 
-use std::process::Command;
+use std::{
+    process::{Command, Stdio},
+    sync::mpsc,
+    time::Duration,
+};
 
 use crate::helpers::{bin, repo_root};
 
@@ -17,14 +21,31 @@ fn invalid_configuration_stops_the_daemon_with_every_problem_listed() {
     .unwrap();
     std::fs::write(dir.path().join("email.yaml"), "enabled: true\nsmpt: {}\n").unwrap();
     let data = tempfile::tempdir().unwrap();
-    let output = Command::new(bin("tradingd"))
+    let child = Command::new(bin("tradingd"))
         .arg("--config")
         .arg(dir.path())
         .arg("--data-dir")
         .arg(data.path())
         .args(["--grpc", "127.0.0.1:0"])
-        .output()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap();
+    // A daemon that started instead of refusing would never exit: a generous bound makes that
+    // a failure (and the daemon is killed) rather than a test that blocks CI.
+    let pid = child.id();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let output = match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(output) => output.unwrap(),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            panic!("tradingd did not exit within 60 s on an invalid configuration");
+        }
+    };
     assert_eq!(output.status.code(), Some(78), "configuration errors exit with EX_CONFIG");
     let stderr = String::from_utf8_lossy(&output.stderr);
     for expected in [

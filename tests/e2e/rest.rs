@@ -148,18 +148,28 @@ async fn websocket_relays_live_bot_events() {
     let gateway = Gateway::start(&daemon.url, None).await;
     let ws_url = format!("{}/ws", gateway.url.replacen("http", "ws", 1));
     let (mut socket, _) = tokio_tungstenite::connect_async(ws_url).await.unwrap();
-    // The subscription is set up right after the upgrade; give it a moment before acting.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let created: Value = post(&format!("{}/api/bots", gateway.url), json!({"trading_pair": "LTC/USDT", "strategy": "twap", "budget": "10", "strategy_params": {"target_amount": "1"}}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let message = tokio::time::timeout(Duration::from_secs(10), socket.next()).await.unwrap().unwrap().unwrap();
+    // The subscription is set up right after the upgrade, at a moment the client cannot see:
+    // instead of sleeping a guessed while, a bot is created until one's event comes through
+    // (each attempt waits 2 s for it; 20 attempts bound the whole).
+    let mut created = Vec::new();
+    let mut event = None;
+    for _ in 0..20 {
+        let bot: Value = post(&format!("{}/api/bots", gateway.url), json!({"trading_pair": "LTC/USDT", "strategy": "twap", "budget": "10", "strategy_params": {"target_amount": "1"}}))
+            .await
+            .json()
+            .await
+            .unwrap();
+        created.push(bot["id"].clone());
+        if let Ok(message) = tokio::time::timeout(Duration::from_secs(2), socket.next()).await {
+            event = Some(message.unwrap().unwrap());
+            break;
+        }
+    }
+    let message = event.expect("no event of 20 created bots reached the socket");
     let Message::Text(text) = message else { panic!("expected a text frame, got {message:?}") };
     let event: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(event["type"], "bot");
-    assert_eq!(event["bot"]["id"], created["id"]);
+    assert!(created.contains(&event["bot"]["id"]), "{event} is of none of the bots created: {created:?}");
     assert_eq!(event["bot"]["trading_pair"], "LTC/USDT");
 }
 

@@ -205,16 +205,24 @@ async fn a_stop_loss_sells_the_position_and_pauses_the_bot_with_an_alert() {
     })
     .await;
     assert!(alert.message.contains("stop loss: the position is down"), "{alert:?}");
-    let sold = until_order(&daemon, bot.id, false, pb::OrderStatus::Filled).await;
-    eventually("the sale", PATIENCE, || {
+    until_order(&daemon, bot.id, false, pb::OrderStatus::Filled).await;
+    let sold = eventually("the sale", PATIENCE, || {
         let mut bots = bots.clone();
         async move {
             let all = orders(&mut bots, bot.id, false).await;
-            (all.len() == 2 && all.iter().all(|o| o.status() == pb::OrderStatus::Filled)).then_some(())
+            (all.len() == 2 && all.iter().all(|o| o.status() == pb::OrderStatus::Filled)).then_some(all)
         }
     })
     .await;
-    assert!(!sold.is_empty());
+    // Newest first: the sale, then the buy it sells. The sale is the whole position: what the
+    // buy filled less a fee taken in BTC, rounded down to the 0.000001 step, and never more.
+    let (sale, buy) = (&sold[0], &sold[1]);
+    assert_eq!((sale.order_type.as_str(), buy.order_type.as_str()), ("market_sell", "market_buy"), "{sold:?}");
+    let amount = |s: &str| s.parse::<Decimal>().unwrap_or_else(|e| panic!("{s:?}: {e}"));
+    let bought = amount(&buy.filled_amount) - if buy.fee_asset == "BTC" { amount(&buy.fees) } else { Decimal::ZERO };
+    let sold_qty = amount(&sale.filled_amount);
+    assert!(sold_qty > Decimal::ZERO && sold_qty <= bought, "sold {sold_qty} of {bought} held: {sold:?}");
+    assert!(bought - sold_qty < Decimal::new(1, 6), "the stop sells the whole position: {sold_qty} of {bought}");
     // Sticky: paused until a person starts it.
     eventually("the pause", PATIENCE, || async {
         (status(&daemon, bot.id).await.status() == pb::BotStatus::Paused).then_some(())

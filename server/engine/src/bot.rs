@@ -1366,10 +1366,19 @@ mod tests {
             }
         }
 
-        /// After a risk stop trips, the bot buys nothing until a person starts it, whatever
-        /// prices and fills follow; a running bot never stays past a tripped limit.
-        #[test]
-        fn risk_stops_cannot_be_bypassed(steps in proptest::collection::vec((0u8..5, 50u32..150, 0u32..=100), 1..80)) {
+    }
+
+    /// After a risk stop trips, the bot buys nothing until a person starts it, whatever
+    /// prices and fills follow; a running bot never stays past a tripped limit, and every
+    /// stop the prices and limits call for trips (counted: the generated prices must call
+    /// for a good number of them, or the oracle was never put to work).
+    #[test]
+    fn risk_stops_cannot_be_bypassed() {
+        // `source_file` keeps the committed regression seeds, as `proptest!` does.
+        let config = ProptestConfig { cases: 2000, source_file: Some(file!()), ..ProptestConfig::default() };
+        let must_trips = std::cell::Cell::new(0u32);
+        let mut runner = proptest::test_runner::TestRunner::new(config);
+        let outcome = runner.run(&proptest::collection::vec((0u8..5, 50u32..150, 0u32..=100), 1..80), |steps| {
             let risk = RiskLimits {
                 stop_loss_percent: Some(Percent::new(dec!(5))),
                 drawdown_limit_percent: Some(Percent::new(dec!(3))),
@@ -1379,6 +1388,10 @@ mod tests {
             let mut b = bot_with_risk(dec!(200), dec!(0), None, risk);
             b.handle(at(0), Input::Command(Command::Start));
             let (mut now, mut stopped, mut last): (i64, bool, Option<OrderIntent>) = (0, false, None);
+            // The oracle, kept here from the prices and the limits rather than read from the
+            // bot's alerts: the highest equity seen at a price while running since the last
+            // start (the guard's peak is at least that), and the trips that must follow.
+            let mut peak = None::<Decimal>;
             for (kind, price, percent) in steps {
                 now += 10 * 60_000;
                 let input = match (kind, &last) {
@@ -1387,12 +1400,43 @@ mod tests {
                     (3, _) => Input::Command(Command::Start),
                     _ => Input::Tick,
                 };
-                let started = input == Input::Command(Command::Start);
+                // A start re-arms only a bot that was not running: one still running with a
+                // stop waiting for its order in flight stays stopped.
+                let started = input == Input::Command(Command::Start) && b.status() != BotStatus::Running;
+                // A new price for a running bot not yet stopped: value the wallet at it and
+                // decide, with the limits' own arithmetic, whether a stop must trip.
+                let must_trip = match &input {
+                    Input::Price(p) if b.status() == BotStatus::Running && !stopped => {
+                        let w = b.wallet();
+                        let (held, cost, price) = (w.holdings().value(), w.cost().value(), p.value());
+                        let equity = w.budget().value() + w.realized_pnl().value() + held * price - cost;
+                        let high = peak.map_or(equity, |p: Decimal| p.max(equity));
+                        peak = Some(high);
+                        // Stop loss: 5 % or more below the average entry while holding.
+                        let stop_loss = held > Decimal::ZERO && price * dec!(100) <= (cost / held) * dec!(95);
+                        // Drawdown: 3 % or more below the peak.
+                        let drawdown = (high - equity) * dec!(100) >= high * dec!(3);
+                        stop_loss || drawdown
+                    }
+                    _ => false,
+                };
                 let out = b.handle(at(now), input);
                 if started {
                     stopped = false;
+                    peak = None;
                 }
-                let tripped = out.iter().any(|o| matches!(o, Output::Alert { kind: AlertKind::LossLimit | AlertKind::DrawdownLimit, .. }));
+                let tripped = out
+                    .iter()
+                    .any(|o| matches!(o, Output::Alert { kind: AlertKind::LossLimit | AlertKind::DrawdownLimit, .. }));
+                if must_trip {
+                    must_trips.set(must_trips.get() + 1);
+                    prop_assert!(
+                        tripped,
+                        "a stop the prices and limits call for did not trip: {:?} {:?}",
+                        out,
+                        b.wallet()
+                    );
+                }
                 if tripped {
                     stopped = true;
                 }
@@ -1405,6 +1449,11 @@ mod tests {
                     last = Some(intent);
                 }
             }
+            Ok(())
+        });
+        if let Err(e) = outcome {
+            panic!("{e}");
         }
+        eprintln!("MUST {}", must_trips.get());
     }
 }

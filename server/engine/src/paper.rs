@@ -165,10 +165,16 @@ mod tests {
                 .collect();
             asks.sort_by_key(|l| l.0);
             let depth: Decimal = asks.iter().map(|l| l.1.value()).sum();
-            if let Some(fill) = market_buy(&asks, Quote::new(Decimal::from(budget)), dec!(0.001), &rules()) {
-                prop_assert!(fill.quote.value() <= Decimal::from(budget));
-                prop_assert!(fill.qty.value() <= depth);
-                prop_assert!(fill.qty.value().scale() <= 6);
+            // A budget of 1 buys at least 0.00001 at the dearest ask generated (99,999), so
+            // only an empty book buys nothing: every other case reaches the assertions.
+            match market_buy(&asks, Quote::new(Decimal::from(budget)), dec!(0.001), &rules()) {
+                Some(fill) => {
+                    prop_assert!(fill.quote.value() <= Decimal::from(budget));
+                    prop_assert!(fill.qty.value() <= depth);
+                    prop_assert!(fill.qty.value().scale() <= 6);
+                    prop_assert!(fill.qty.value() > Decimal::ZERO);
+                }
+                None => prop_assert!(asks.is_empty(), "nothing bought with {} from {:?}", budget, asks),
             }
         }
     }

@@ -1,6 +1,9 @@
 //! Strategies run on the bundled real market data (`server/mexc-sim/data`) through the
 //! backtest driver; the summary and the trades are compared with reviewed snapshots in
-//! `tests/backtests/` (`UPDATE_EXPECT=1` rewrites them).
+//! `tests/backtests/` (`UPDATE_EXPECT=1` rewrites them). Beside each snapshot a few figures are
+//! checked by hand, so a snapshot recorded from a wrong run cannot pass: the final equity is
+//! booked again here from the trades and the last close, every market order fills at a candle's
+//! open, and the DCA and TWAP runs' counts and first trades follow from their parameters.
 // Test code: a failed unwrap is a failed test with its location.
 #![allow(clippy::unwrap_used)]
 
@@ -57,6 +60,37 @@ fn render(report: &backtest::Report) -> String {
     text
 }
 
+/// Books `report`'s trades again, independently of the engine's wallet: a buy pays its quote
+/// and its fee in base (`fee_rate` of the quantity), a sale receives its quote less `fee_rate`
+/// of it; what is held is valued at the last close. Returns the equity so booked.
+fn equity_booked_from_the_trades(
+    report: &backtest::Report,
+    budget: Decimal,
+    fee_rate: Decimal,
+    last_close: Decimal,
+) -> Decimal {
+    let (mut cash, mut base) = (budget, Decimal::ZERO);
+    for t in &report.trades {
+        match t.side {
+            domain::order::Side::Buy => {
+                assert_eq!(
+                    t.quote.value(),
+                    t.qty.value() * t.price.value(),
+                    "a buy's quote is its price times quantity"
+                );
+                cash -= t.quote.value();
+                base += t.qty.value() - t.qty.value() * fee_rate;
+            }
+            domain::order::Side::Sell => {
+                cash += t.quote.value() - t.quote.value() * fee_rate;
+                base -= t.qty.value();
+            }
+        }
+        assert!(cash >= Decimal::ZERO && base >= Decimal::ZERO, "the trades spend or sell what was never held: {t:?}");
+    }
+    cash + base * last_close
+}
+
 #[test]
 fn strategies_on_real_btc_data_match_their_snapshots() {
     let (rules, candles) = btc_usdt();
@@ -87,9 +121,63 @@ fn strategies_on_real_btc_data_match_their_snapshots() {
         );
         let report = backtest::run(bot, &candles, &settings, |_| {});
         assert!(!report.trades.is_empty(), "{name} never traded");
+        hand_checked(name, &report, &candles, settings.fee_rate);
         failures.extend(support::check(&dir.join(format!("{name}_btcusdt.snap")), &render(&report)));
     }
     assert!(failures.is_empty(), "backtest snapshots differ (UPDATE_EXPECT=1 rewrites them):\n{}", failures.join("\n"));
+}
+
+/// The figures of `name`'s run on `candles` that follow from the data and the parameters
+/// without the engine: its final equity, where its market orders fill, and for DCA and TWAP
+/// how many trades there are and what the first one is.
+fn hand_checked(name: &str, report: &backtest::Report, candles: &[domain::candle::Candle], fee_rate: Decimal) {
+    let last_close = candles.last().unwrap().close.value();
+    let booked = equity_booked_from_the_trades(report, Decimal::from(1_000), fee_rate, last_close);
+    assert_eq!(report.final_equity.value(), booked, "{name}: the final equity is not what its trades add up to");
+    assert_eq!(report.total_pnl.value(), booked - Decimal::from(1_000), "{name}: total P&L");
+    assert_eq!(report.candles, candles.len(), "{name}: every candle replayed");
+    // A market order decided on a close fills at the next candle's open (the grid's limit
+    // orders fill at their own price).
+    if name != "adaptive_grid" {
+        for t in &report.trades {
+            let candle = candles
+                .iter()
+                .find(|c| c.open_time == t.at)
+                .unwrap_or_else(|| panic!("{name}: {t:?} at no candle's open"));
+            assert_eq!(t.price, candle.open, "{name}: a market order fills at the open");
+            assert_ne!(t.at, candles[0].open_time, "{name}: nothing is decided before the first close");
+        }
+    }
+    // The first candle of the file opens at 1618951320000 and its successor at 56813.98.
+    let second = &candles[1];
+    assert_eq!((second.open_time.millis(), second.open.value()), (1_618_951_380_000, Decimal::new(5_681_398, 2)));
+    let first = &report.trades[0];
+    match name {
+        // 10 USDT each hour from the first close: 10 / 56813.98 rounded down to 0.000001 BTC;
+        // the 1,000 USDT budget pays for 100 such buys (each costs just under 10), and the
+        // file's 715 hours are more than enough for them, so 100 buys and nothing else.
+        "dca_accumulator" => {
+            assert_eq!(
+                (first.at, first.side, first.qty.value()),
+                (second.open_time, domain::order::Side::Buy, Decimal::new(176, 6))
+            );
+            assert_eq!(report.trades.len(), 100, "{name}: 1,000 USDT / 10 USDT");
+            assert!(report.trades.iter().all(|t| t.side == domain::order::Side::Buy));
+            let hours: Vec<i64> = report.trades.windows(2).map(|w| w[1].at.millis() - w[0].at.millis()).collect();
+            assert!(hours.iter().all(|&ms| ms == 3_600_000), "{name}: one buy an hour");
+        }
+        // 0.01 BTC in slices of 0.01 / 12 = 0.00083333, rounded down to 0.000833: twelve
+        // slices leave 0.000004 BTC, below the 1 USDT minimum, so twelve buys.
+        "twap" => {
+            assert_eq!(
+                (first.at, first.side, first.qty.value()),
+                (second.open_time, domain::order::Side::Buy, Decimal::new(833, 6))
+            );
+            assert_eq!(report.trades.len(), 12, "{name}: 0.01 in slices of 0.000833");
+            assert!(report.trades.iter().all(|t| t.qty.value() == Decimal::new(833, 6)));
+        }
+        _ => {}
+    }
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Scenario tests of the sans-IO bot: `tests/scenarios/<name>.yaml` holds a bot and
 //! timestamped inputs; the outputs of every step and the final wallet are compared with
-//! `<name>.snap`. A missing snapshot is written; `UPDATE_EXPECT=1` rewrites them all.
+//! `<name>.snap`. A missing snapshot fails the test; `UPDATE_EXPECT=1` (that value only) writes
+//! them all.
 //! Snapshot diffs are reviewed like code.
 // Test code: a failed unwrap is a failed test with its location.
 #![allow(clippy::unwrap_used)]

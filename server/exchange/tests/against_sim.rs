@@ -3,7 +3,12 @@
 // Test code: a failed unwrap is a failed test with its location.
 #![allow(clippy::unwrap_used)]
 
-use std::{collections::BTreeMap, path::PathBuf, sync::Arc, time::Duration};
+use std::{
+    collections::BTreeMap,
+    path::PathBuf,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use domain::{
     money::{Price, Qty, Quote},
@@ -206,29 +211,39 @@ async fn account_stream_delivers_order_updates_fills_and_balances() {
     let sim = sim().await;
     let mexc = adapter(&sim);
     let mut events = Arc::clone(&mexc).account_stream().unwrap();
-    // Give the stream a moment to subscribe before trading.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let order = NewOrder {
-        pair: btc(),
-        side: Side::Buy,
-        kind: OrderKind::Market,
-        price: None,
-        size: OrderSize::Quote(Quote::new(dec!(25))),
-        client_order_id: "it-stream-1".into(),
-    };
-    let placed = mexc.place_order(&order).await.unwrap();
-    let (mut fill, mut update, mut balance) = (false, false, false);
-    while !(fill && update && balance) {
-        match tokio::time::timeout(Duration::from_secs(10), events.recv()).await.unwrap().unwrap() {
-            exchange::types::AccountEvent::Fill(t) => {
-                assert_eq!(t.order_id, placed.venue_id);
-                fill = true;
+    // When the stream has subscribed is not observable: orders are placed until one's fill
+    // comes through (each waits up to 5 s; ten bound the whole), instead of a guessed sleep.
+    let mut placed = Vec::new();
+    let (mut fill, mut update, mut balance) = (None, false, false);
+    'placing: for i in 0..10 {
+        let order = NewOrder {
+            pair: btc(),
+            side: Side::Buy,
+            kind: OrderKind::Market,
+            price: None,
+            size: OrderSize::Quote(Quote::new(dec!(25))),
+            client_order_id: format!("it-stream-{i}"),
+        };
+        placed.push(mexc.place_order(&order).await.unwrap().venue_id);
+        loop {
+            let Ok(event) = tokio::time::timeout(Duration::from_secs(5), events.recv()).await else {
+                continue 'placing;
+            };
+            match event.unwrap() {
+                exchange::types::AccountEvent::Fill(t) => {
+                    assert!(placed.contains(&t.order_id), "a fill of an order never placed: {t:?}");
+                    fill = Some(t.order_id);
+                }
+                exchange::types::AccountEvent::Order(o) => update |= placed.contains(&o.venue_id),
+                exchange::types::AccountEvent::Balance(_) => balance = true,
+                exchange::types::AccountEvent::Reconnected => {}
             }
-            exchange::types::AccountEvent::Order(o) => update |= o.venue_id == placed.venue_id,
-            exchange::types::AccountEvent::Balance(_) => balance = true,
-            exchange::types::AccountEvent::Reconnected => {}
+            if fill.is_some() && update && balance {
+                break 'placing;
+            }
         }
     }
+    assert!(fill.is_some() && update && balance, "fill {fill:?}, order update {update}, balance {balance}");
 }
 
 #[tokio::test]
@@ -302,22 +317,35 @@ async fn retry_after_is_obeyed() {
     let sim = sim().await;
     let mexc = adapter(&sim);
     mexc.ticker(&btc()).await.unwrap();
+    // What one ticker costs in requests, unfaulted.
+    let start = sim.request_count();
+    mexc.ticker(&btc()).await.unwrap();
+    let per_ticker = sim.request_count() - start;
     sim.set_faults(Faults {
         rate_limit: Some(RateLimitFault { max_requests: 0, window_ms: 1000, retry_after_secs: 2, status: 429 }),
         ..Faults::default()
     });
+    let before = sim.request_count();
     let err = mexc.order_book(&btc(), 5).await;
+    let answered = Instant::now();
     sim.set_faults(Faults::default());
     let after_429 = sim.request_count();
-    // The next call waits out the back-off: nothing reaches the venue during it.
-    let call = tokio::spawn({
-        let mexc = Arc::clone(&mexc);
-        async move { mexc.ticker(&btc()).await }
-    });
-    tokio::time::sleep(Duration::from_millis(1000)).await;
-    assert_eq!(sim.request_count(), after_429, "a request was sent before Retry-After expired");
-    assert!(call.await.unwrap().is_ok(), "the call succeeds once the back-off has passed");
-    assert!(err.is_ok() || matches!(err, Err(Error::RateLimited { .. })));
+    // Every request is refused: the venue's 429 is what the caller gets, with its Retry-After,
+    // and it was the venue's answer to a request actually sent, not a refusal of our own.
+    match &err {
+        Err(Error::RateLimited { retry_after }) => assert_eq!(*retry_after, Duration::from_secs(2), "{err:?}"),
+        other => panic!("a 100 % rate limit answered {other:?}"),
+    }
+    assert!(after_429 > before, "the 429 came from the venue: no request reached it");
+    // The next call waits out the back-off and then sends what a ticker sends, once. Only a lower
+    // bound on its time is asserted (a slow machine makes it longer, never shorter): the 2 s
+    // started at the last 429, just before `answered`, so an adapter that ignored it would
+    // answer in milliseconds.
+    let ticker = mexc.ticker(&btc()).await;
+    assert!(ticker.is_ok(), "the call succeeds once the back-off has passed: {ticker:?}");
+    let waited = answered.elapsed();
+    assert!(waited >= Duration::from_millis(1500), "a request was sent {waited:?} into a 2 s Retry-After");
+    assert_eq!(sim.request_count(), after_429 + per_ticker, "the ticker's requests once the back-off passed, no more");
 }
 
 #[tokio::test]

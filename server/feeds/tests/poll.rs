@@ -44,8 +44,13 @@ async fn readings_follow_the_sources_and_a_failing_source_keeps_its_last_reading
     sim.set_faults(Faults { error_5xx_rate: 1.0, ..Faults::default() });
     sim.set_external(External { fear_greed: 90, trending: vec![] });
     let before = sim.request_count();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(sim.request_count() > before + 4, "the sources are asked again at every poll");
+    // Polled every 50 ms: five more requests must come, however slowly the machine runs them
+    // (a generous bound turns a poller that stopped into a failure, not a hang).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while sim.request_count() <= before + 4 {
+        assert!(tokio::time::Instant::now() < deadline, "the sources are asked again at every poll");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let kept = data.borrow().clone();
     assert_eq!((kept.fear_greed.as_ref().map(|f| f.value), kept.trending_rank("ETH")), (Some(12), Some(2)));
 

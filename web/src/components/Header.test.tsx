@@ -22,11 +22,23 @@ describe('Header', () => {
     const fetchMock = stubFetch(routes);
     const confirm = vi.spyOn(window, 'confirm').mockReturnValue(false);
     renderApp('/');
+    await screen.findByText('No bots yet.');
 
     fireEvent.click(screen.getByTestId('kill-all'));
-
     expect(confirm).toHaveBeenCalledOnce();
+    // Let a mutation the click might have started reach fetch: the next macrotask runs after
+    // every microtask the click queued.
+    await new Promise((resolve) => setTimeout(resolve, 0));
     expect(callsTo(fetchMock, 'POST /api/kill-all')).toHaveLength(0);
+    expect(screen.queryByRole('status')).toBeNull();
+
+    // The positive control, in the same page: accepted, the same click does post, once; so
+    // the declined click above would have been seen had it posted.
+    confirm.mockReturnValue(true);
+    fireEvent.click(screen.getByTestId('kill-all'));
+    expect((await screen.findByRole('status')).textContent).toContain('Killed 2 bots');
+    expect(confirm).toHaveBeenCalledTimes(2);
+    expect(callsTo(fetchMock, 'POST /api/kill-all')).toHaveLength(1);
   });
 
   it('Kill all posts after confirmation, refetches and toasts the count', async () => {

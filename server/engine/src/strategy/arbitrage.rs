@@ -562,20 +562,22 @@ mod tests {
         assert_eq!(run.filled(Qty::new(dec!(0.000001)), &markets), Next::Done);
     }
 
-    proptest! {
-        /// Whatever the prices, fees and depth, a proposed cycle spends within the budget and
-        /// the largest cycle, trades within the depth, chains its legs (each pays with what the
-        /// previous received, after fees) and returns at least the minimum edge.
-        #[test]
-        fn a_cycle_never_overspends_and_always_clears_its_edge(
-            btc in 20_000u32..60_000,
-            eth_btc in 30_000u32..90_000,
-            eth in 1_000u32..4_000,
-            fee_bps in 0u32..30,
-            depth in 1u32..2_000,
-            free in 1u32..5_000,
-            min_edge_bps in 1u32..100,
-        ) {
+    /// Whatever the prices, fees and depth, a proposed cycle spends within the budget and
+    /// the largest cycle, trades within the depth, chains its legs (each pays with what the
+    /// previous received, after fees) and returns at least the minimum edge. The assertions
+    /// hold only where a cycle is found, so the run counts those cases: the generated prices
+    /// are far enough apart that nearly all do (252 of 256 when written), and fewer than three
+    /// quarters fails the test, so a change that stops finding cycles cannot pass unexercised.
+    #[test]
+    fn a_cycle_never_overspends_and_always_clears_its_edge() {
+        // `source_file` keeps the regression seeds, as `proptest!` does.
+        let config = ProptestConfig { source_file: Some(file!()), ..ProptestConfig::default() };
+        let (cases, cycles) = (std::cell::Cell::new(0u32), std::cell::Cell::new(0u32));
+        let inputs =
+            (20_000u32..60_000, 30_000u32..90_000, 1_000u32..4_000, 0u32..30, 1u32..2_000, 1u32..5_000, 1u32..100);
+        let mut runner = proptest::test_runner::TestRunner::new(config.clone());
+        let outcome = runner.run(&inputs, |(btc, eth_btc, eth, fee_bps, depth, free, min_edge_bps)| {
+            cases.set(cases.get() + 1);
             let rules = triangle_rules();
             let prices = [Decimal::from(btc), Decimal::new(i64::from(eth_btc), 6), Decimal::from(eth)];
             let fee = Decimal::new(i64::from(fee_bps), 4);
@@ -586,6 +588,7 @@ mod tests {
             }
             let params = params(Decimal::new(i64::from(min_edge_bps), 2), dec!(100));
             if let Some(cycle) = triangular(&markets, Quote::new(Decimal::from(free)), &params) {
+                cycles.set(cycles.get() + 1);
                 prop_assert!(cycle.spend.value() <= Decimal::from(free).min(dec!(100)));
                 prop_assert!(cycle.edge() >= params.min_edge);
                 let mut held = cycle.spend.value();
@@ -603,8 +606,16 @@ mod tests {
                 }
                 prop_assert_eq!(held, cycle.returns.value());
             }
+            Ok(())
+        });
+        if let Err(e) = outcome {
+            panic!("{e}");
         }
+        assert_eq!(cases.get(), config.cases, "every case ran");
+        assert!(cycles.get() * 4 >= cases.get() * 3, "only {} of {} cases found a cycle", cycles.get(), cases.get());
+    }
 
+    proptest! {
         /// However the legs fill (in part, or at prices that moved), a run never sends a leg
         /// that pays with more than the previous leg received, and ends within one order more
         /// than it has legs.

@@ -211,7 +211,13 @@ mod tests {
                 order.lock().unwrap().push("create");
             }
         });
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        // The test runtime has one thread: yielding lets the create run until it waits for a
+        // token (half a second away), whatever the machine's speed, so the cancel below is
+        // queued after it. A fixed sleep would only make that likely.
+        for _ in 0..3 {
+            tokio::task::yield_now().await;
+        }
+        assert!(!create.is_finished(), "the create must be waiting for a token");
         let cancel = tokio::spawn({
             let (limiter, order) = (Arc::clone(&limiter), Arc::clone(&order));
             async move {
