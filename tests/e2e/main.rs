@@ -10,6 +10,7 @@ mod boundary;
 mod cli;
 mod config;
 mod daemon;
+mod endpoints;
 mod helpers;
 mod rest;
 mod scripting;
