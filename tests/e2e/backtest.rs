@@ -10,7 +10,7 @@ use tonic::Code;
 use tonic_types::StatusExt;
 use tradingbot_proto::v1 as pb;
 
-use crate::helpers::{DEMO_SECRET, Daemon, Sim, ctl, ANY_PORT, repo_root, upload_candles};
+use crate::helpers::{ANY_PORT, DEMO_SECRET, Daemon, Sim, ctl, repo_root, upload_candles};
 
 /// `tradingctl --json backtest` of `strategy` on the bundled BTC/USDT candles at `candles`,
 /// 0.1 % fees and a 1,000 USDT budget.

@@ -10,7 +10,8 @@ use tonic::Code;
 use tradingbot_proto::v1::{self as pb, bot_service_client::BotServiceClient};
 
 use crate::helpers::{
-    ANY_PORT, CLOSED_URL, DEMO_SECRET, Daemon, Gateway, Sim, bin, clean_env, create_bot, ctl, ctl_with_env, eventually, repo_root,
+    ANY_PORT, CLOSED_URL, DEMO_SECRET, Daemon, Gateway, Sim, bin, clean_env, create_bot, ctl, ctl_with_env, eventually,
+    repo_root,
 };
 
 const TOKEN: &str = "e2e-token-0123456789abcdef";
@@ -168,13 +169,9 @@ async fn binding_beyond_loopback_without_a_token_is_refused_at_start() {
     assert!(stderr.contains("beyond loopback") && stderr.contains("TRADINGD_TOKEN"), "{stderr}");
     assert!(!data.path().join("tradingbot.db").exists(), "nothing is written");
 
-    let gateway = exit_of(AsyncCommand::new(bin("gateway")).args([
-        "--listen",
-        "0.0.0.0:0",
-        "--daemon",
-        "http://127.0.0.1:1",
-    ]))
-    .await;
+    let gateway =
+        exit_of(AsyncCommand::new(bin("gateway")).args(["--listen", "0.0.0.0:0", "--daemon", "http://127.0.0.1:1"]))
+            .await;
     let stderr = String::from_utf8_lossy(&gateway.stderr);
     assert!(!gateway.status.success());
     assert!(stderr.contains("beyond loopback") && stderr.contains("TRADINGD_TOKEN"), "{stderr}");

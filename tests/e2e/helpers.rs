@@ -29,13 +29,14 @@ pub(crate) fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
 }
 
-/// The workspace packages whose binaries the tests run (package, binary).
-const BINARIES: [(&str, &str); 4] =
-    [("mexc-sim", "mexc-sim"), ("tradingd", "tradingd"), ("gateway", "gateway"), ("tradingctl", "tradingctl")];
+/// The workspace binaries the tests run.
+const BINARIES: [&str; 4] = ["mexc-sim", "tradingd", "gateway", "tradingctl"];
 
-/// Builds the binaries of [`BINARIES`] once per test run, with the cargo, target directory and
+/// Builds the workspace's binaries once per test run, with the cargo, target directory and
 /// profile this test executable was built with, so a test never runs an older build than the
-/// sources (cargo does nothing when they are fresh, as after `scripts/test`'s own build).
+/// sources. It is `cargo build --workspace --bins`, the very build `scripts/test` runs first: a
+/// narrower `-p` build would unify features differently and relink every binary each time.
+/// Cargo does nothing when they are fresh.
 fn build_binaries() -> &'static Result<PathBuf, String> {
     static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     BUILT.get_or_init(|| {
@@ -49,10 +50,14 @@ fn build_binaries() -> &'static Result<PathBuf, String> {
         };
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
         let mut command = Command::new(cargo);
-        command.current_dir(repo_root()).args(["build", "--quiet", "--locked", "--bins", "--profile", profile]);
-        command.arg("--target-dir").arg(target_dir);
-        for (package, _) in BINARIES {
-            command.args(["-p", package]);
+        command.current_dir(repo_root()).args(["build", "--quiet", "--locked", "--workspace", "--bins"]);
+        command.args(["--profile", profile]).arg("--target-dir").arg(target_dir);
+        // Not the variables cargo set for this test (CARGO_MANIFEST_DIR, ...): build scripts that
+        // watch them (ring's does) would see a change and rebuild half the tree each time.
+        for (name, _) in std::env::vars_os() {
+            if is_set_by_cargo_for_tests(&name) {
+                command.env_remove(name);
+            }
         }
         let output = command.stdin(Stdio::null()).output().map_err(|e| format!("cannot run cargo: {e}"))?;
         if !output.status.success() {
@@ -65,12 +70,29 @@ fn build_binaries() -> &'static Result<PathBuf, String> {
     })
 }
 
+/// Whether `name` is a variable cargo sets for the crate it runs (a test), not for cargo itself.
+fn is_set_by_cargo_for_tests(name: &std::ffi::OsStr) -> bool {
+    let Some(name) = name.to_str() else { return false };
+    ["CARGO_PKG_", "CARGO_BIN_EXE_"].iter().any(|prefix| name.starts_with(prefix))
+        || [
+            "CARGO_MANIFEST_DIR",
+            "CARGO_MANIFEST_PATH",
+            "CARGO_CRATE_NAME",
+            "CARGO_BIN_NAME",
+            "CARGO_PRIMARY_PACKAGE",
+            "CARGO_TARGET_TMPDIR",
+            "CARGO_RUSTC_CURRENT_DIR",
+            "OUT_DIR",
+        ]
+        .contains(&name)
+}
+
 /// Path of a workspace binary, built from the current sources (see [`build_binaries`]).
 ///
 /// # Panics
 /// When `name` is not one of [`BINARIES`] or the build fails.
 pub(crate) fn bin(name: &str) -> PathBuf {
-    assert!(BINARIES.iter().any(|(_, b)| *b == name), "{name} is not among the binaries the tests build");
+    assert!(BINARIES.contains(&name), "{name} is not among the binaries the tests build");
     let dir = build_binaries().as_ref().unwrap_or_else(|e| panic!("{e}"));
     let path = dir.join(name);
     assert!(path.exists(), "{} is missing after cargo built it", path.display());
@@ -121,7 +143,12 @@ impl Drop for ChildLog {
         if std::thread::panicking() {
             let text = self.read();
             let tail = text.char_indices().rev().nth(64 * 1024).map_or(&text[..], |(i, _)| &text[i..]);
-            eprintln!("---- {} log ({}) ----\n{tail}\n---- end of {} log ----", self.name, self.path.display(), self.name);
+            eprintln!(
+                "---- {} log ({}) ----\n{tail}\n---- end of {} log ----",
+                self.name,
+                self.path.display(),
+                self.name
+            );
         }
     }
 }
@@ -134,9 +161,9 @@ struct Started {
 }
 
 /// Whether `child` has exited; then the test fails, its log printed by the caller's guard.
-fn assert_running(child: &mut Child, name: &str, log: &ChildLog) {
+fn assert_running(child: &mut Child, name: &str) {
     if let Ok(Some(status)) = child.try_wait() {
-        panic!("{name} exited ({status}); log {}:\n{}", log.path.display(), log.read());
+        panic!("{name} exited ({status}) (its log is printed below)");
     }
 }
 
@@ -148,6 +175,7 @@ fn assert_running(child: &mut Child, name: &str, log: &ChildLog) {
 async fn spawn_reporting(name: &str, command: &mut AsyncCommand, log_path: PathBuf) -> Started {
     let file = std::fs::File::create(&log_path).expect("child log file");
     let child = command
+        .env("NO_COLOR", "1")
         .stdin(Stdio::null())
         .stdout(file.try_clone().expect("log file handle"))
         .stderr(file)
@@ -162,8 +190,8 @@ async fn spawn_reporting(name: &str, command: &mut AsyncCommand, log_path: PathB
         if let Some(addr) = reported {
             return Started { child, addr, log };
         }
-        assert_running(&mut child, name, &log);
-        assert!(tokio::time::Instant::now() < deadline, "{name} never reported its address (log below)");
+        assert_running(&mut child, name);
+        assert!(tokio::time::Instant::now() < deadline, "{name} never reported its address (its log is printed below)");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -178,12 +206,15 @@ async fn wait_ready<F: std::future::Future<Output = bool>>(
 ) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
-        assert_running(&mut started.child, name, &started.log);
+        assert_running(&mut started.child, name);
         if check().await {
-            assert_running(&mut started.child, name, &started.log);
+            assert_running(&mut started.child, name);
             return;
         }
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {name} to serve (log below)");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {name} to serve (its log is printed below)"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -351,7 +382,11 @@ impl Daemon {
             .args(flags);
         let log_path = data_dir.join(format!("tradingd-{}.log", next_log_number()));
         let mut started = spawn_reporting("tradingd", &mut command, log_path).await;
-        assert!(port == ANY_PORT || started.addr.port() == port, "tradingd bound {} instead of port {port}", started.addr);
+        assert!(
+            port == ANY_PORT || started.addr.port() == port,
+            "tradingd bound {} instead of port {port}",
+            started.addr
+        );
         let url = format!("http://{}", started.addr);
         Self::wait_healthy(&mut started, &url, token).await;
         Self {

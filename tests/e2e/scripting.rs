@@ -2,7 +2,7 @@
 
 use std::process::{Command, Output};
 
-use crate::helpers::{DEMO_SECRET, Daemon, Sim, ANY_PORT, repo_root};
+use crate::helpers::{ANY_PORT, DEMO_SECRET, Daemon, Sim, repo_root};
 
 /// Runs the Python example against `daemon` with `envs` set (and no token of the caller's own).
 async fn run_example(daemon: &Daemon, envs: &[(&str, &str)]) -> Output {

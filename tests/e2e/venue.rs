@@ -4,7 +4,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::helpers::{DEMO_SECRET, Daemon, Sim, ctl, ANY_PORT, repo_root};
+use crate::helpers::{ANY_PORT, DEMO_SECRET, Daemon, Sim, ctl, repo_root};
 
 #[tokio::test]
 async fn exchange_check_verifies_keys_clock_symbols_and_balances() {
