@@ -490,13 +490,19 @@ pub(crate) struct Gateway {
     /// The process; killed when the handle drops.
     _child: Child,
     /// Its output, printed if the test fails (dropped before the directory holding it).
-    _log: ChildLog,
+    log: ChildLog,
     _log_dir: tempfile::TempDir,
     /// Base URL, `http://127.0.0.1:<port>`, the address the process reported.
     pub(crate) url: String,
 }
 
 impl Gateway {
+    /// What the gateway printed so far.
+    #[allow(dead_code, reason = "for tests that read the gateway's log")]
+    pub(crate) fn log(&self) -> String {
+        self.log.read()
+    }
+
     /// Starts the gateway for `daemon_url`, serving `web` when given, and waits until it answers.
     pub(crate) async fn start(daemon_url: &str, web: Option<&Path>) -> Self {
         Self::start_custom(daemon_url, web, &[], None).await
@@ -533,7 +539,7 @@ impl Gateway {
             }
         })
         .await;
-        Self { _child: started.child, _log: started.log, _log_dir: log_dir, url }
+        Self { _child: started.child, log: started.log, _log_dir: log_dir, url }
     }
 }
 

@@ -11,6 +11,7 @@ mod cli;
 mod config;
 mod daemon;
 mod helpers;
+mod processes;
 mod rest;
 mod scripting;
 mod trading;
