@@ -1,6 +1,6 @@
 //! `gateway` binary: flags, logging, signals. The application is in the library.
 
-use std::{net::SocketAddr, path::PathBuf};
+use std::{io::Write as _, net::SocketAddr, path::PathBuf};
 
 use boundary::{AllowedHosts, BearerInterceptor, Token};
 use clap::Parser;
@@ -62,7 +62,8 @@ async fn main() -> anyhow::Result<()> {
     tracing::info!(url = %format!("http://{bound}"), daemon = %args.daemon, "gateway listening");
     // One machine-readable line with the address actually bound (`--listen 127.0.0.1:0` picks a
     // free port), for scripts and tests that start the gateway.
-    println!("listening on {bound}");
+    // A closed or broken stdout is no reason to stop, so a failed write is ignored.
+    let _ = writeln!(std::io::stdout(), "listening on {bound}");
     axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await?;
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! `tradingd` binary: flags, logging, signals. Everything else is in the library.
 
-use std::{net::SocketAddr, path::PathBuf, process::ExitCode};
+use std::{io::Write as _, net::SocketAddr, path::PathBuf, process::ExitCode};
 
 use clap::Parser;
 use tokio_util::sync::CancellationToken;
@@ -98,7 +98,8 @@ async fn serve(config: Config, access: Access, args: Args) -> anyhow::Result<()>
     // One machine-readable line with the address actually bound (`--grpc 127.0.0.1:0` picks a
     // free port), for scripts and tests that start the daemon. Connections made from now on
     // wait in the listen queue until the API serves; the health service says when it does.
-    println!("listening on {}", listener.local_addr()?);
+    // A closed or broken stdout is no reason to stop, so a failed write is ignored.
+    let _ = writeln!(std::io::stdout(), "listening on {}", listener.local_addr()?);
     let shutdown = CancellationToken::new();
     let signal = shutdown.clone();
     tokio::spawn(async move {
