@@ -123,7 +123,8 @@ pub(crate) async fn eventually<T, F: std::future::Future<Output = Option<T>>>(
 }
 
 /// The file a child process writes its stdout and stderr to; printed (its last 64 KiB) when
-/// dropped while the test panics, so a failed test shows what its processes said.
+/// dropped while the test panics, so a failed test shows what its processes said, or always
+/// when `TEST_LOG` is set.
 pub(crate) struct ChildLog {
     /// Which process, for the heading.
     name: String,
@@ -140,15 +141,25 @@ impl ChildLog {
 
 impl Drop for ChildLog {
     fn drop(&mut self) {
-        if std::thread::panicking() {
-            let text = self.read();
-            let tail = text.char_indices().rev().nth(64 * 1024).map_or(&text[..], |(i, _)| &text[i..]);
-            eprintln!(
-                "---- {} log ({}) ----\n{tail}\n---- end of {} log ----",
-                self.name,
-                self.path.display(),
-                self.name
-            );
+        let failing = std::thread::panicking();
+        if !failing && std::env::var_os("TEST_LOG").is_none() {
+            return;
+        }
+        let text = self.read();
+        let tail = text.char_indices().rev().nth(64 * 1024).map_or(&text[..], |(i, _)| &text[i..]);
+        let shown = format!(
+            "---- {} log ({}) ----\n{tail}\n---- end of {} log ----\n",
+            self.name,
+            self.path.display(),
+            self.name
+        );
+        if failing {
+            // Captured with the failed test's output, and shown with it.
+            eprint!("{shown}");
+        } else {
+            // Past the test harness's capture, which hides a passing test's output.
+            use std::io::Write as _;
+            let _ = std::io::stderr().write_all(shown.as_bytes());
         }
     }
 }
