@@ -417,7 +417,6 @@ impl Daemon {
     }
 
     /// The port this daemon bound (a restart binds it again).
-    #[allow(dead_code, reason = "for tests that start a daemon again on the same port")]
     pub(crate) fn port(&self) -> u16 {
         self.port
     }
@@ -509,7 +508,6 @@ pub(crate) struct Gateway {
 
 impl Gateway {
     /// What the gateway printed so far.
-    #[allow(dead_code, reason = "for tests that read the gateway's log")]
     pub(crate) fn log(&self) -> String {
         self.log.read()
     }
