@@ -1,6 +1,6 @@
 //! `gateway` binary: flags, logging, signals. The application is in the library.
 
-use std::{net::SocketAddr, path::PathBuf};
+use std::{io::Write as _, net::SocketAddr, path::PathBuf};
 
 use boundary::{AllowedHosts, BearerInterceptor, Token};
 use clap::Parser;
@@ -12,7 +12,8 @@ use tonic::{service::interceptor::InterceptedService, transport::Channel};
 #[command(version, about)]
 struct Args {
     /// Address to listen on. Anything but loopback exposes trading control to the network, so
-    /// it requires a token.
+    /// it requires a token. Port 0 picks any free port; the bound address is printed to stdout
+    /// as `listening on HOST:PORT`.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
     /// gRPC address of tradingd.
@@ -57,7 +58,12 @@ async fn main() -> anyhow::Result<()> {
     });
     let router = app(AppState { daemon }, Access::new(hosts, token), web);
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
-    tracing::info!(url = %format!("http://{}", listener.local_addr()?), daemon = %args.daemon, "gateway listening");
+    let bound = listener.local_addr()?;
+    tracing::info!(url = %format!("http://{bound}"), daemon = %args.daemon, "gateway listening");
+    // One machine-readable line with the address actually bound (`--listen 127.0.0.1:0` picks a
+    // free port), for scripts and tests that start the gateway.
+    // A closed or broken stdout is no reason to stop, so a failed write is ignored.
+    let _ = writeln!(std::io::stdout(), "listening on {bound}");
     axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await?;
     Ok(())
 }

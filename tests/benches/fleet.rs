@@ -15,7 +15,7 @@ mod helpers;
 use std::time::{Duration, Instant};
 
 use futures::{StreamExt, stream};
-use helpers::{DEMO_SECRET, Daemon, Sim, free_port};
+use helpers::{ANY_PORT, DEMO_SECRET, Daemon, Sim};
 use prost_types::{Struct, Value, value::Kind};
 use tradingbot_proto::v1 as pb;
 
@@ -91,7 +91,7 @@ async fn main() {
     let limits = "    rate_limits:\n      weight_per_second: 200\n      order_actions_per_second: 50\n";
     std::fs::write(config.path().join("exchanges.yaml"), format!("{exchanges}{limits}")).unwrap();
     let data = tempfile::tempdir().unwrap();
-    let daemon = Daemon::start_with(config.path(), data.path(), free_port()).await;
+    let daemon = Daemon::start_with(config.path(), data.path(), ANY_PORT).await;
     let pid = daemon.pid();
 
     let mut pairs: Vec<String> =

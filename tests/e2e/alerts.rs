@@ -11,7 +11,7 @@ use mailin_embedded::{Handler, Response, Server, response::OK};
 use serde_json::Value;
 use tradingbot_proto::v1 as pb;
 
-use crate::helpers::{DEMO_SECRET, Daemon, Sim, create_bot, ctl, eventually, free_port};
+use crate::helpers::{ANY_PORT, DEMO_SECRET, Daemon, Sim, create_bot, ctl, eventually};
 
 /// The messages the server received, as raw text.
 #[derive(Clone, Default)]
@@ -53,7 +53,7 @@ async fn daemon_mailing_to(port: u16) -> (Sim, tempfile::TempDir, tempfile::Temp
     );
     std::fs::write(config.path().join("email.yaml"), email).unwrap();
     let data = tempfile::tempdir().unwrap();
-    let daemon = Daemon::start_with(config.path(), data.path(), free_port()).await;
+    let daemon = Daemon::start_with(config.path(), data.path(), ANY_PORT).await;
     (sim, config, data, daemon)
 }
 
@@ -94,8 +94,11 @@ async fn a_kill_is_emailed_and_marked_sent_and_the_settings_can_be_tested() {
 
 #[tokio::test]
 async fn with_the_smtp_server_down_trading_continues_and_the_email_goes_out_once_it_is_up() {
-    // Reserve a port nobody listens on yet.
-    let port = free_port();
+    // Reserve a port nobody listens on yet: a socket bound but not listening refuses
+    // connections, and keeps any other process from taking the port until the server is up.
+    let reserved = tokio::net::TcpSocket::new_v4().unwrap();
+    reserved.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let port = reserved.local_addr().unwrap().port();
     let (_sim, _config, _data, daemon) = daemon_mailing_to(port).await;
     let mut bots = daemon.bots().await;
     let killed = create_bot(&daemon, "killed").await;
@@ -116,7 +119,9 @@ async fn with_the_smtp_server_down_trading_continues_and_the_email_goes_out_once
     assert_eq!(kill["email_sent"], false, "not sent while the server is down");
 
     // The server comes up: a retry delivers the email and the log records it.
-    let inbox = smtp_server_on(TcpListener::bind(("127.0.0.1", port)).unwrap());
+    let listener = reserved.listen(16).unwrap().into_std().unwrap();
+    listener.set_nonblocking(false).unwrap();
+    let inbox = smtp_server_on(listener);
     eventually("the retried email", Duration::from_secs(60), || async {
         kill_alert(&daemon, killed.id).filter(|a| a["email_sent"] == true)
     })

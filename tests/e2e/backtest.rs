@@ -10,7 +10,7 @@ use tonic::Code;
 use tonic_types::StatusExt;
 use tradingbot_proto::v1 as pb;
 
-use crate::helpers::{DEMO_SECRET, Daemon, Sim, ctl, free_port, repo_root, upload_candles};
+use crate::helpers::{ANY_PORT, DEMO_SECRET, Daemon, Sim, ctl, repo_root, upload_candles};
 
 /// `tradingctl --json backtest` of `strategy` on the bundled BTC/USDT candles at `candles`,
 /// 0.1 % fees and a 1,000 USDT budget.
@@ -316,7 +316,7 @@ async fn an_upload_past_the_cap_is_refused_at_the_cap() {
     let config = sim.config_dir(DEMO_SECRET);
     let data = tempfile::tempdir().unwrap();
     let flags = ["--max-upload-bytes", "1048576"];
-    let daemon = Daemon::start_with_flags(config.path(), data.path(), free_port(), &flags).await;
+    let daemon = Daemon::start_with_flags(config.path(), data.path(), ANY_PORT, &flags).await;
     let mut client = daemon.backtests().await;
     // An endless upload, like /dev/zero: the daemon must stop it at the cap, not wait for an end.
     let endless = futures::stream::repeat_with(|| pb::CandleChunk { data: vec![b'0'; 64 << 10] });
@@ -430,7 +430,7 @@ async fn a_cross_exchange_backtest_reads_the_second_venue_account() {
     text.push_str(&second);
     std::fs::write(&exchanges, text).unwrap();
     let data = tempfile::tempdir().unwrap();
-    let daemon = Daemon::start_with(config.path(), data.path(), free_port()).await;
+    let daemon = Daemon::start_with(config.path(), data.path(), ANY_PORT).await;
     // The second venue: the bundled day of 2021-04-22, its closes 1 % dearer every other hour.
     let source = std::fs::read_to_string(repo_root().join("server/mexc-sim/data/binance_BTCUSDT_1m.csv")).unwrap();
     let (from, to) = (1_619_049_600_000_i64, 1_619_136_000_000_i64);

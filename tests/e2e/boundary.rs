@@ -10,7 +10,8 @@ use tonic::Code;
 use tradingbot_proto::v1::{self as pb, bot_service_client::BotServiceClient};
 
 use crate::helpers::{
-    DEMO_SECRET, Daemon, Gateway, Sim, bin, clean_env, create_bot, ctl, ctl_with_env, eventually, free_port, repo_root,
+    ANY_PORT, CLOSED_URL, DEMO_SECRET, Daemon, Gateway, Sim, bin, clean_env, create_bot, ctl, ctl_with_env, eventually,
+    repo_root,
 };
 
 const TOKEN: &str = "e2e-token-0123456789abcdef";
@@ -51,7 +52,7 @@ async fn grpc_web_from_a_foreign_host_or_origin_is_refused_while_same_host_and_t
     let daemon = Daemon::start(&data).await;
     let port = daemon.url.rsplit(':').next().unwrap().to_owned();
     let own_host = format!("127.0.0.1:{port}");
-    let other_port = format!("http://127.0.0.1:{}", free_port());
+    let other_port = CLOSED_URL.to_owned();
     let refused = [
         vec![("host", format!("evil.example:{port}"))],
         vec![("host", "evil.example".to_owned())],
@@ -86,7 +87,7 @@ async fn extra_host_names_are_allowed_only_when_given() {
     let sim = Sim::start().await;
     let config = sim.config_dir(DEMO_SECRET);
     let data = tempfile::tempdir().unwrap();
-    let daemon = Daemon::start_with_flags(config.path(), data.path(), free_port(), &["--allow-host", "bot.lan"]).await;
+    let daemon = Daemon::start_with_flags(config.path(), data.path(), ANY_PORT, &["--allow-host", "bot.lan"]).await;
     assert_eq!(grpc_web(&daemon.url, &[("host", "bot.lan:1")]).await.1, "0");
     assert_eq!(grpc_web(&daemon.url, &[("host", "other.lan:1")]).await.1, "7");
 }
@@ -100,7 +101,7 @@ async fn list_bots(daemon: &Daemon, authorization: Option<&str>) -> Result<pb::L
 }
 
 async fn daemon_with_token(data: &tempfile::TempDir, config: &Path) -> Daemon {
-    Daemon::start_custom(config, data.path(), free_port(), &[], &[("TRADINGD_TOKEN", TOKEN)], Some(TOKEN)).await
+    Daemon::start_custom(config, data.path(), ANY_PORT, &[], &[("TRADINGD_TOKEN", TOKEN)], Some(TOKEN)).await
 }
 
 #[tokio::test]
@@ -160,7 +161,7 @@ async fn binding_beyond_loopback_without_a_token_is_refused_at_start() {
             .arg(config.path())
             .arg("--data-dir")
             .arg(data.path())
-            .args(["--grpc", &format!("0.0.0.0:{}", free_port())]),
+            .args(["--grpc", "0.0.0.0:0"]),
     )
     .await;
     let stderr = String::from_utf8_lossy(&daemon.stderr);
@@ -168,13 +169,9 @@ async fn binding_beyond_loopback_without_a_token_is_refused_at_start() {
     assert!(stderr.contains("beyond loopback") && stderr.contains("TRADINGD_TOKEN"), "{stderr}");
     assert!(!data.path().join("tradingbot.db").exists(), "nothing is written");
 
-    let gateway = exit_of(AsyncCommand::new(bin("gateway")).args([
-        "--listen",
-        &format!("0.0.0.0:{}", free_port()),
-        "--daemon",
-        "http://127.0.0.1:1",
-    ]))
-    .await;
+    let gateway =
+        exit_of(AsyncCommand::new(bin("gateway")).args(["--listen", "0.0.0.0:0", "--daemon", "http://127.0.0.1:1"]))
+            .await;
     let stderr = String::from_utf8_lossy(&gateway.stderr);
     assert!(!gateway.status.success());
     assert!(stderr.contains("beyond loopback") && stderr.contains("TRADINGD_TOKEN"), "{stderr}");
@@ -243,7 +240,7 @@ async fn gateway_responses_forbid_framing_and_sniffing_and_origins_match_exactly
     let daemon = Daemon::start(&data).await;
     let gateway = Gateway::start(&daemon.url, Some(web.path())).await;
     let client = reqwest::Client::new();
-    let other_port = format!("http://127.0.0.1:{}", free_port());
+    let other_port = CLOSED_URL.to_owned();
     let responses = [
         client.get(format!("{}/", gateway.url)).send().await.unwrap(),
         client.get(format!("{}/bots", gateway.url)).send().await.unwrap(),
@@ -286,7 +283,7 @@ async fn the_database_and_the_bot_logs_are_private_to_their_owner() {
     let config = sim.config_dir(DEMO_SECRET);
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let daemon = Daemon::start_custom(config.path(), &data, free_port(), &[], &[], None).await;
+    let daemon = Daemon::start_custom(config.path(), &data, ANY_PORT, &[], &[], None).await;
     let bot = create_bot(&daemon, "private").await;
     daemon.bots().await.start_bot(pb::StartBotRequest { id: bot.id }).await.unwrap();
     let log = data.join(format!("logs/{}/orders.log", bot.id));
@@ -319,7 +316,7 @@ async fn secrets_may_live_in_an_untracked_override_file_or_the_environment() {
     // The tracked file's secret is wrong: the signed read of the check fails.
     let config = config_with_wrong_secret(&sim);
     let data = tempfile::tempdir().unwrap();
-    let daemon = Daemon::start_with(config.path(), data.path(), free_port()).await;
+    let daemon = Daemon::start_with(config.path(), data.path(), ANY_PORT).await;
     assert_eq!(exchange_check(&daemon).code, 1, "the wrong secret is refused by the venue");
     drop(daemon);
 
@@ -328,11 +325,10 @@ async fn secrets_may_live_in_an_untracked_override_file_or_the_environment() {
     std::fs::write(&local, format!("venues:\n  sim:\n    api_secret: {DEMO_SECRET}\n")).unwrap();
     std::fs::set_permissions(&local, std::fs::Permissions::from_mode(0o644)).unwrap();
     let data = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let daemon = Daemon::start_with(config.path(), data.path(), port).await;
+    let daemon = Daemon::start_with(config.path(), data.path(), ANY_PORT).await;
     let checked = exchange_check(&daemon);
     assert_eq!(checked.code, 0, "{}{}", checked.stdout, checked.stderr);
-    let log = std::fs::read_to_string(Daemon::log_path_in(data.path(), port)).unwrap();
+    let log = std::fs::read_to_string(daemon.log_path()).unwrap();
     assert!(
         log.contains("exchanges.local.yaml") && log.contains("readable by other users"),
         "a readable file holding a secret is named in a warning:\n{log}"
@@ -345,7 +341,7 @@ async fn secrets_may_live_in_an_untracked_override_file_or_the_environment() {
     let daemon = Daemon::start_custom(
         config.path(),
         data.path(),
-        free_port(),
+        ANY_PORT,
         &[],
         &[("TRADINGBOT_EXCHANGES__SIM__API_SECRET", DEMO_SECRET)],
         None,

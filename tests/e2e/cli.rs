@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::helpers::{Daemon, ctl, free_port};
+use crate::helpers::{CLOSED_URL, Daemon, ctl};
 
 #[tokio::test]
 async fn manages_a_bot_end_to_end_with_json_output() {
@@ -72,7 +72,7 @@ async fn invalid_input_is_explained_field_by_field() {
 
 #[test]
 fn exit_codes_distinguish_usage_and_unreachable_daemon() {
-    let unreachable = ctl(&format!("http://127.0.0.1:{}", free_port()), &["list"]);
+    let unreachable = ctl(CLOSED_URL, &["list"]);
     assert_eq!(unreachable.code, 3);
     assert!(unreachable.stderr.contains("cannot reach the daemon"), "{}", unreachable.stderr);
     let usage = ctl("http://127.0.0.1:1", &["start"]);

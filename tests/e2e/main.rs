@@ -12,6 +12,7 @@ mod config;
 mod daemon;
 mod endpoints;
 mod helpers;
+mod processes;
 mod rest;
 mod scripting;
 mod trading;

@@ -194,7 +194,7 @@ async fn candles_are_uploaded_through_the_gateway_and_backtested_by_id() {
     let config = sim.config_dir(crate::helpers::DEMO_SECRET);
     let data = tempfile::tempdir().unwrap();
     let flags = ["--max-upload-bytes", "4194304"];
-    let daemon = Daemon::start_with_flags(config.path(), data.path(), crate::helpers::free_port(), &flags).await;
+    let daemon = Daemon::start_with_flags(config.path(), data.path(), crate::helpers::ANY_PORT, &flags).await;
     let gateway = Gateway::start(&daemon.url, None).await;
     let uploads = format!("{}/api/backtests/candles", gateway.url);
     let client = reqwest::Client::new();

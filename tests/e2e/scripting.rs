@@ -2,7 +2,7 @@
 
 use std::process::{Command, Output};
 
-use crate::helpers::{DEMO_SECRET, Daemon, Sim, free_port, repo_root};
+use crate::helpers::{ANY_PORT, DEMO_SECRET, Daemon, Sim, repo_root};
 
 /// Runs the Python example against `daemon` with `envs` set (and no token of the caller's own).
 async fn run_example(daemon: &Daemon, envs: &[(&str, &str)]) -> Output {
@@ -35,7 +35,7 @@ async fn the_python_example_sends_the_daemons_token() {
     let config = sim.config_dir(DEMO_SECRET);
     let data = tempfile::tempdir().unwrap();
     let daemon =
-        Daemon::start_custom(config.path(), data.path(), free_port(), &[], &[("TRADINGD_TOKEN", TOKEN)], Some(TOKEN))
+        Daemon::start_custom(config.path(), data.path(), ANY_PORT, &[], &[("TRADINGD_TOKEN", TOKEN)], Some(TOKEN))
             .await;
     let refused = run_example(&daemon, &[]).await;
     let stderr = String::from_utf8_lossy(&refused.stderr);

@@ -11,7 +11,7 @@ use tradingbot_proto::v1::{
     event_service_client::EventServiceClient,
 };
 
-use crate::helpers::{DEMO_SECRET, Daemon, Sim, eventually, free_port};
+use crate::helpers::{ANY_PORT, DEMO_SECRET, Daemon, Sim, eventually};
 
 /// How long a bot may take to act on something (placing, cancelling, reconciling).
 const PATIENCE: Duration = Duration::from_secs(30);
@@ -273,7 +273,7 @@ async fn a_live_bot_resumes_after_a_restart_without_a_duplicate_order() {
     let sim = Sim::start().await;
     let config = sim.config_dir(DEMO_SECRET);
     let data = tempfile::tempdir().unwrap();
-    let daemon = Daemon::start_with(config.path(), data.path(), free_port()).await;
+    let daemon = Daemon::start_with(config.path(), data.path(), ANY_PORT).await;
     let bot = dca_bot(&daemon, "live", "BTC/USDT", false).await;
     let neighbour = dca_bot(&daemon, "neighbour", "BTC/USDT", false).await;
     let mut bots = daemon.bots().await;
@@ -324,7 +324,7 @@ async fn a_crash_while_a_create_is_unanswered_is_resolved_by_client_id_after_res
     let sim = Sim::start().await;
     let config = sim.config_dir(DEMO_SECRET);
     let data = tempfile::tempdir().unwrap();
-    let daemon = Daemon::start_with(config.path(), data.path(), free_port()).await;
+    let daemon = Daemon::start_with(config.path(), data.path(), ANY_PORT).await;
     sim.set_faults(serde_json::json!({ "lose_create_response_rate": 1.0 })).await;
     let bot = dca_bot(&daemon, "lost answer", "BTC/USDT", false).await;
     daemon.bots().await.start_bot(pb::StartBotRequest { id: bot.id }).await.unwrap();
@@ -347,7 +347,7 @@ async fn a_global_kill_cancels_every_open_order_and_keeps_the_holdings() {
     let sim = frozen_sim().await;
     let config = sim.config_dir(DEMO_SECRET);
     let data = tempfile::tempdir().unwrap();
-    let daemon = Daemon::start_with(config.path(), data.path(), free_port()).await;
+    let daemon = Daemon::start_with(config.path(), data.path(), ANY_PORT).await;
     let mut ids = Vec::new();
     for pair in ["BTC/USDT", "ETH/USDT"] {
         let bot = dca_bot(&daemon, pair, pair, false).await;
@@ -390,7 +390,7 @@ async fn a_live_grid_rests_its_ladder_keeps_it_across_a_restart_holds_its_strate
     let sim = Sim::start_at_speed("0").await;
     let config = sim.config_dir(DEMO_SECRET);
     let data = tempfile::tempdir().unwrap();
-    let daemon = Daemon::start_with(config.path(), data.path(), free_port()).await;
+    let daemon = Daemon::start_with(config.path(), data.path(), ANY_PORT).await;
     // 5 % either side of the price, 25 USDT: two buys fit.
     let bot = started_grid(&daemon, "5", "25", false).await;
     let ladder = until_orders(&daemon, bot.id, 2, pb::OrderStatus::Open).await;
@@ -428,7 +428,7 @@ async fn a_dry_run_grid_buys_at_a_level_and_offers_it_one_level_up_on_real_data(
     let sim = Sim::start_at_speed("600").await;
     let config = sim.config_dir(DEMO_SECRET);
     let data = tempfile::tempdir().unwrap();
-    let daemon = Daemon::start_with(config.path(), data.path(), free_port()).await;
+    let daemon = Daemon::start_with(config.path(), data.path(), ANY_PORT).await;
     // 0.5 % either side of the price: levels a quarter percent apart.
     let bot = started_grid(&daemon, "0.5", "50", true).await;
     let mut bots = daemon.bots().await;
@@ -498,7 +498,7 @@ async fn stop_cancels_pending_orders_only_when_asked_and_a_kept_order_is_still_f
     let sim = frozen_sim().await;
     let config = sim.config_dir(DEMO_SECRET);
     let data = tempfile::tempdir().unwrap();
-    let daemon = Daemon::start_with(config.path(), data.path(), free_port()).await;
+    let daemon = Daemon::start_with(config.path(), data.path(), ANY_PORT).await;
     let (cancelling, keeping) =
         (dca_bot(&daemon, "cancels", "BTC/USDT", false).await, dca_bot(&daemon, "keeps", "ETH/USDT", false).await);
     let mut bots = daemon.bots().await;
@@ -526,8 +526,8 @@ async fn shutdown_can_cancel_open_orders_and_the_bots_resume_afterwards() {
     let sim = frozen_sim().await;
     let config = sim.config_dir(DEMO_SECRET);
     let data = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let daemon = Daemon::start_with_flags(config.path(), data.path(), port, &["--cancel-on-shutdown"]).await;
+    let daemon = Daemon::start_with_flags(config.path(), data.path(), ANY_PORT, &["--cancel-on-shutdown"]).await;
+    let port = daemon.port();
     let bot = dca_bot(&daemon, "tidy", "ETH/USDT", false).await;
     daemon.bots().await.start_bot(pb::StartBotRequest { id: bot.id }).await.unwrap();
     until_order(&daemon, bot.id, false, pb::OrderStatus::PartiallyFilled).await;
@@ -546,8 +546,8 @@ async fn a_bot_whose_venue_is_gone_at_start_is_paused_with_an_alert() {
     let sim = Sim::start().await;
     let config = sim.config_dir(DEMO_SECRET);
     let data = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let daemon = Daemon::start_with(config.path(), data.path(), port).await;
+    let daemon = Daemon::start_with(config.path(), data.path(), ANY_PORT).await;
+    let port = daemon.port();
     let bot = dca_bot(&daemon, "orphan", "BTC/USDT", false).await;
     daemon.bots().await.start_bot(pb::StartBotRequest { id: bot.id }).await.unwrap();
     until_order(&daemon, bot.id, false, pb::OrderStatus::Filled).await;

@@ -4,14 +4,14 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::helpers::{DEMO_SECRET, Daemon, Sim, ctl, free_port, repo_root};
+use crate::helpers::{ANY_PORT, DEMO_SECRET, Daemon, Sim, ctl, repo_root};
 
 #[tokio::test]
 async fn exchange_check_verifies_keys_clock_symbols_and_balances() {
     let sim = Sim::start().await;
     let config = sim.config_dir(DEMO_SECRET);
     let data = tempfile::tempdir().unwrap();
-    let daemon = Daemon::start_with(config.path(), data.path(), free_port()).await;
+    let daemon = Daemon::start_with(config.path(), data.path(), ANY_PORT).await;
     let out = ctl(&daemon.url, &["--json", "exchange", "check"]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     let check: Value = serde_json::from_str(&out.stdout).unwrap();
@@ -33,7 +33,7 @@ async fn exchange_check_explains_a_refused_key() {
     let sim = Sim::start().await;
     let config = sim.config_dir("wrong-secret");
     let data = tempfile::tempdir().unwrap();
-    let daemon = Daemon::start_with(config.path(), data.path(), free_port()).await;
+    let daemon = Daemon::start_with(config.path(), data.path(), ANY_PORT).await;
     let out = ctl(&daemon.url, &["exchange", "check"]);
     assert_eq!(out.code, 1, "a failed check exits 1");
     assert!(out.stdout.contains("keys valid:   NO"), "{}", out.stdout);

@@ -11,7 +11,8 @@ use rust_decimal::Decimal;
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Args {
-    /// Address to listen on.
+    /// Address to listen on (port 0: any free port). The bound address is printed to stdout
+    /// as `listening on HOST:PORT` once the simulator serves.
     #[arg(long, default_value = "127.0.0.1:9090")]
     listen: String,
     /// Directory of the bundled candles (`binance_<SYMBOL>_1m.csv`); found automatically if absent.
@@ -67,6 +68,9 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let handle = Simulator::try_start(config, listener).await?;
+    // One machine-readable line with the address actually bound (`--listen 127.0.0.1:0` picks
+    // a free port), for scripts and tests that start the simulator.
+    println!("listening on {}", handle.addr());
     println!("mexc-sim: REST {} WebSocket {}", handle.rest_url(), handle.ws_url());
     shutdown_signal().await;
     handle.shutdown().await;

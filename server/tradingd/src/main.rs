@@ -1,6 +1,6 @@
 //! `tradingd` binary: flags, logging, signals. Everything else is in the library.
 
-use std::{net::SocketAddr, path::PathBuf, process::ExitCode};
+use std::{io::Write as _, net::SocketAddr, path::PathBuf, process::ExitCode};
 
 use clap::Parser;
 use tokio_util::sync::CancellationToken;
@@ -17,7 +17,8 @@ struct Args {
     #[arg(long, default_value = "data")]
     data_dir: PathBuf,
     /// Address of the gRPC API. Binding anything but loopback exposes trading control, so it
-    /// requires a token.
+    /// requires a token. Port 0 picks any free port; the bound address is printed to stdout as
+    /// `listening on HOST:PORT`.
     #[arg(long, default_value = "127.0.0.1:50051")]
     grpc: SocketAddr,
     /// Extra host name the API answers to besides localhost and the bound address (repeatable),
@@ -94,6 +95,11 @@ fn access(args: &Args) -> anyhow::Result<Access> {
 
 async fn serve(config: Config, access: Access, args: Args) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.grpc).await?;
+    // One machine-readable line with the address actually bound (`--grpc 127.0.0.1:0` picks a
+    // free port), for scripts and tests that start the daemon. Connections made from now on
+    // wait in the listen queue until the API serves; the health service says when it does.
+    // A closed or broken stdout is no reason to stop, so a failed write is ignored.
+    let _ = writeln!(std::io::stdout(), "listening on {}", listener.local_addr()?);
     let shutdown = CancellationToken::new();
     let signal = shutdown.clone();
     tokio::spawn(async move {

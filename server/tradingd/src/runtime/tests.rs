@@ -37,9 +37,16 @@ pub(super) async fn poll_until<T>(what: &str, mut check: impl AsyncFnMut() -> Op
     panic!("timed out waiting for {what}");
 }
 
+/// A venue address nothing answers on, which fails fast: port 1 is privileged, so no test or
+/// user process listens there, and loopback refuses the connection at once.
+const CLOSED_REST: &str = "http://127.0.0.1:1";
+/// The WebSocket twin of [`CLOSED_REST`].
+const CLOSED_WS: &str = "ws://127.0.0.1:1/ws";
+
 /// The bot service and runtime of a daemon whose database and logs are in `dir`, trading on the
 /// shipped configuration's venue account, or on `sim` when given (and reading its external data
-/// stand-ins every 100 ms).
+/// stand-ins every 100 ms). Without `sim` the account points at [`CLOSED_REST`], not the shipped
+/// `127.0.0.1:9090`, where a simulator a developer runs (`scripts/start`) would answer.
 pub(crate) async fn daemon(dir: &Path, sim: Option<&SimHandle>) -> (Store, Runtime, Bots) {
     daemon_on(dir, sim.map(|sim| vec![("sim", sim)]).unwrap_or_default()).await
 }
@@ -49,7 +56,9 @@ pub(crate) async fn daemon(dir: &Path, sim: Option<&SimHandle>) -> (Store, Runti
 pub(crate) async fn daemon_on(dir: &Path, accounts: Vec<(&str, &SimHandle)>) -> (Store, Runtime, Bots) {
     let store = Store::open(&dir.join("t.db")).await.unwrap();
     let mut config = Config::load(&repo().join("config")).unwrap();
-    let shipped = config.exchanges.accounts["sim"].clone();
+    let sim_account = config.exchanges.accounts.get_mut("sim").unwrap();
+    (sim_account.rest_url, sim_account.ws_url) = (CLOSED_REST.to_owned(), CLOSED_WS.to_owned());
+    let shipped = sim_account.clone();
     for (name, sim) in &accounts {
         let account = config.exchanges.accounts.entry((*name).to_owned()).or_insert_with(|| shipped.clone());
         (account.rest_url, account.ws_url) = (sim.rest_url(), sim.ws_url());
