@@ -30,11 +30,12 @@ struct Out {
 impl Out {
     /// Prints `value` as JSON, or the table `human` builds from it.
     fn print(self, value: &Json, human: impl FnOnce(&Json) -> String) {
-        if self.json {
-            println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
-        } else {
-            println!("{}", human(value));
-        }
+        println!("{}", self.render(value, human));
+    }
+
+    /// `value` as pretty JSON (the REST API's document), or the table `human` builds from it.
+    fn render(self, value: &Json, human: impl FnOnce(&Json) -> String) -> String {
+        if self.json { serde_json::to_string_pretty(value).unwrap_or_default() } else { human(value) }
     }
 }
 
@@ -457,4 +458,49 @@ async fn watch(channel: Daemon, bot: Option<i64>, out: Out) -> Result<(), Failur
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn json_output_is_the_api_document_and_tables_are_for_people() {
+        let bots = json!([{"id": 3, "name": "x", "budget": "100.50", "total_pnl": "-0.000001", "killed": false}]);
+        let shown = Out { json: true }.render(&bots, render::bots);
+        assert_eq!(serde_json::from_str::<Json>(&shown).unwrap(), bots, "scripts read back exactly what the API sent");
+        assert!(shown.contains("\"100.50\""), "money stays a string: {shown}");
+        let table = Out { json: false }.render(&bots, render::bots);
+        assert!(table.contains("BUDGET") && table.contains("100.50") && serde_json::from_str::<Json>(&table).is_err());
+    }
+
+    #[test]
+    fn parameters_reach_the_daemon_as_text_for_it_to_check() {
+        let cli = Cli::try_parse_from([
+            "tradingctl",
+            "create",
+            "--strategy",
+            "twap",
+            "--param",
+            "slices=12",
+            "--param",
+            "levels=1,2",
+            "--budget",
+            "50",
+        ])
+        .unwrap();
+        let Command::Create(args) = cli.command else { panic!("not a create") };
+        let config = config(args);
+        let params = config.strategy_params.unwrap().fields;
+        let text = |name: &str| match &params[name].kind {
+            Some(Kind::StringValue(value)) => value.clone(),
+            other => panic!("{name} is {other:?}"),
+        };
+        assert_eq!((text("slices"), text("levels")), ("12".to_owned(), "1,2".to_owned()));
+        assert_eq!(config.budget.as_deref(), Some("50"));
+        assert_eq!(config.name, None, "a field not given is left to the daemon's default");
+    }
 }

@@ -615,16 +615,20 @@ mod tests {
         assert!(cycles.get() * 4 >= cases.get() * 3, "only {} of {} cases found a cycle", cycles.get(), cases.get());
     }
 
-    proptest! {
-        /// However the legs fill (in part, or at prices that moved), a run never sends a leg
-        /// that pays with more than the previous leg received, and ends within one order more
-        /// than it has legs.
-        #[test]
-        fn a_run_never_pays_with_more_than_it_received(
-            shares in proptest::collection::vec(1u32..=100, 3),
-            moves in proptest::collection::vec(-300i64..300, 3),
-            fail_at in 0usize..4,
-        ) {
+    /// However the legs fill (in part, or at prices that moved), a run never sends a leg that
+    /// pays with more than the previous leg received, and ends within one order more than it
+    /// has legs. A leg can only be checked after one that filled, so the run counts the cases
+    /// with such a check: a quarter of them fail their first leg, and fewer than half checked
+    /// fails the test, so a change that stops reaching later legs cannot pass unexercised.
+    #[test]
+    fn a_run_never_pays_with_more_than_it_received() {
+        // `source_file` keeps the regression seeds, as `proptest!` does.
+        let config = ProptestConfig { source_file: Some(file!()), ..ProptestConfig::default() };
+        let (cases, checked) = (std::cell::Cell::new(0u32), std::cell::Cell::new(0u32));
+        let inputs = (proptest::collection::vec(1u32..=100, 3), proptest::collection::vec(-300i64..300, 3), 0usize..4);
+        let mut runner = proptest::test_runner::TestRunner::new(config.clone());
+        let outcome = runner.run(&inputs, |(shares, moves, fail_at)| {
+            cases.set(cases.get() + 1);
             let rules = triangle_rules();
             let planned = markets(&rules, [dec!(40000), dec!(0.049), dec!(2000)], dec!(0.001));
             let cycle = triangular(&planned, Quote::new(dec!(1000)), &params(dec!(0.2), dec!(100))).unwrap();
@@ -638,12 +642,14 @@ mod tests {
             let mut next = first.map_or(Next::Done, Next::Leg);
             let mut sent = 0;
             let mut paid_with: Option<Decimal> = None;
+            let mut any_checked = false;
             while let Next::Leg(leg) | Next::Unwind(leg) = next {
                 sent += 1;
                 prop_assert!(sent <= 4, "a three-leg cycle sends four orders at most");
                 let value = leg.qty.value() * leg.price.value();
                 let paid = if leg.side == Side::Buy { value } else { leg.qty.value() };
                 if let Some(held) = paid_with {
+                    any_checked = true;
                     prop_assert!(paid <= held, "{leg:?} pays {paid} out of {held}");
                 }
                 if matches!(next, Next::Unwind(_)) {
@@ -660,6 +666,15 @@ mod tests {
                 paid_with = Some(received);
                 next = run.filled(Qty::new(received), &now);
             }
+            if any_checked {
+                checked.set(checked.get() + 1);
+            }
+            Ok(())
+        });
+        if let Err(e) = outcome {
+            panic!("{e}");
         }
+        assert_eq!(cases.get(), config.cases, "every case ran");
+        assert!(checked.get() * 2 >= cases.get(), "only {} of {} cases checked a leg", checked.get(), cases.get());
     }
 }
