@@ -54,10 +54,11 @@ async fn readings_follow_the_sources_and_a_failing_source_keeps_its_last_reading
     let kept = data.borrow().clone();
     assert_eq!((kept.fear_greed.as_ref().map(|f| f.value), kept.trending_rank("ETH")), (Some(12), Some(2)));
 
-    // The source answers again: the new reading arrives.
+    // The sources answer again: each one's new reading arrives (each is polled on its own).
     sim.set_faults(Faults::default());
     let back = next(&mut data, |d| d.fear_greed.as_ref().is_some_and(|f| f.value == 90)).await;
-    assert_eq!(back.trending, Some(Vec::new()));
+    assert_eq!(back.fear_greed.unwrap().classification, "Extreme Greed");
+    next(&mut data, |d| d.trending.as_ref().is_some_and(Vec::is_empty)).await;
     shutdown.cancel();
     tracker.close();
     tracker.wait().await;
