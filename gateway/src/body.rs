@@ -122,16 +122,9 @@ pub(crate) fn proto_value(value: &Json) -> Value {
     Value { kind: Some(kind) }
 }
 
-/// Reads a bot configuration object (create, update and copy bodies).
-///
-/// # Errors
-/// 400 listing every field of the wrong type and every unknown field.
-pub(crate) fn bot_config(body: &Json) -> Result<pb::BotConfig, ApiError> {
-    let Some(object) = body.as_object() else {
-        return Err(ApiError::invalid(vec![("body".to_owned(), "expected a JSON object".to_owned())]));
-    };
-    let mut f = Fields { object, problems: Vec::new(), known: Vec::new() };
-    let strategy_params = match f.get("strategy_params") {
+/// The `strategy_params` object, each value as the daemon's `Struct` takes it.
+fn strategy_params(f: &mut Fields<'_>) -> Option<Struct> {
+    match f.get("strategy_params") {
         None | Some(Json::Null) => None,
         Some(Json::Object(params)) => {
             let fields: BTreeMap<String, Value> = params.iter().map(|(k, v)| (k.clone(), proto_value(v))).collect();
@@ -141,7 +134,19 @@ pub(crate) fn bot_config(body: &Json) -> Result<pb::BotConfig, ApiError> {
             f.problem("strategy_params", "expected an object of parameter names to values");
             None
         }
+    }
+}
+
+/// Reads a bot configuration object (create, update and copy bodies).
+///
+/// # Errors
+/// 400 listing every field of the wrong type and every unknown field.
+pub(crate) fn bot_config(body: &Json) -> Result<pb::BotConfig, ApiError> {
+    let Some(object) = body.as_object() else {
+        return Err(ApiError::invalid(vec![("body".to_owned(), "expected a JSON object".to_owned())]));
     };
+    let mut f = Fields { object, problems: Vec::new(), known: Vec::new() };
+    let strategy_params = strategy_params(&mut f);
     let config = pb::BotConfig {
         name: f.string("name"),
         trading_pair: f.string("trading_pair"),
@@ -217,17 +222,7 @@ pub(crate) fn backtest_request(body: &Json) -> Result<pb::RunBacktestRequest, Ap
         return Err(ApiError::invalid(vec![("body".to_owned(), "expected a JSON object".to_owned())]));
     };
     let mut f = Fields { object, problems: Vec::new(), known: Vec::new() };
-    let strategy_params = match f.get("strategy_params") {
-        None | Some(Json::Null) => None,
-        Some(Json::Object(params)) => {
-            let fields: BTreeMap<String, Value> = params.iter().map(|(k, v)| (k.clone(), proto_value(v))).collect();
-            Some(Struct { fields })
-        }
-        Some(_) => {
-            f.problem("strategy_params", "expected an object of parameter names to values");
-            None
-        }
-    };
+    let strategy_params = strategy_params(&mut f);
     let market_data_ids = f.string_map("market_data_ids");
     let market_data_paths = f.string_map("market_data_paths");
     let request = pb::RunBacktestRequest {

@@ -14,6 +14,7 @@ mod clock;
 pub mod config;
 pub mod events;
 mod files;
+mod fresh;
 mod grpc;
 pub mod notify;
 pub mod runtime;

@@ -2,11 +2,7 @@
 //! (read at most every [`SYMBOLS_MAX_AGE`]: a listing costs a second of the account's request
 //! budget, and nobody, not a page hammering the API, may spend it again and again).
 
-use std::{
-    collections::BTreeMap,
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use exchange::{
     Exchange,
@@ -17,17 +13,17 @@ use exchange::{
 /// How long a venue's symbol listing is used before it is read again.
 pub const SYMBOLS_MAX_AGE: Duration = Duration::from_secs(600);
 
-/// Each account's last symbol listing and when it was read.
-type SymbolCache = tokio::sync::Mutex<BTreeMap<String, (Instant, Arc<Vec<SymbolInfo>>)>>;
-
-use crate::config::{ExchangeAccount, ExchangesConfig, VenueKind};
+use crate::{
+    config::{ExchangeAccount, ExchangesConfig, VenueKind},
+    fresh::Fresh,
+};
 
 /// One adapter per account in `exchanges.yaml`.
 #[derive(Clone)]
 pub struct Venues {
     default: String,
     accounts: BTreeMap<String, (Arc<dyn Exchange>, String)>,
-    symbols: Arc<SymbolCache>,
+    symbols: Arc<Fresh<Arc<Vec<SymbolInfo>>>>,
 }
 
 impl std::fmt::Debug for Venues {
@@ -67,7 +63,7 @@ impl Venues {
             .iter()
             .map(|(name, account)| Ok((name.clone(), (adapter(account)?, account.rest_url.clone()))))
             .collect::<Result<_, exchange::Error>>()?;
-        Ok(Self { default: config.default.clone(), accounts, symbols: Arc::default() })
+        Ok(Self { default: config.default.clone(), accounts, symbols: Arc::new(Fresh::new(SYMBOLS_MAX_AGE)) })
     }
 
     /// The symbols of account `name` (the default one for an empty name) with their rules and
@@ -85,15 +81,7 @@ impl Venues {
                 message: format!("no venue account named {name:?}"),
             }));
         };
-        let mut cache = self.symbols.lock().await;
-        if let Some((read, symbols)) = cache.get(name)
-            && read.elapsed() < SYMBOLS_MAX_AGE
-        {
-            return Ok(Arc::clone(symbols));
-        }
-        let symbols = Arc::new(venue.symbols().await?);
-        cache.insert(name.to_owned(), (Instant::now(), Arc::clone(&symbols)));
-        Ok(symbols)
+        self.symbols.get(name, async || Ok(Arc::new(venue.symbols().await?))).await
     }
 
     /// The account called `name` (the default one for an empty name), with its REST URL.
@@ -111,22 +99,11 @@ impl Venues {
 
 #[cfg(test)]
 mod tests {
-    use mexc_sim::{SimConfig, Simulator};
-
-    use super::*;
-    use crate::{config::Config, runtime::tests::repo};
+    use crate::runtime::tests::venues_on_a_sim;
 
     #[tokio::test]
     async fn the_symbol_listing_is_read_once_however_often_it_is_asked_for() {
-        let sim = Simulator::start(
-            SimConfig::demo(&repo().join("server/mexc-sim/data")),
-            tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
-        )
-        .await;
-        let mut config = Config::load(&repo().join("config")).unwrap();
-        let account = config.exchanges.accounts.get_mut("sim").unwrap();
-        (account.rest_url, account.ws_url) = (sim.rest_url(), sim.ws_url());
-        let venues = Venues::new(&config.exchanges).unwrap();
+        let (sim, venues) = venues_on_a_sim().await;
         let first = venues.symbols("sim").await.unwrap();
         let after_first = sim.request_count();
         for _ in 0..20 {

@@ -5,19 +5,15 @@
 //! [`CHECK_MAX_AGE`] of the last one of the same account is answered with that one: no caller,
 //! not a page or a script in a loop, can spend the budget the bots trade with.
 
-use std::{
-    collections::{BTreeMap, BTreeSet},
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::{collections::BTreeSet, sync::Arc, time::Duration};
 
-use exchange::Error;
+use exchange::{Error, Exchange};
 use store::{BotFilter, Store};
 use tonic::{Request, Response, Status};
 use tradingbot_proto::v1::{self as pb, exchange_service_server::ExchangeService};
 
 use super::status::internal;
-use crate::venues::Venues;
+use crate::{fresh::Fresh, venues::Venues};
 
 /// How long a check answers for its account.
 pub(crate) const CHECK_MAX_AGE: Duration = Duration::from_secs(10);
@@ -27,8 +23,8 @@ pub(crate) const CHECK_MAX_AGE: Duration = Duration::from_secs(10);
 pub(crate) struct ExchangeApi {
     pub(crate) venues: Venues,
     pub(crate) store: Store,
-    /// The last check of each account and when it was made; callers checking at once share one.
-    pub(crate) recent: Arc<tokio::sync::Mutex<BTreeMap<String, (Instant, pb::ExchangeCheck)>>>,
+    /// The last check of each account; callers checking at once share one.
+    pub(crate) recent: Fresh<pb::ExchangeCheck>,
 }
 
 /// Most symbols listed when no bot narrows the check down.
@@ -44,26 +40,9 @@ fn explain(what: &str, error: &Error) -> String {
     }
 }
 
-#[tonic::async_trait]
-impl ExchangeService for ExchangeApi {
-    async fn check_exchange(
-        &self,
-        request: Request<pb::CheckExchangeRequest>,
-    ) -> Result<Response<pb::ExchangeCheck>, Status> {
-        let wanted = request.into_inner().exchange;
-        let Some((name, venue, url)) = self.venues.get(&wanted) else {
-            let known: Vec<&str> = self.venues.names().collect();
-            return Err(Status::not_found(format!(
-                "no exchange '{wanted}' in exchanges.yaml; configured: {}",
-                known.join(", ")
-            )));
-        };
-        let mut recent = self.recent.lock().await;
-        if let Some((at, check)) = recent.get(name)
-            && at.elapsed() < CHECK_MAX_AGE
-        {
-            return Ok(Response::new(check.clone()));
-        }
+impl ExchangeApi {
+    /// Checks account `name` at `url` on the venue: clock, symbols of its bots, balances.
+    async fn check(&self, name: &str, venue: &Arc<dyn Exchange>, url: &str) -> Result<pb::ExchangeCheck, Status> {
         let mut check = pb::ExchangeCheck { exchange: name.to_owned(), rest_url: url.to_owned(), ..Default::default() };
         match venue.sync_clock().await {
             Ok(offset) => {
@@ -128,33 +107,42 @@ impl ExchangeService for ExchangeApi {
                 Err(e) => check.problems.push(explain("balances", &e)),
             }
         }
-        recent.insert(name.to_owned(), (Instant::now(), check.clone()));
+        Ok(check)
+    }
+}
+
+#[tonic::async_trait]
+impl ExchangeService for ExchangeApi {
+    async fn check_exchange(
+        &self,
+        request: Request<pb::CheckExchangeRequest>,
+    ) -> Result<Response<pb::ExchangeCheck>, Status> {
+        let wanted = request.into_inner().exchange;
+        let Some((name, venue, url)) = self.venues.get(&wanted) else {
+            let known: Vec<&str> = self.venues.names().collect();
+            return Err(Status::not_found(format!(
+                "no exchange '{wanted}' in exchanges.yaml; configured: {}",
+                known.join(", ")
+            )));
+        };
+        let check = self.recent.get(name, async || self.check(name, &venue, url).await).await?;
         Ok(Response::new(check))
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use mexc_sim::{SimConfig, Simulator};
-
     use super::*;
-    use crate::{config::Config, runtime::tests::repo};
+    use crate::runtime::tests::venues_on_a_sim;
 
     #[tokio::test]
     async fn checks_in_a_row_cost_the_venue_one_check() {
-        let sim = Simulator::start(
-            SimConfig::demo(&repo().join("server/mexc-sim/data")),
-            tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
-        )
-        .await;
-        let mut config = Config::load(&repo().join("config")).unwrap();
-        let account = config.exchanges.accounts.get_mut("sim").unwrap();
-        (account.rest_url, account.ws_url) = (sim.rest_url(), sim.ws_url());
+        let (sim, venues) = venues_on_a_sim().await;
         let dir = tempfile::tempdir().unwrap();
         let api = ExchangeApi {
-            venues: Venues::new(&config.exchanges).unwrap(),
+            venues,
             store: Store::open(&dir.path().join("t.db")).await.unwrap(),
-            recent: Arc::default(),
+            recent: Fresh::new(CHECK_MAX_AGE),
         };
         let ask = || Request::new(pb::CheckExchangeRequest { exchange: "sim".to_owned() });
         let first = api.check_exchange(ask()).await.unwrap().into_inner();

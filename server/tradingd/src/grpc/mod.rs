@@ -81,7 +81,7 @@ pub(crate) async fn serve(
             venues: services.venues.clone(),
         }))
         .add_service(ExchangeServiceServer::new(exchange_service::ExchangeApi {
-            recent: std::sync::Arc::default(),
+            recent: crate::fresh::Fresh::new(exchange_service::CHECK_MAX_AGE),
             venues: services.venues,
             store: services.store.clone(),
         }))

@@ -23,7 +23,8 @@ use exchange::{
 use tokio::sync::{mpsc, watch};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
-use super::screen::{PriceScreen, Verdict};
+use super::screen::{Dropped, PriceScreen};
+use crate::fresh::Fresh;
 
 /// The latest trade of a pair.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,9 +66,6 @@ impl Subscription {
 
 type Feeds = Arc<Mutex<BTreeMap<(String, Pair), Senders>>>;
 
-/// A pair's last book snapshot and when it was taken.
-type BookSlot = Arc<tokio::sync::Mutex<Option<(Instant, Arc<OrderBook>)>>>;
-
 /// How long a book snapshot serves paper fills before it is fetched again.
 const BOOK_MAX_AGE: Duration = Duration::from_secs(1);
 /// Levels a side in a book snapshot.
@@ -77,7 +75,8 @@ const BOOK_DEPTH: u32 = 100;
 #[derive(Debug, Clone)]
 pub(crate) struct MarketHub {
     feeds: Feeds,
-    books: Arc<Mutex<BTreeMap<(String, Pair), BookSlot>>>,
+    /// Each (account, pair)'s last book snapshot.
+    books: Arc<Fresh<Arc<OrderBook>>>,
     tracker: TaskTracker,
     shutdown: CancellationToken,
     /// Where feeds tell of prices they dropped (the first of each spell), for an alert.
@@ -92,7 +91,7 @@ impl MarketHub {
         shutdown: CancellationToken,
         alerts: mpsc::UnboundedSender<String>,
     ) -> Self {
-        Self { feeds: Arc::default(), books: Arc::default(), tracker, shutdown, alerts }
+        Self { feeds: Arc::default(), books: Arc::new(Fresh::new(BOOK_MAX_AGE)), tracker, shutdown, alerts }
     }
 
     /// The order book of `pair` on `account`, at most [`BOOK_MAX_AGE`] old: bots ordering at
@@ -106,19 +105,8 @@ impl MarketHub {
         venue: &Arc<dyn Exchange>,
         pair: &Pair,
     ) -> Result<Arc<OrderBook>, exchange::Error> {
-        let slot = {
-            let mut books = self.books.lock().unwrap_or_else(PoisonError::into_inner);
-            Arc::clone(books.entry((account.to_owned(), pair.clone())).or_default())
-        };
-        let mut snapshot = slot.lock().await;
-        if let Some((taken, book)) = snapshot.as_ref()
-            && taken.elapsed() < BOOK_MAX_AGE
-        {
-            return Ok(Arc::clone(book));
-        }
-        let book = Arc::new(venue.order_book(pair, BOOK_DEPTH).await?);
-        *snapshot = Some((Instant::now(), Arc::clone(&book)));
-        Ok(book)
+        let key = format!("{account} {pair}");
+        self.books.get(&key, async || Ok(Arc::new(venue.order_book(pair, BOOK_DEPTH).await?))).await
     }
 
     /// The latest trades and closed candles of `pair` on `account`, starting the feed if no
@@ -168,27 +156,24 @@ struct Feed {
 impl Feed {
     /// Shows `price` to the bots unless the screen drops it.
     fn publish(&mut self, price: Price, qty: Qty) {
-        let verdict = self.screen.check(price, Instant::now());
-        self.publish_or_drop(verdict, Some((price, qty)));
-    }
-
-    fn publish_or_drop(&mut self, verdict: Verdict, trade: Option<(Price, Qty)>) {
-        let (account, pair) = &self.key;
-        match (verdict, trade) {
-            (Verdict::Pass, Some((price, qty))) => {
+        match self.screen.check(price, Instant::now()) {
+            Ok(()) => {
                 self.senders.trades.send_replace(Some(LastTrade { price, qty, received: Instant::now() }));
             }
-            (Verdict::Pass, None) => {}
-            (Verdict::Drop { reason, alert }, _) => {
-                let dropped = self.screen.dropped();
-                tracing::warn!(account, %pair, dropped, %reason, "market price dropped");
-                if alert {
-                    let _ = self.alerts.send(format!(
-                        "market data of {pair} on {account}: a price was dropped ({reason}); bots never see \
-                         such prices ({dropped} dropped so far)"
-                    ));
-                }
-            }
+            Err(dropped) => self.tell(&dropped),
+        }
+    }
+
+    /// Logs a dropped print; the first of a spell is told for an alert.
+    fn tell(&self, dropped: &Dropped) {
+        let (account, pair) = &self.key;
+        let (reason, count) = (&dropped.reason, self.screen.dropped());
+        tracing::warn!(account, %pair, dropped = count, %reason, "market price dropped");
+        if dropped.alert {
+            let _ = self.alerts.send(format!(
+                "market data of {pair} on {account}: a price was dropped ({reason}); bots never see such prices \
+                 ({count} dropped so far)"
+            ));
         }
     }
 
@@ -214,8 +199,8 @@ impl Feed {
                 event = stream.recv() => match event {
                     Some(MarketEvent::Trade(trade)) => self.publish(trade.price, trade.qty),
                     Some(MarketEvent::Dropped { reason }) => {
-                        let verdict = self.screen.drop(reason, Instant::now());
-                        self.publish_or_drop(verdict, None);
+                        let dropped = self.screen.drop(reason, Instant::now());
+                        self.tell(&dropped);
                     }
                     Some(MarketEvent::Reconnected { backfilled }) => {
                         tracing::info!(account, %pair, backfilled, "market feed reconnected");

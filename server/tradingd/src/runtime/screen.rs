@@ -17,18 +17,13 @@ const CONFIRM_WITHIN: Decimal = Decimal::from_parts(1, 0, 0, false, 2);
 /// A drop this long after the previous one starts a new spell (and a new alert).
 pub(crate) const QUIET_SPELL: Duration = Duration::from_secs(600);
 
-/// What to do with one print.
+/// A print dropped, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Verdict {
-    /// Show it to the bots.
-    Pass,
-    /// Drop it, for this reason; `alert` when it begins a spell of drops.
-    Drop {
-        /// Why it was dropped.
-        reason: String,
-        /// Whether a person should hear of it (the first drop of a spell).
-        alert: bool,
-    },
+pub(crate) struct Dropped {
+    /// Why it was dropped.
+    pub(crate) reason: String,
+    /// Whether a person should hear of it (the first drop of a spell).
+    pub(crate) alert: bool,
 }
 
 /// One feed's screen.
@@ -54,19 +49,22 @@ impl PriceScreen {
         self.dropped
     }
 
-    /// Screens one print at `now`.
-    pub(crate) fn check(&mut self, price: Price, now: Instant) -> Verdict {
+    /// Screens one print at `now`: `Ok` to show it to the bots.
+    ///
+    /// # Errors
+    /// [`Dropped`] when the print must not be shown.
+    pub(crate) fn check(&mut self, price: Price, now: Instant) -> Result<(), Dropped> {
         if price.value() <= Decimal::ZERO {
-            return self.drop(format!("price {price} is not a price"), now);
+            return Err(self.drop(format!("price {price} is not a price"), now));
         }
         let Some(last) = self.last else {
             self.last = Some(price);
-            return Verdict::Pass;
+            return Ok(());
         };
         if distance(price, last) <= MAX_JUMP {
             self.held = None;
             self.last = Some(price);
-            return Verdict::Pass;
+            return Ok(());
         }
         if let Some(held) = self.held
             && distance(price, held) <= CONFIRM_WITHIN
@@ -74,18 +72,18 @@ impl PriceScreen {
             // Two prints agree on the new level: the market moved.
             self.held = None;
             self.last = Some(price);
-            return Verdict::Pass;
+            return Ok(());
         }
         self.held = Some(price);
-        self.drop(format!("price {price} is more than 20 % from the last price {last}, unconfirmed"), now)
+        Err(self.drop(format!("price {price} is more than 20 % from the last price {last}, unconfirmed"), now))
     }
 
     /// Records a drop for `reason` (the venue's push was unusable, or this screen's own).
-    pub(crate) fn drop(&mut self, reason: String, now: Instant) -> Verdict {
+    pub(crate) fn drop(&mut self, reason: String, now: Instant) -> Dropped {
         self.dropped += 1;
         let alert = self.last_drop.is_none_or(|at| now.duration_since(at) >= QUIET_SPELL);
         self.last_drop = Some(now);
-        Verdict::Drop { reason, alert }
+        Dropped { reason, alert }
     }
 }
 
@@ -103,20 +101,20 @@ mod tests {
     fn zero_negative_and_lone_outliers_are_dropped_a_confirmed_move_passes() {
         let t0 = Instant::now();
         let mut screen = PriceScreen::default();
-        assert_eq!(screen.check(p(dec!(100)), t0), Verdict::Pass);
-        assert!(matches!(screen.check(p(dec!(0)), t0), Verdict::Drop { alert: true, .. }));
-        assert!(matches!(screen.check(p(dec!(-3)), t0), Verdict::Drop { alert: false, .. }), "same spell");
+        assert_eq!(screen.check(p(dec!(100)), t0), Ok(()));
+        assert!(matches!(screen.check(p(dec!(0)), t0), Err(Dropped { alert: true, .. })));
+        assert!(matches!(screen.check(p(dec!(-3)), t0), Err(Dropped { alert: false, .. })), "same spell");
         // A fat-finger print far away, then the market carries on where it was.
-        assert!(matches!(screen.check(p(dec!(1)), t0), Verdict::Drop { .. }));
-        assert_eq!(screen.check(p(dec!(101)), t0), Verdict::Pass);
+        assert!(matches!(screen.check(p(dec!(1)), t0), Err(Dropped { .. })));
+        assert_eq!(screen.check(p(dec!(101)), t0), Ok(()));
         // A real gap: two prints agree on the new level.
-        assert!(matches!(screen.check(p(dec!(150)), t0), Verdict::Drop { .. }));
-        assert_eq!(screen.check(p(dec!(150.5)), t0), Verdict::Pass);
-        assert_eq!(screen.check(p(dec!(149)), t0), Verdict::Pass);
+        assert!(matches!(screen.check(p(dec!(150)), t0), Err(Dropped { .. })));
+        assert_eq!(screen.check(p(dec!(150.5)), t0), Ok(()));
+        assert_eq!(screen.check(p(dec!(149)), t0), Ok(()));
         assert_eq!(screen.dropped(), 4);
         // Quiet for a spell: the next drop is told again.
         let later = t0 + QUIET_SPELL;
-        assert!(matches!(screen.check(p(dec!(0)), later), Verdict::Drop { alert: true, .. }));
+        assert!(matches!(screen.check(p(dec!(0)), later), Err(Dropped { alert: true, .. })));
     }
 
     #[test]
@@ -124,7 +122,7 @@ mod tests {
         let t0 = Instant::now();
         let mut screen = PriceScreen::default();
         for price in [dec!(100), dec!(81), dec!(97), dec!(116), dec!(93)] {
-            assert_eq!(screen.check(p(price), t0), Verdict::Pass, "{price}");
+            assert_eq!(screen.check(p(price), t0), Ok(()), "{price}");
         }
     }
 }

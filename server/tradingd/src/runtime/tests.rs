@@ -43,6 +43,20 @@ const CLOSED_REST: &str = "http://127.0.0.1:1";
 /// The WebSocket twin of [`CLOSED_REST`].
 const CLOSED_WS: &str = "ws://127.0.0.1:1/ws";
 
+/// A simulator replaying the bundled data, and the venues of the shipped configuration with
+/// its `sim` account pointed at it.
+pub(crate) async fn venues_on_a_sim() -> (SimHandle, Venues) {
+    let sim = Simulator::start(
+        SimConfig::demo(&repo().join("server/mexc-sim/data")),
+        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+    )
+    .await;
+    let mut config = Config::load(&repo().join("config")).unwrap();
+    let account = config.exchanges.accounts.get_mut("sim").unwrap();
+    (account.rest_url, account.ws_url) = (sim.rest_url(), sim.ws_url());
+    (sim, Venues::new(&config.exchanges).unwrap())
+}
+
 /// The bot service and runtime of a daemon whose database and logs are in `dir`, trading on the
 /// shipped configuration's venue account, or on `sim` when given (and reading its external data
 /// stand-ins every 100 ms). Without `sim` the account points at [`CLOSED_REST`], not the shipped
